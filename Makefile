@@ -1,0 +1,36 @@
+# Every target makes its own virtual environment (.venv) on first use: a fresh machine needs
+# only python3 and pip. Where `python3 -m venv` is unavailable (Debian without python3-venv),
+# virtualenv is fetched into .venv-bootstrap with pip and makes the environment instead.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: test lint demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		rm -rf $(VENV); \
+		$(PYTHON) -m pip install --quiet --target .venv-bootstrap virtualenv && \
+		PYTHONPATH=.venv-bootstrap $(PYTHON) -m virtualenv --quiet $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,demos]"
+	@touch $@
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check microgrid tests demos benchmarks
+	$(PY) -m mypy
+
+# pytest exits with 5 when a -k filter selects no test: that is not a failure.
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+		if [ $$status -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$status
+
+demo: $(VENV)/.installed
+	$(PY) demos/lecture.py
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .venv-bootstrap .pytest_cache .mypy_cache .ruff_cache .hypothesis

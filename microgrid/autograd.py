@@ -1,0 +1,276 @@
+"""The engine: the Op base class and the reverse-mode walk over the recorded graph."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from microgrid.errors import AnomalyError, GradError, ShapeError
+from microgrid.modes import set_grad_enabled, state
+from microgrid.tensor import Operand, Tensor, to_array
+
+Grads = Sequence["Tensor | None"]
+
+
+class Op:
+    """A primitive: `forward` maps numpy arrays to an array, `backward` maps d(out) to d(inputs).
+
+    Subclasses write `forward` with numpy and `backward` with microgrid ops, so the backward pass
+    is itself a graph (differentiable again with `create_graph=True`). The instance is the
+    context: it holds the inputs, its parameters and anything forward saves for backward.
+    """
+
+    name: ClassVar[str] = "op"
+    # For binary ops, the infix symbol error messages use: `W[2] (1, 4) @ A[1] (3, 400)`.
+    symbol: ClassVar[str | None] = None
+
+    inputs: tuple[Tensor, ...] = ()
+    needs_grad: tuple[bool, ...] = ()
+
+    def forward(self, *arrays: Any, **unused: Any) -> np.ndarray:  # (*Any, **Any): any arity may override
+        """The output array computed from the input arrays."""
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor, out: Tensor) -> Tensor | Grads:
+        """One gradient per input (None where `needs_grad` is False), from d(loss)/d(out)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The op as diagrams label it, with its parameters: `sum axis=1 keepdims`."""
+        return self.name
+
+    def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
+        """Why these input shapes cannot work, when forward raised; None to reuse numpy's words."""
+        return None
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        """Run forward on the inputs' data and, when recording, link the output to this op."""
+        op = cls(**params)
+        arrays = [t.data for t in inputs]
+        try:
+            data = op.forward(*arrays)
+        except (ValueError, IndexError, TypeError) as error:
+            raise ShapeError(op.failure_message(inputs, arrays, error)) from None
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
+        if state.anomaly:
+            check_finite(data, f"{op.describe()} forward", inputs)
+        if state.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    op.inputs = inputs
+                    op.needs_grad = tuple(t.requires_grad for t in inputs)
+                    return Tensor._make(data, op)
+        return Tensor._make(data)
+
+    def failure_message(
+        self, inputs: Sequence[Tensor], arrays: Sequence[np.ndarray], error: Exception
+    ) -> str:
+        """`op: W[2] (1, 4) @ A[1] (3, 400): inner sizes 4 and 3 differ`."""
+        if self.symbol is not None and len(inputs) == 2:
+            operands = f"{inputs[0].describe()} {self.symbol} {inputs[1].describe()}"
+        else:
+            operands = ", ".join(t.describe() for t in inputs)
+        reason = self.shape_problem(arrays)
+        if reason is None and "broadcast" in str(error):
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            reason = f"shapes {shapes} cannot be broadcast (each axis must match or be 1)"
+        reason = reason or str(error).split("\n")[0]
+        return f"{self.describe()}: {operands}: {reason}"
+
+
+def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None:
+    """Under detect_anomaly: raise if `data` holds NaN or inf, naming the op and its inputs."""
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        bad = "nan" if np.isnan(data).any() else "inf"
+        context = f" (while computing the backward of {state.backward_of})" if state.backward_of else ""
+        operands = ", ".join(t.describe() for t in inputs)
+        raise AnomalyError(f"{where} produced {bad}{context}; inputs: {operands}")
+
+
+def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched."""
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        raise GradError(f"sum_to: gradient of shape {grad.shape} cannot be summed to {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if lead:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor that requires grad behind `roots`, each once, inputs before their consumers.
+
+    An explicit stack instead of recursion, so a chain of 100,000 ops needs no deep Python stack.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node.op is not None:
+            for parent in node.op.inputs:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def _leads_to(order: list[Tensor], targets: set[int]) -> set[int]:
+    """The ids of the tensors in `order` from which some target can be reached going backward."""
+    reach: set[int] = set()
+    for node in order:  # inputs come first, so each node's inputs are already decided
+        if id(node) in targets or (
+            node.op is not None and any(id(parent) in reach for parent in node.op.inputs)
+        ):
+            reach.add(id(node))
+    return reach
+
+
+def _seed(output: Tensor, gradient: Operand | None) -> Tensor:
+    """d(output)/d(output): ones for a scalar, else the `gradient` the caller supplies."""
+    if not output.requires_grad:
+        raise GradError(
+            f"backward: {output.describe()} does not require grad, so it has no graph to walk; "
+            "create the inputs you want gradients for with requires_grad=True"
+        )
+    if gradient is None:
+        if output.size != 1:
+            raise GradError(
+                f"backward: {output.describe()} is not a scalar; pass gradient= with its shape "
+                "(usually you want a scalar loss, e.g. .mean())"
+            )
+        return Tensor._make(np.ones_like(output.data))
+    seed = gradient if isinstance(gradient, Tensor) else Tensor._make(to_array(gradient, output.dtype))
+    if seed.shape != output.shape:
+        raise ShapeError(
+            f"backward: gradient has shape {seed.shape} but {output.describe()} has {output.shape}"
+        )
+    return seed
+
+
+def _walk(
+    outputs: Sequence[Tensor],
+    seeds: Sequence[Tensor],
+    create_graph: bool,
+    targets: set[int] | None,
+) -> dict[int, Tensor]:
+    """Reverse-mode sweep. Stores `.grad` on every tensor when `targets` is None (backward),
+    else returns the gradients of the targets only (grad)."""
+    order = topological_order(outputs)
+    wanted = None if targets is None else _leads_to(order, targets)
+    pending: dict[int, Tensor] = {}
+    for output, seed in zip(outputs, seeds):
+        key = id(output)
+        pending[key] = pending[key] + seed if key in pending else seed
+    found: dict[int, Tensor] = {}
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):
+            grad = pending.pop(id(node), None)
+            if grad is None:
+                continue  # no path from the outputs reaches this node's gradient
+            if targets is None:
+                node._grad = grad if node._grad is None else node._grad + grad
+            elif id(node) in targets:
+                found[id(node)] = grad
+            op = node.op
+            if op is None:
+                continue
+            input_grads = _run_backward(op, grad, node)
+            for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, input_grads):
+                if not needed or parent_grad is None:
+                    continue
+                if wanted is not None and id(parent) not in wanted:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    parent_grad = _unbroadcast(parent_grad, parent, op)
+                if parent_grad.dtype != parent.dtype:
+                    parent_grad = parent_grad.astype(parent.dtype)
+                key = id(parent)
+                pending[key] = pending[key] + parent_grad if key in pending else parent_grad
+    return found
+
+
+def _run_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
+    """op.backward, normalised to a sequence and checked under detect_anomaly."""
+    if not state.anomaly:
+        result = op.backward(grad, out)
+        return (result,) if isinstance(result, Tensor) else result
+    previous, state.backward_of = state.backward_of, f"{op.describe()} -> {out.label}"
+    try:
+        with np.errstate(all="ignore"):
+            result = op.backward(grad, out)
+    finally:
+        state.backward_of = previous
+    grads = (result,) if isinstance(result, Tensor) else result
+    for parent, parent_grad in zip(op.inputs, grads):
+        if parent_grad is not None:
+            check_finite(
+                parent_grad.data, f"backward of {op.describe()} (gradient for {parent.label})", op.inputs
+            )
+    return grads
+
+
+def _unbroadcast(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
+    """The one place where broadcasting is undone, with a check that the shapes agree after it."""
+    try:
+        summed = sum_to(grad, parent.shape)
+    except (GradError, ValueError):
+        summed = None
+    if summed is None or summed.shape != parent.shape:
+        raise GradError(
+            f"backward of {op.describe()}: gradient of shape {grad.shape} does not fit {parent.describe()}"
+        )
+    return summed
+
+
+def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool = False) -> None:
+    """Accumulate d(output)/d(t) into `t.grad` for every tensor t of the graph that requires grad."""
+    _walk([output], [_seed(output, gradient)], create_graph, targets=None)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Operand | Sequence[Operand | None] | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> list[Tensor | None]:
+    """d(outputs)/d(inputs) as a list, one per input, leaving every `.grad` untouched."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, np.generic, float, int)):
+        seeds_given: list[Any] = [grad_outputs] * len(outputs)
+    else:
+        seeds_given = list(grad_outputs)
+    if len(seeds_given) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(seeds_given)} grad_outputs")
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            label = t.describe() if isinstance(t, Tensor) else type(t).__name__
+            raise GradError(f"grad: input {label} does not require grad")
+    seeds = [_seed(o, g) for o, g in zip(outputs, seeds_given)]
+    found = _walk(outputs, seeds, create_graph, targets={id(t) for t in inputs})
+    result = [found.get(id(t)) for t in inputs]
+    if not allow_unused:
+        for t, g in zip(inputs, result):
+            if g is None:
+                raise GradError(
+                    f"grad: {t.describe()} is not used to compute the outputs "
+                    "(pass allow_unused=True to get None for it)"
+                )
+    return result

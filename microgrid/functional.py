@@ -1,0 +1,357 @@
+"""Every op as a function: thin wrappers over the primitives, and composites built from them.
+
+A composite has no backward rule of its own: `sub(a, b)` is `a + (−b)`, `mean` is `sum · 1/n`,
+`softmax` is `exp(log_softmax)`. Its gradient is the chain rule through the primitives.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from microgrid import ops
+from microgrid.errors import ShapeError
+from microgrid.tensor import DTypeLike, Operand, Tensor, as_dtype, shape_from_args, to_array
+
+Axis = int | Sequence[int] | None
+
+
+def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
+    """`value` as a Tensor: a Tensor as is; a number in the dtype of `like` (so float32 stays float32)."""
+    if isinstance(value, Tensor):
+        return value
+    if (
+        like is not None
+        and like.dtype.kind == "f"
+        and not (isinstance(value, np.ndarray) and value.dtype.kind == "f")
+    ):
+        return Tensor._make(to_array(value, like.dtype))
+    return Tensor._make(to_array(value))
+
+
+def _pair(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors, a plain number taking the other side's dtype."""
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, a)
+    b = as_tensor(b)
+    return as_tensor(a, b), b
+
+
+# --- arithmetic ----------------------------------------------------------------------------
+
+
+def add(a: Operand, b: Operand) -> Tensor:
+    """a + b, broadcasting."""
+    return ops.Add.apply(*_pair(a, b))
+
+
+def sub(a: Operand, b: Operand) -> Tensor:
+    """a − b, composed as a + (−b)."""
+    a, b = _pair(a, b)
+    return ops.Add.apply(a, ops.Neg.apply(b))
+
+
+def mul(a: Operand, b: Operand) -> Tensor:
+    """a · b elementwise, broadcasting."""
+    return ops.Mul.apply(*_pair(a, b))
+
+
+def div(a: Operand, b: Operand) -> Tensor:
+    """a / b, composed as a · b^−1."""
+    a, b = _pair(a, b)
+    return ops.Mul.apply(a, ops.Pow.apply(b, as_tensor(-1.0, b)))
+
+
+def neg(a: Operand) -> Tensor:
+    """−a."""
+    return ops.Neg.apply(as_tensor(a))
+
+
+def pow(a: Operand, b: Operand) -> Tensor:
+    """a ** b, for a number or a tensor exponent."""
+    return ops.Pow.apply(*_pair(a, b))
+
+
+def matmul(a: Operand, b: Operand) -> Tensor:
+    """a @ b: W (n_out, n_in) @ A (n_in, m) -> (n_out, m); 1-D and batched as in numpy."""
+    return ops.MatMul.apply(*_pair(a, b))
+
+
+# --- elementwise functions -----------------------------------------------------------------
+
+
+def exp(x: Operand) -> Tensor:
+    """e^x."""
+    return ops.Exp.apply(as_tensor(x))
+
+
+def log(x: Operand) -> Tensor:
+    """Natural logarithm ln x."""
+    return ops.Log.apply(as_tensor(x))
+
+
+def sqrt(x: Operand) -> Tensor:
+    """√x, composed as x ** 0.5."""
+    return pow(x, 0.5)
+
+
+def abs(x: Operand) -> Tensor:
+    """|x|, composed as x · sign(x) (so its gradient at 0 is 0, as in PyTorch)."""
+    x = as_tensor(x)
+    return ops.Mul.apply(x, ops.constant(np.sign(x.data), x))
+
+
+def sigmoid(x: Operand) -> Tensor:
+    """σ(x) = 1 / (1 + e^−x), exact at |x| = 1e4."""
+    return ops.Sigmoid.apply(as_tensor(x))
+
+
+def tanh(x: Operand) -> Tensor:
+    """tanh x."""
+    return ops.Tanh.apply(as_tensor(x))
+
+
+def relu(x: Operand) -> Tensor:
+    """max(x, 0)."""
+    return ops.Relu.apply(as_tensor(x))
+
+
+def leaky_relu(x: Operand, alpha: float = 0.01) -> Tensor:
+    """x where x > 0, else alpha · x."""
+    x = as_tensor(x)
+    return where(x.data > 0, x, alpha * x)
+
+
+def softplus(x: Operand) -> Tensor:
+    """log(1 + e^x), finite for any x."""
+    return ops.Softplus.apply(as_tensor(x))
+
+
+def where(condition: Operand, a: Operand, b: Operand) -> Tensor:
+    """a where `condition` is true, else b (no gradient flows to the condition)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    a, b = _pair(a, b)
+    return ops.Where.apply(a, b, condition=cond.astype(bool, copy=False))
+
+
+def maximum(a: Operand, b: Operand) -> Tensor:
+    """Elementwise max(a, b); at ties the gradient goes to a."""
+    a, b = _pair(a, b)
+    _broadcastable("maximum", a, b)
+    return where(a.data >= b.data, a, b)
+
+
+def minimum(a: Operand, b: Operand) -> Tensor:
+    """Elementwise min(a, b); at ties the gradient goes to a."""
+    a, b = _pair(a, b)
+    _broadcastable("minimum", a, b)
+    return where(a.data <= b.data, a, b)
+
+
+def clip(x: Operand, low: Operand | None = None, high: Operand | None = None) -> Tensor:
+    """x limited to [low, high]; the gradient is 0 where x was clipped."""
+    x = as_tensor(x)
+    if low is not None:
+        x = maximum(x, low)
+    if high is not None:
+        x = minimum(x, high)
+    return x
+
+
+def astype(x: Operand, dtype: DTypeLike) -> Tensor:
+    """x as float32 or float64 (the gradient is cast back)."""
+    x = as_tensor(x)
+    target = as_dtype(dtype)
+    return x if x.dtype == target else ops.Cast.apply(x, dtype=target)
+
+
+# --- reductions ----------------------------------------------------------------------------
+
+
+def sum(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Σ x over `axis` (every axis when None)."""
+    return ops.Sum.apply(as_tensor(x), axis=_axis(axis), keepdims=keepdims)
+
+
+def mean(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Σ x / n over `axis`, composed as sum · (1/n)."""
+    x = as_tensor(x)
+    total = sum(x, axis, keepdims)
+    count = x.size // builtins.max(total.size, 1) if x.size else 0
+    return total * (1.0 / count if count else math.nan)
+
+
+def max(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Largest element over `axis`; tied maxima share the gradient."""
+    return ops.Max.apply(as_tensor(x), axis=_axis(axis), keepdims=keepdims)
+
+
+def min(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Smallest element over `axis`, composed as −max(−x)."""
+    return -max(-as_tensor(x), axis, keepdims)
+
+
+def logsumexp(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """log Σ e^x over `axis`, as m + log Σ e^(x − m) with m = max x, so nothing overflows."""
+    x = as_tensor(x)
+    shift = max(x, axis, keepdims=True).detach()  # any constant shift gives the same value
+    total = sum(exp(x - shift), axis, keepdims=True).log() + shift
+    return total if keepdims else total.reshape(_reduced_shape(x.shape, axis))
+
+
+def log_softmax(x: Operand, axis: int = 0) -> Tensor:
+    """x − logsumexp(x) along `axis` (axis 0 holds the classes in the course layout)."""
+    x = as_tensor(x)
+    return x - logsumexp(x, axis, keepdims=True)
+
+
+def softmax(x: Operand, axis: int = 0) -> Tensor:
+    """e^x / Σ e^x along `axis`, composed as exp(log_softmax(x))."""
+    return exp(log_softmax(x, axis))
+
+
+# --- shape ---------------------------------------------------------------------------------
+
+
+def reshape(x: Operand, *shape: int | Sequence[int]) -> Tensor:
+    """Same values in a new shape: `reshape(x, 2, 3)` or `reshape(x, (2, 3))`."""
+    return ops.Reshape.apply(as_tensor(x), shape=shape_from_args(shape))
+
+
+def transpose(x: Operand, *axes: int) -> Tensor:
+    """Axes permuted (reversed when none are given)."""
+    x = as_tensor(x)
+    if len(axes) == 1 and not isinstance(axes[0], int):
+        axes = tuple(axes[0])
+    return ops.Transpose.apply(x, axes=tuple(axes) if axes else None)
+
+
+def swapaxes(x: Operand, axis1: int, axis2: int) -> Tensor:
+    """Axes axis1 and axis2 exchanged."""
+    x = as_tensor(x)
+    order = list(range(x.ndim))
+    try:
+        order[axis1], order[axis2] = order[axis2], order[axis1]
+    except IndexError:
+        raise ShapeError(f"swapaxes: {x.describe()} has no axes {axis1} and {axis2}") from None
+    return ops.Transpose.apply(x, axes=tuple(order))
+
+
+def broadcast_to(x: Operand, shape: Sequence[int]) -> Tensor:
+    """x repeated along new or size-1 axes to `shape`."""
+    return ops.BroadcastTo.apply(as_tensor(x), shape=tuple(shape))
+
+
+def getitem(x: Operand, index: Any) -> Tensor:
+    """x[index]: slices, integers, integer arrays and boolean masks, as in numpy."""
+    return ops.GetItem.apply(as_tensor(x), index=_index(index))
+
+
+def concatenate(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
+    """The tensors joined along an existing `axis`."""
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    first = next((t for t in tensors if isinstance(t, Tensor)), None)
+    return ops.Concatenate.apply(*(as_tensor(t, first) for t in tensors), axis=axis)
+
+
+def stack(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
+    """The tensors joined along a new `axis` (each gets a size-1 axis, then they are concatenated)."""
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    items = [as_tensor(t) for t in tensors]
+    shapes = {t.shape for t in items}
+    if len(shapes) > 1:
+        listed = ", ".join(t.describe() for t in items)
+        raise ShapeError(f"stack: all tensors need the same shape, got {listed}")
+    ndim = items[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"stack: axis {axis} is out of range for {ndim}-D result")
+    position = axis % ndim
+    expanded = [t.reshape(*t.shape[:position], 1, *t.shape[position:]) for t in items]
+    return concatenate(expanded, axis=position)
+
+
+# --- comparisons: no gradient, a bool tensor (as in PyTorch) -------------------------------
+
+
+def _compare(ufunc: Callable[..., np.ndarray], symbol: str, a: Operand, b: Operand) -> Tensor:
+    a, b = _pair(a, b)
+    _broadcastable(symbol, a, b)
+    return Tensor._make(ufunc(a.data, b.data))
+
+
+def less(a: Operand, b: Operand) -> Tensor:
+    """a < b elementwise, as a bool tensor."""
+    return _compare(np.less, "<", a, b)
+
+
+def less_equal(a: Operand, b: Operand) -> Tensor:
+    """a <= b elementwise, as a bool tensor."""
+    return _compare(np.less_equal, "<=", a, b)
+
+
+def greater(a: Operand, b: Operand) -> Tensor:
+    """a > b elementwise, as a bool tensor."""
+    return _compare(np.greater, ">", a, b)
+
+
+def greater_equal(a: Operand, b: Operand) -> Tensor:
+    """a >= b elementwise, as a bool tensor."""
+    return _compare(np.greater_equal, ">=", a, b)
+
+
+def equal(a: Operand, b: Operand) -> Tensor:
+    """a == b elementwise, as a bool tensor."""
+    return _compare(np.equal, "==", a, b)
+
+
+def not_equal(a: Operand, b: Operand) -> Tensor:
+    """a != b elementwise, as a bool tensor."""
+    return _compare(np.not_equal, "!=", a, b)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _broadcastable(what: str, a: Tensor, b: Tensor) -> None:
+    """Raise a ShapeError naming both tensors when their shapes do not broadcast."""
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(
+            f"{what}: {a.describe()} and {b.describe()}: shapes cannot be broadcast together"
+        ) from None
+
+
+def _axis(axis: Axis) -> int | tuple[int, ...] | None:
+    """An axis argument numpy accepts (a list becomes a tuple)."""
+    if axis is None or isinstance(axis, (int, np.integer)):
+        return axis if axis is None else int(axis)
+    return tuple(int(a) for a in axis)
+
+
+def _reduced_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
+    """The shape a reduction over `axis` leaves without keepdims."""
+    axes = ops.normalize_axes(_axis(axis), len(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _index(index: Any) -> Any:
+    """An index numpy accepts: tensors inside it become their (integer or bool) arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index(part) for part in index)
+    if isinstance(index, Tensor):
+        array = index.data
+        if array.dtype.kind == "f":
+            if not np.all(np.mod(array, 1) == 0):
+                raise IndexError(f"getitem: index tensor {index.describe()} holds non-integer values")
+            return array.astype(np.int64)
+        return array
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index

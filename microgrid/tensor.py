@@ -1,0 +1,434 @@
+"""Tensor: a numpy array that remembers the op that made it, so gradients can flow back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import numpy as np
+
+from microgrid.errors import GradError
+from microgrid.modes import state
+
+if TYPE_CHECKING:
+    from microgrid.autograd import Op
+
+# What may stand where a Tensor is expected: the operand of `2 * x` or `x / arr`.
+Operand: TypeAlias = "Tensor | float | int | bool | np.ndarray | np.generic"
+DTypeLike: TypeAlias = "type | np.dtype | str | None"
+
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+DEFAULT_DTYPE = np.dtype(np.float64)
+
+
+def as_dtype(dtype: DTypeLike) -> np.dtype:
+    """The numpy dtype for `dtype`: float64 (the default, for exact gradient checks) or float32."""
+    if dtype is None:
+        return DEFAULT_DTYPE
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"Tensor: dtype must be float32 or float64, got {dtype!r}") from None
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"Tensor: dtype must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def to_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
+    """Numbers, bools, nested lists and numpy arrays as a float array; anything else is refused."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (str, bytes)) or data is None:
+        raise TypeError(f"Tensor: data must be numeric, got {type(data).__name__} {data!r}")
+    if not isinstance(data, (np.ndarray, np.generic, int, float, bool, list, tuple)):
+        raise TypeError(
+            f"Tensor: data must be a number, a (nested) list of numbers or a numpy array, "
+            f"got {type(data).__name__}"
+        )
+    try:
+        array = np.asarray(data)
+    except ValueError as error:
+        raise ValueError(f"Tensor: cannot make an array from this data ({error})") from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"Tensor: data must be numeric (float, int or bool), got numpy dtype {array.dtype}"
+            + (" (complex numbers are not supported)" if array.dtype.kind == "c" else "")
+        )
+    if dtype is None:
+        # Keep float32 and float64 arrays as they are; everything else becomes float64.
+        target = array.dtype if array.dtype in FLOAT_DTYPES else DEFAULT_DTYPE
+    else:
+        target = as_dtype(dtype)
+    return array.astype(target, copy=False)
+
+
+def shape_from_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """`f(2, 3)` and `f((2, 3))` both mean the shape (2, 3)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    if not all(isinstance(n, (int, np.integer)) for n in shape):
+        raise TypeError(f"a shape must be integers, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+class Tensor:
+    """An n-dimensional array that records the op that made it (`.op`) for reverse-mode autodiff.
+
+    >>> a = Tensor(5.0, requires_grad=True, name="a")
+    >>> J = 3 * (a + 2.0)
+    >>> J.backward()
+    >>> a.grad.item()
+    3.0
+    """
+
+    __slots__ = ("__weakref__", "_grad", "data", "name", "op", "requires_grad", "scope")
+    # Make numpy hand `array * tensor` to Tensor.__rmul__ instead of looping over the tensor.
+    __array_ufunc__ = None
+
+    data: np.ndarray
+    _grad: Tensor | None
+    requires_grad: bool
+    name: str | None
+    op: Op | None
+    scope: tuple[str, ...]
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        name: str | None = None,
+        dtype: DTypeLike = None,
+    ) -> None:
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Tensor: name must be a string, got {type(name).__name__}")
+        array = to_array(data, dtype)
+        if isinstance(data, Tensor) or array is data:
+            array = array.copy()  # a new leaf never shares memory with the caller's array
+        self.data = array
+        self._grad = None
+        self.requires_grad = requires_grad
+        self.name = name
+        self.op = None
+        self.scope = state.scope
+
+    @classmethod
+    def _make(cls, data: np.ndarray, op: Op | None = None, name: str | None = None) -> Tensor:
+        """A tensor around an array the engine just computed (no checks, no copy: the hot path)."""
+        out = object.__new__(cls)
+        out.data = data
+        out._grad = None
+        out.requires_grad = op is not None
+        out.name = name
+        out.op = op
+        out.scope = state.scope
+        return out
+
+    # --- attributes ------------------------------------------------------------------------
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient d(output)/d(self) accumulated by `backward`, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | np.ndarray | None) -> None:
+        if value is None:
+            self._grad = None
+            return
+        grad = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(
+                f"grad: {self.label} has shape {self.shape}, the gradient given has {grad.shape}"
+            )
+        self._grad = grad
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape, e.g. (n_x, m)."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        """float64 (default) or float32; bool for the result of a comparison."""
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user made (inputs, parameters, constants), not an op's output."""
+        return self.op is None
+
+    @property
+    def label(self) -> str:
+        """How errors and diagrams refer to this tensor: its name, else the op that made it."""
+        if self.name:
+            return self.name
+        return f"{self.op.name}(...)" if self.op is not None else "tensor"
+
+    def describe(self) -> str:
+        """Name and shape, as error messages show them: `W[2] (1, 4)`."""
+        return f"{self.label} {self.shape}"
+
+    def item(self) -> float:
+        """The single value as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: {self.describe()} has {self.data.size} elements; only one-element "
+                "tensors can be converted to a Python number"
+            )
+        return float(self.data.item())
+
+    def numpy(self) -> np.ndarray:
+        """The underlying numpy array (shared, not copied)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
+        return Tensor._make(self.data, name=self.name)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) tracking gradients for this leaf; returns self."""
+        if not self.is_leaf:
+            raise GradError(
+                f"requires_grad_: {self.label} was made by {self.op.name if self.op else ''}; "
+                "only leaf tensors can change requires_grad (use .detach() first)"
+            )
+        if requires_grad and self.dtype not in FLOAT_DTYPES:
+            raise TypeError(
+                f"requires_grad_: {self.label} has dtype {self.dtype}; only float tensors have gradients"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (sets `.grad` to None)."""
+        self._grad = None
+
+    def backward(self, gradient: Operand | None = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every `.grad` of the graph, walking it in reverse."""
+        autograd.backward(self, gradient, create_graph=create_graph)
+
+    # --- printing ---------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        values = np.array2string(
+            self.data, precision=4, separator=", ", threshold=20, edgeitems=2, prefix="Tensor("
+        )
+        extras = []
+        if self.size > 20:
+            extras.append(f"shape={self.shape}")
+        if self.dtype != DEFAULT_DTYPE:
+            extras.append(f"dtype={self.dtype}")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        if self.op is not None:
+            extras.append(f"op={self.op.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"Tensor({values}{''.join(', ' + extra for extra in extras)})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of {self.describe()} with {self.size} elements is ambiguous; "
+                "use (t > 0).data.any() or .all()"
+            )
+        return bool(self.data)
+
+    # Comparisons return new tensors, so hashing falls back to identity.
+    __hash__ = object.__hash__
+
+    # --- operators and methods (all defined in microgrid.functional) ------------------------
+
+    def __add__(self, other: Operand) -> Tensor:
+        return F.add(self, other)
+
+    def __radd__(self, other: Operand) -> Tensor:
+        return F.add(other, self)
+
+    def __sub__(self, other: Operand) -> Tensor:
+        return F.sub(self, other)
+
+    def __rsub__(self, other: Operand) -> Tensor:
+        return F.sub(other, self)
+
+    def __mul__(self, other: Operand) -> Tensor:
+        return F.mul(self, other)
+
+    def __rmul__(self, other: Operand) -> Tensor:
+        return F.mul(other, self)
+
+    def __truediv__(self, other: Operand) -> Tensor:
+        return F.div(self, other)
+
+    def __rtruediv__(self, other: Operand) -> Tensor:
+        return F.div(other, self)
+
+    def __pow__(self, other: Operand) -> Tensor:
+        return F.pow(self, other)
+
+    def __rpow__(self, other: Operand) -> Tensor:
+        return F.pow(other, self)
+
+    def __matmul__(self, other: Operand) -> Tensor:
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other: Operand) -> Tensor:
+        return F.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return F.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return F.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return F.getitem(self, index)
+
+    def __lt__(self, other: Operand) -> Tensor:
+        return F.less(self, other)
+
+    def __le__(self, other: Operand) -> Tensor:
+        return F.less_equal(self, other)
+
+    def __gt__(self, other: Operand) -> Tensor:
+        return F.greater(self, other)
+
+    def __ge__(self, other: Operand) -> Tensor:
+        return F.greater_equal(self, other)
+
+    def __eq__(self, other: Operand) -> Tensor:  # type: ignore[override]
+        return F.equal(self, other)
+
+    def __ne__(self, other: Operand) -> Tensor:  # type: ignore[override]
+        return F.not_equal(self, other)
+
+    @property
+    def T(self) -> Tensor:
+        """Transpose: axes reversed, so a (n, m) matrix becomes (m, n)."""
+        return F.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (a batch of transposed matrices)."""
+        return F.swapaxes(self, -1, -2)
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Σ over `axis` (all axes when None)."""
+        return F.sum(self, axis, keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Σ / count over `axis`."""
+        return F.mean(self, axis, keepdims)
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Largest value over `axis`; ties share the gradient."""
+        return F.max(self, axis, keepdims)
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Smallest value over `axis`."""
+        return F.min(self, axis, keepdims)
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """Same values, new shape (one entry may be -1)."""
+        return F.reshape(self, *shape)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        return F.transpose(self, *axes)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """Repeat along broadcast axes to `shape`."""
+        return F.broadcast_to(self, shape)
+
+    def astype(self, dtype: DTypeLike) -> Tensor:
+        """The same values as float32 or float64."""
+        return F.astype(self, dtype)
+
+    def exp(self) -> Tensor:
+        """e^x."""
+        return F.exp(self)
+
+    def log(self) -> Tensor:
+        """Natural logarithm."""
+        return F.log(self)
+
+    def sqrt(self) -> Tensor:
+        """√x."""
+        return F.sqrt(self)
+
+    def abs(self) -> Tensor:
+        """|x|."""
+        return F.abs(self)
+
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-x)."""
+        return F.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """tanh x."""
+        return F.tanh(self)
+
+    def relu(self) -> Tensor:
+        """max(x, 0)."""
+        return F.relu(self)
+
+    def leaky_relu(self, alpha: float = 0.01) -> Tensor:
+        """x if x > 0 else alpha·x."""
+        return F.leaky_relu(self, alpha)
+
+    def softplus(self) -> Tensor:
+        """log(1 + e^x)."""
+        return F.softplus(self)
+
+    def clip(self, low: Operand | None = None, high: Operand | None = None) -> Tensor:
+        """Values limited to [low, high]."""
+        return F.clip(self, low, high)
+
+    def maximum(self, other: Operand) -> Tensor:
+        """Elementwise larger of self and other."""
+        return F.maximum(self, other)
+
+    def minimum(self, other: Operand) -> Tensor:
+        """Elementwise smaller of self and other."""
+        return F.minimum(self, other)
+
+    def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """log Σ e^x over `axis`, computed without overflow."""
+        return F.logsumexp(self, axis, keepdims)
+
+    def log_softmax(self, axis: int = 0) -> Tensor:
+        """x − logsumexp(x) along `axis` (classes are rows in the course layout)."""
+        return F.log_softmax(self, axis)
+
+    def softmax(self, axis: int = 0) -> Tensor:
+        """e^x / Σ e^x along `axis`."""
+        return F.softmax(self, axis)
+
+
+# functional and autograd build on Tensor, so they are imported once Tensor exists.
+from microgrid import autograd  # noqa: E402
+from microgrid import functional as F  # noqa: E402

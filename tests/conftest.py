@@ -1,0 +1,11 @@
+import os
+import sys
+
+from hypothesis import settings
+
+# tests/ holds helper modules (strategies.py) imported by the test files.
+sys.path.insert(0, os.path.dirname(__file__))
+
+settings.register_profile("default", max_examples=12, deadline=None)
+settings.register_profile("thorough", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -1,0 +1,219 @@
+"""The backward walk: the chain rule, accumulation, broadcasting, grad(), second derivatives."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import microgrid as mg
+
+
+def test_lecture_example_J_equals_3_times_a_plus_b_c() -> None:
+    a = mg.tensor(5.0, requires_grad=True, name="a")
+    b = mg.tensor(3.0, requires_grad=True, name="b")
+    c = mg.tensor(2.0, requires_grad=True, name="c")
+    J = 3 * (a + b * c)
+    J.backward()
+    assert J.item() == 33.0
+    assert (a.grad.item(), b.grad.item(), c.grad.item()) == (3.0, 6.0, 9.0)
+
+
+def logistic_data(n_x: int = 3, m: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((n_x, m))
+    Y = (rng.uniform(size=(1, m)) > 0.5).astype(float)
+    return X, Y
+
+
+@pytest.mark.parametrize("stable", [False, True], ids=["course cost", "softplus cost"])
+def test_logistic_regression_gradients_equal_the_vectorised_formulas(stable: bool) -> None:
+    X, Y = logistic_data()
+    n_x, m = X.shape
+    rng = np.random.default_rng(2)
+    w = mg.tensor(rng.standard_normal((n_x, 1)) * 0.1, requires_grad=True, name="w")
+    b = mg.tensor(0.3, requires_grad=True, name="b")
+    Z = w.T @ X + b
+    if stable:  # −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − z·y
+        J = (mg.softplus(Z) - Z * Y).mean()
+    else:
+        A = mg.sigmoid(Z)
+        J = -(Y * mg.log(A) + (1 - Y) * mg.log(1 - A)).mean()
+    J.backward()
+
+    A = 1 / (1 + np.exp(-(w.data.T @ X + b.data)))
+    dz = A - Y
+    np.testing.assert_allclose(w.grad.data, X @ dz.T / m, rtol=1e-10)
+    np.testing.assert_allclose(b.grad.item(), dz.sum() / m, rtol=1e-10)
+    assert b.grad.shape == ()
+
+
+def test_gradients_accumulate_over_consumers() -> None:
+    x = mg.tensor(3.0, requires_grad=True)
+    (x * x + x).backward()  # d/dx (x² + x) = 2x + 1, x reaches the output three times
+    assert x.grad.item() == 7.0
+
+
+def test_gradients_accumulate_over_backward_calls_until_zero_grad() -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 4).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+    x.zero_grad()
+    assert x.grad is None
+    (x * 5).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [5.0, 5.0])
+
+
+def test_intermediate_tensors_keep_their_gradients_for_diagrams() -> None:
+    x = mg.tensor(2.0, requires_grad=True)
+    z = x * 3
+    y = z * z
+    y.backward()
+    assert y.grad.item() == 1.0 and z.grad.item() == 12.0 and x.grad.item() == 36.0
+
+
+def test_no_gradient_is_computed_for_inputs_that_do_not_require_it() -> None:
+    W = mg.randn(3, 2, requires_grad=True)
+    X = mg.randn(2, 5)
+    (W @ X).sum().backward()
+    assert X.grad is None
+    assert (W @ X).op.needs_grad == (True, False)
+
+
+def test_a_chain_of_100000_ops_backpropagates() -> None:
+    x = mg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    y.backward()
+    np.testing.assert_allclose(x.grad.item(), 1.00001**100_000, rtol=1e-9)
+
+
+def test_topological_order_visits_each_node_once_in_a_diamond() -> None:
+    x = mg.tensor(1.0, requires_grad=True)
+    layer = x
+    for _ in range(30):  # 2^30 paths: a walk that follows paths instead of nodes never ends
+        layer = layer * 1.0 + layer * 1.0
+    layer.backward()
+    assert x.grad.item() == 2.0**30
+    assert len(mg.autograd.topological_order([layer])) == 1 + 3 * 30
+
+
+def test_non_scalar_backward_needs_a_gradient() -> None:
+    x = mg.randn(2, 3, requires_grad=True, name="A[1]")
+    with pytest.raises(mg.GradError, match=r"A\[1\]|not a scalar"):
+        x.tanh().backward()
+    y = x.tanh()
+    y.backward(gradient=np.ones((2, 3)))
+    np.testing.assert_allclose(x.grad.data, 1 - np.tanh(x.data) ** 2)
+
+
+def test_backward_gradient_with_the_wrong_shape_is_refused() -> None:
+    y = mg.randn(2, 3, requires_grad=True, name="Z").tanh()
+    with pytest.raises(mg.ShapeError, match=r"\(3, 2\)"):
+        y.backward(gradient=np.ones((3, 2)))
+
+
+def test_backward_through_a_tensor_that_needs_no_grad_says_so() -> None:
+    x = mg.tensor([1.0, 2.0], name="x")
+    with pytest.raises(mg.GradError, match="does not require grad.*requires_grad=True"):
+        (x * 2).sum().backward()
+
+
+def test_grad_returns_gradients_without_touching_dot_grad() -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    y = (x * w).sum()
+    gx, gw = mg.grad(y, [x, w])
+    np.testing.assert_array_equal(gx.data, [3.0, 4.0])
+    np.testing.assert_array_equal(gw.data, [1.0, 2.0])
+    assert x.grad is None and w.grad is None and y.grad is None
+
+
+def test_grad_with_grad_outputs_and_unused_inputs() -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    unused = mg.tensor(1.0, requires_grad=True, name="unused")
+    y = x * x
+    (gx,) = mg.grad(y, [x], grad_outputs=np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(gx.data, [2.0, 40.0])
+    with pytest.raises(mg.GradError, match="unused.*allow_unused"):
+        mg.grad(y.sum(), [x, unused])
+    assert mg.grad(y.sum(), [x, unused], allow_unused=True)[1] is None
+
+
+def test_second_derivative_of_tanh() -> None:
+    x = mg.tensor([-1.5, 0.0, 0.3, 2.0], requires_grad=True)
+    (dy,) = mg.grad(mg.tanh(x).sum(), [x], create_graph=True)
+    assert dy.requires_grad
+    (d2y,) = mg.grad(dy.sum(), [x])
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(dy.data, 1 - t**2, rtol=1e-12)
+    np.testing.assert_allclose(d2y.data, -2 * t * (1 - t**2), rtol=1e-12)
+
+
+def test_backward_create_graph_lets_x_grad_be_differentiated_again() -> None:
+    x = mg.tensor(2.0, requires_grad=True)
+    (x**3).backward(create_graph=True)
+    assert x.grad.item() == 12.0  # 3x²
+    first = x.grad
+    x.grad = None
+    first.backward()
+    assert x.grad.item() == 12.0  # 6x
+
+
+def test_second_derivatives_of_a_small_network_match_central_differences() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((2, 7))
+    Y = (rng.uniform(size=(1, 7)) > 0.5).astype(float)
+    W1 = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True, name="W[1]")
+    b1 = mg.tensor(rng.standard_normal((3, 1)), requires_grad=True, name="b[1]")
+    W2 = mg.tensor(rng.standard_normal((1, 3)), requires_grad=True, name="W[2]")
+
+    def cost(W1: mg.Tensor, b1: mg.Tensor, W2: mg.Tensor) -> mg.Tensor:
+        Z2 = W2 @ mg.tanh(W1 @ X + b1)
+        return (mg.softplus(Z2) - Z2 * Y).mean()
+
+    report = mg.gradgradcheck(cost, [W1, b1, W2], threshold=1e-6)
+    assert report, str(report)
+
+
+def test_graph_is_freed_by_reference_counting_after_backward() -> None:
+    gc.disable()  # prove there are no reference cycles: nothing may wait for the collector
+    try:
+        W = mg.randn(4, 3, requires_grad=True)
+        hidden = mg.tanh(W @ mg.randn(3, 50))
+        watched = weakref.ref(hidden)
+        loss = mg.sigmoid(hidden).sum()
+        loss.backward()
+        del hidden, loss
+        assert watched() is None
+        assert W.grad is not None and W.grad.op is None  # a plain backward records no graph
+    finally:
+        gc.enable()
+
+
+def test_sum_to_undoes_broadcasting() -> None:
+    g = mg.ones(2, 4, 3)
+    assert mg.sum_to(g, (4, 1)).shape == (4, 1)
+    np.testing.assert_array_equal(mg.sum_to(g, (4, 1)).data, np.full((4, 1), 6.0))
+    assert mg.sum_to(g, ()).item() == 24.0
+
+
+def test_a_custom_op_with_a_shape_bug_in_backward_is_named() -> None:
+    class BadSum(mg.Op):
+        """Σ a, with a backward that returns the wrong shape."""
+
+        name = "bad_sum"
+
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            return a.sum()
+
+        def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
+            return mg.ones(5)
+
+    x = mg.randn(3, requires_grad=True, name="x")
+    with pytest.raises(mg.GradError, match=r"backward of bad_sum.*\(5,\).*x \(3,\)"):
+        BadSum.apply(x).backward()

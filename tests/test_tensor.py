@@ -1,0 +1,156 @@
+"""Tensor: construction, conversion, attributes, helpers and the errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgrid as mg
+
+
+@pytest.mark.parametrize(
+    "data,shape",
+    [
+        (3, ()),
+        (2.5, ()),
+        (True, ()),
+        ([1, 2, 3], (3,)),
+        ([[1.0], [2.0]], (2, 1)),
+        (np.arange(6).reshape(2, 3), (2, 3)),
+    ],
+)
+def test_numbers_lists_arrays_ints_and_bools_become_float64(data: object, shape: tuple) -> None:
+    t = mg.Tensor(data)
+    assert t.dtype == np.float64 and t.shape == shape
+    np.testing.assert_array_equal(t.data, np.asarray(data, dtype=float))
+
+
+def test_float32_is_kept_or_asked_for() -> None:
+    assert mg.Tensor(np.ones(2, dtype=np.float32)).dtype == np.float32
+    assert mg.Tensor([1, 2], dtype="float32").dtype == np.float32
+    assert mg.Tensor([1, 2], dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", ["int32", np.int64, "float16", "complex128", "banana"])
+def test_other_dtypes_are_refused(dtype: object) -> None:
+    with pytest.raises(TypeError, match="float32 or float64"):
+        mg.Tensor([1.0], dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ("abc", "numeric.*str"),
+        (None, "numeric"),
+        ({"a": 1}, "number.*dict"),
+        ([["a", "b"]], "numeric"),
+        (np.array([1 + 2j]), "complex"),
+        (np.array([object()], dtype=object), "numeric"),
+        ([[1, 2], [3]], "cannot make an array"),
+    ],
+)
+def test_non_numeric_data_is_refused_clearly(data: object, message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        mg.Tensor(data)
+
+
+def test_requires_grad_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="requires_grad"):
+        mg.Tensor(1.0, requires_grad="yes")
+
+
+def test_new_tensor_copies_the_callers_array() -> None:
+    array = np.zeros(3)
+    t = mg.tensor(array)
+    array[0] = 5.0
+    assert t.data[0] == 0.0
+
+
+def test_attributes() -> None:
+    t = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True, name="W[1]")
+    assert (t.shape, t.ndim, t.size, t.dtype) == ((2, 3), 2, 6, np.float64)
+    assert t.name == "W[1]" and t.requires_grad and t.is_leaf and t.grad is None
+    assert t.T.shape == (3, 2)
+    assert t.numpy() is t.data
+    assert len(t) == 2 and [row.shape for row in t] == [(3,), (3,)]
+    assert mg.tensor([[7.0]]).item() == 7.0
+    d = t.detach()
+    assert not d.requires_grad and d.data is t.data and d.is_leaf
+
+
+def test_data_can_be_updated_in_place_like_an_optimiser_does() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    w.data -= 0.1 * w.grad.data
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+
+
+def test_grad_is_assignable_and_checked() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    w.grad = np.array([0.5, 0.5])
+    assert isinstance(w.grad, mg.Tensor)
+    w.grad = None
+    assert w.grad is None
+    with pytest.raises(ValueError, match=r"w has shape \(2,\).*\(3,\)"):
+        w.grad = np.ones(3)
+
+
+def test_item_of_a_larger_tensor_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"A \(2, 2\) has 4 elements"):
+        mg.ones(2, 2, name="A").item()
+
+
+def test_repr_is_readable() -> None:
+    small = mg.tensor([1.0, 2.0], requires_grad=True, name="b[1]")
+    assert repr(small) == "Tensor([1., 2.], name='b[1]', requires_grad=True)"
+    big = mg.zeros(4, 400, name="A[1]").tanh()
+    text = repr(big)
+    assert "shape=(4, 400)" in text and "..." in text and len(text) < 300
+    assert "op=tanh" in repr(mg.tanh(small))
+    assert "dtype=float32" in repr(mg.tensor([1.0], dtype="float32"))
+
+
+def test_creation_helpers() -> None:
+    assert mg.zeros(2, 3).shape == (2, 3) and mg.zeros((2, 3)).data.sum() == 0
+    assert mg.ones(4).data.sum() == 4
+    np.testing.assert_array_equal(mg.randn(3, 2, seed=7).data, mg.randn(3, 2, seed=7).data)
+    assert not np.array_equal(mg.randn(3, 2, seed=7).data, mg.randn(3, 2, seed=8).data)
+    mg.manual_seed(4)
+    first = mg.randn(5).data
+    mg.manual_seed(4)
+    np.testing.assert_array_equal(first, mg.randn(5).data)
+    assert mg.randn(2, dtype="float32", requires_grad=True).dtype == np.float32
+    with pytest.raises(ValueError, match="non-negative"):
+        mg.zeros(-1, 2)
+
+
+def test_truth_value_of_a_multi_element_tensor_is_ambiguous() -> None:
+    assert bool(mg.tensor(1.0) > 0)
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(mg.ones(3) > 0)
+
+
+def test_numpy_functions_refuse_tensors_instead_of_silently_detaching() -> None:
+    with pytest.raises(TypeError):
+        np.exp(mg.ones(2))
+    assert np.asarray(mg.ones(2)).tolist() == [1.0, 1.0]  # plotting libraries can still read a tensor
+
+
+def test_shape_errors_name_the_op_the_nodes_and_the_shapes() -> None:
+    W = mg.randn(1, 4, name="W[2]")
+    A = mg.randn(3, 400, name="A[1]")
+    with pytest.raises(mg.ShapeError) as error:
+        W @ A
+    assert str(error.value) == "matmul: W[2] (1, 4) @ A[1] (3, 400): inner sizes 4 and 3 differ"
+    with pytest.raises(
+        mg.ShapeError, match=r"add: Z\[1\] \(4, 400\) \+ b\[1\] \(3, 1\): shapes .* cannot be broadcast"
+    ):
+        mg.randn(4, 400, name="Z[1]") + mg.randn(3, 1, name="b[1]")
+    with pytest.raises(mg.ShapeError, match=r"reshape \(7,\): x \(2, 3\)"):
+        mg.ones(2, 3, name="x").reshape(7)
+    with pytest.raises(mg.ShapeError, match=r"sum axis=2: x \(2, 3\)"):
+        mg.ones(2, 3, name="x").sum(axis=2)
+    with pytest.raises(mg.ShapeError, match=r"getitem .*x \(2, 3\)"):
+        mg.ones(2, 3, name="x")[5]
+    with pytest.raises(mg.ShapeError, match=r"maximum: a \(2,\) and b \(3,\)"):
+        mg.maximum(mg.ones(2, name="a"), mg.ones(3, name="b"))
