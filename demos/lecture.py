@@ -20,8 +20,11 @@ def main() -> None:
     u.name = "u"
     v = a + u
     v.name = "v"
+    for intermediate in (u, v):  # only leaves keep .grad unless asked, as in PyTorch
+        intermediate.retain_grad()
     J = 3 * v
     J.name = "J"
+    J.retain_grad()
 
     # --- backward ----------------------------------------------------------------------------
     J.backward()

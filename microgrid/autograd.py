@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -48,28 +49,35 @@ class Op:
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         """Run forward on the inputs' data and, when recording, link the output to this op."""
+        # Every op of every step passes through here, so the common arities get a path
+        # without loops (a list comprehension is itself a function call before Python 3.12).
         op = cls(**params)
-        arrays = [t.data for t in inputs]
         try:
-            data = op.forward(*arrays)
+            if len(inputs) == 2:
+                a, b = inputs
+                data = op.forward(a.data, b.data)
+                record = a.requires_grad or b.requires_grad
+            elif len(inputs) == 1:
+                data = op.forward(inputs[0].data)
+                record = inputs[0].requires_grad
+            else:
+                data = op.forward(*[t.data for t in inputs])
+                record = any([t.requires_grad for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
-            raise ShapeError(op.failure_message(inputs, arrays, error)) from None
-        if type(data) is not np.ndarray:
+            raise ShapeError(op.failure_message(inputs, error)) from None
+        if data.__class__ is not np.ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
         if state.anomaly:
             check_finite(data, f"{op.describe()} forward", inputs)
-        if state.grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    op.inputs = inputs
-                    op.needs_grad = tuple(t.requires_grad for t in inputs)
-                    return Tensor._make(data, op)
+        if record and state.grad_enabled:
+            op.inputs = inputs
+            op.needs_grad = tuple([t.requires_grad for t in inputs])
+            return Tensor._make(data, op)
         return Tensor._make(data)
 
-    def failure_message(
-        self, inputs: Sequence[Tensor], arrays: Sequence[np.ndarray], error: Exception
-    ) -> str:
+    def failure_message(self, inputs: Sequence[Tensor], error: Exception) -> str:
         """`op: W[2] (1, 4) @ A[1] (3, 400): inner sizes 4 and 3 differ`."""
+        arrays = [t.data for t in inputs]
         if self.symbol is not None and len(inputs) == 2:
             operands = f"{inputs[0].describe()} {self.symbol} {inputs[1].describe()}"
         else:
@@ -96,8 +104,9 @@ def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     lead = grad.ndim - len(shape)
     if lead < 0:
         raise GradError(f"sum_to: gradient of shape {grad.shape} cannot be summed to {shape}")
+    grad_shape = grad.data.shape
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+        [lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1]
     )
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
@@ -109,25 +118,25 @@ def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every tensor that requires grad behind `roots`, each once, inputs before their consumers.
 
-    An explicit stack instead of recursion, so a chain of 100,000 ops needs no deep Python stack.
+    A stack collects the graph (no recursion, so a chain of 100,000 ops needs no deep Python
+    stack); sorting by creation number orders it, since a tensor is made after its inputs.
     """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
+    seen = {id(root) for root in roots}
+    stack = list(roots)
+    nodes = []
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
+        node = stack.pop()
+        nodes.append(node)
         if node.op is not None:
             for parent in node.op.inputs:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    return order
+                if parent.requires_grad and id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+    nodes.sort(key=_creation_number)
+    return nodes
+
+
+_creation_number = operator.attrgetter("created")
 
 
 def _leads_to(order: list[Tensor], targets: set[int]) -> set[int]:
@@ -154,7 +163,7 @@ def _seed(output: Tensor, gradient: Operand | None) -> Tensor:
                 f"backward: {output.describe()} is not a scalar; pass gradient= with its shape "
                 "(usually you want a scalar loss, e.g. .mean())"
             )
-        return Tensor._make(np.ones_like(output.data))
+        return Tensor._make(np.ones(output.data.shape, output.data.dtype))
     seed = gradient if isinstance(gradient, Tensor) else Tensor._make(to_array(gradient, output.dtype))
     if seed.shape != output.shape:
         raise ShapeError(
@@ -169,8 +178,9 @@ def _walk(
     create_graph: bool,
     targets: set[int] | None,
 ) -> dict[int, Tensor]:
-    """Reverse-mode sweep. Stores `.grad` on every tensor when `targets` is None (backward),
-    else returns the gradients of the targets only (grad)."""
+    """Reverse-mode sweep. When `targets` is None (backward), accumulates into `.grad` of leaves
+    and retained tensors; else returns the gradients of the targets only (grad). Each
+    gradient is dropped once passed on, so intermediate gradients free as the walk goes."""
     order = topological_order(outputs)
     wanted = None if targets is None else _leads_to(order, targets)
     pending: dict[int, Tensor] = {}
@@ -184,32 +194,34 @@ def _walk(
             if grad is None:
                 continue  # no path from the outputs reaches this node's gradient
             if targets is None:
-                node._grad = grad if node._grad is None else node._grad + grad
+                if node.op is None or node.retains_grad:
+                    node._grad = grad if node._grad is None else node._grad + grad
             elif id(node) in targets:
                 found[id(node)] = grad
             op = node.op
             if op is None:
                 continue
-            input_grads = _run_backward(op, grad, node)
+            if state.anomaly:
+                input_grads = _checked_backward(op, grad, node)
+            else:
+                result = op.backward(grad, node)
+                input_grads = (result,) if isinstance(result, Tensor) else result
             for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, input_grads):
                 if not needed or parent_grad is None:
                     continue
                 if wanted is not None and id(parent) not in wanted:
                     continue
-                if parent_grad.shape != parent.shape:
+                if parent_grad.data.shape != parent.data.shape:
                     parent_grad = _unbroadcast(parent_grad, parent, op)
-                if parent_grad.dtype != parent.dtype:
-                    parent_grad = parent_grad.astype(parent.dtype)
+                if parent_grad.data.dtype != parent.data.dtype:
+                    parent_grad = parent_grad.astype(parent.data.dtype)
                 key = id(parent)
                 pending[key] = pending[key] + parent_grad if key in pending else parent_grad
     return found
 
 
-def _run_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
-    """op.backward, normalised to a sequence and checked under detect_anomaly."""
-    if not state.anomaly:
-        result = op.backward(grad, out)
-        return (result,) if isinstance(result, Tensor) else result
+def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
+    """op.backward under detect_anomaly: every gradient it returns must be finite."""
     previous, state.backward_of = state.backward_of, f"{op.describe()} -> {out.label}"
     try:
         with np.errstate(all="ignore"):
@@ -239,7 +251,7 @@ def _unbroadcast(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
 
 
 def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool = False) -> None:
-    """Accumulate d(output)/d(t) into `t.grad` for every tensor t of the graph that requires grad."""
+    """Accumulate d(output)/d(t) into `t.grad` for every leaf t (and tensor with retain_grad())."""
     _walk([output], [_seed(output, gradient)], create_graph, targets=None)
 
 

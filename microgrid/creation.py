@@ -28,9 +28,9 @@ def tensor(
 def _shape(shape: tuple[int | Sequence[int], ...]) -> tuple[int, ...]:
     """The requested shape, checked to be non-negative."""
     resolved = shape_from_args(shape)
-    if any(n < 0 for n in resolved):
+    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in resolved):
         raise ValueError(f"shape must be non-negative integers, got {resolved}")
-    return resolved
+    return tuple(int(n) for n in resolved)
 
 
 def zeros(

@@ -46,6 +46,8 @@ def _pair(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
 
 def add(a: Operand, b: Operand) -> Tensor:
     """a + b, broadcasting."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case skips _pair's call
+        return ops.Add.apply(a, b)
     return ops.Add.apply(*_pair(a, b))
 
 
@@ -57,6 +59,8 @@ def sub(a: Operand, b: Operand) -> Tensor:
 
 def mul(a: Operand, b: Operand) -> Tensor:
     """a · b elementwise, broadcasting."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case skips _pair's call
+        return ops.Mul.apply(a, b)
     return ops.Mul.apply(*_pair(a, b))
 
 
@@ -78,6 +82,8 @@ def pow(a: Operand, b: Operand) -> Tensor:
 
 def matmul(a: Operand, b: Operand) -> Tensor:
     """a @ b: W (n_out, n_in) @ A (n_in, m) -> (n_out, m); 1-D and batched as in numpy."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case skips _pair's call
+        return ops.MatMul.apply(a, b)
     return ops.MatMul.apply(*_pair(a, b))
 
 
@@ -330,8 +336,10 @@ def _broadcastable(what: str, a: Tensor, b: Tensor) -> None:
 
 def _axis(axis: Axis) -> int | tuple[int, ...] | None:
     """An axis argument numpy accepts (a list becomes a tuple)."""
-    if axis is None or isinstance(axis, (int, np.integer)):
-        return axis if axis is None else int(axis)
+    if axis is None or isinstance(axis, (int, tuple)):
+        return axis
+    if isinstance(axis, np.integer):
+        return int(axis)
     return tuple(int(a) for a in axis)
 
 

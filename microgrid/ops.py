@@ -141,8 +141,10 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        # e^(−log(1 + e^−a)): logaddexp never overflows, so |a| = 1e4 gives exactly 0 or 1.
-        return np.exp(-np.logaddexp(0.0, -a))
+        # Only e^−|a| is ever computed, so nothing overflows: |a| = 1e4 gives exactly 1 or 0.
+        e = np.exp(-np.abs(a))
+        s = 1 / (1 + e)
+        return np.where(a >= 0, s, e * s)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return grad * out * (1 - out)
@@ -224,11 +226,11 @@ class Sum(Op):
         return describe_axes(self.name, self.axis, self.keepdims)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.sum(a, axis=self.axis, keepdims=self.keepdims)
+        return np.add.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         shape = self.inputs[0].shape
-        if not self.keepdims:
+        if not self.keepdims and self.axis is not None:  # a full sum's scalar broadcasts as is
             grad = grad.reshape(kept_shape(shape, self.axis))
         return grad.broadcast_to(shape)
 
@@ -245,7 +247,7 @@ class Max(Op):
         return describe_axes(self.name, self.axis, self.keepdims)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.max(a, axis=self.axis, keepdims=self.keepdims)
+        return np.maximum.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         a = self.inputs[0]
@@ -257,6 +259,8 @@ class Max(Op):
 
 def kept_shape(shape: tuple[int, ...], axis: int | Sequence[int] | None) -> tuple[int, ...]:
     """The shape a reduction over `axis` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
     axes = normalize_axes(axis, len(shape))
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
@@ -276,7 +280,7 @@ class Reshape(Op):
         return f"reshape {self.shape}"
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.reshape(a, self.shape)
+        return a.reshape(self.shape)  # the method, not np.reshape's slower Python wrapper
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return grad.reshape(self.inputs[0].shape)
@@ -294,7 +298,7 @@ class Transpose(Op):
         return "transpose" if self.axes is None else f"transpose {self.axes}"
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.transpose(a, self.axes)
+        return a.transpose(self.axes)  # the method, not np.transpose's slower Python wrapper
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         if self.axes is None:
@@ -314,7 +318,11 @@ class BroadcastTo(Op):
         return f"broadcast_to {self.shape}"
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(a, self.shape)
+        # A real copy, not np.broadcast_to's read-only view: faster for small arrays, and a
+        # gradient that ends up in `.grad` stays writable.
+        out = np.empty(self.shape, dtype=a.dtype)
+        np.copyto(out, a)
+        return out
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return grad
@@ -430,6 +438,11 @@ class MatMul(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
+        if a.ndim == 2 and b.ndim == 2:  # the layers' case: dW = dZ @ Aᵀ, dA = Wᵀ @ dZ
+            return (
+                grad @ b.T if self.needs_grad[0] else None,
+                a.T @ grad if self.needs_grad[1] else None,
+            )
         # numpy treats a 1-D `a` as a row and a 1-D `b` as a column; do the same, then drop the axis.
         a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
         b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -18,6 +19,10 @@ Operand: TypeAlias = "Tensor | float | int | bool | np.ndarray | np.generic"
 DTypeLike: TypeAlias = "type | np.dtype | str | None"
 
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+# Every tensor gets the next creation number. An op's output is always made after its inputs,
+# so sorting a graph's tensors by this number orders them topologically.
+_creation_counter = itertools.count()
 DEFAULT_DTYPE = np.dtype(np.float64)
 
 
@@ -66,9 +71,7 @@ def shape_from_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """`f(2, 3)` and `f((2, 3))` both mean the shape (2, 3)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
         shape = tuple(shape[0])
-    if not all(isinstance(n, (int, np.integer)) for n in shape):
-        raise TypeError(f"a shape must be integers, got {shape}")
-    return tuple(int(n) for n in shape)
+    return shape  # numpy checks the entries where the shape is used
 
 
 class Tensor:
@@ -81,7 +84,9 @@ class Tensor:
     3.0
     """
 
-    __slots__ = ("__weakref__", "_grad", "data", "name", "op", "requires_grad", "scope")
+    __slots__ = (
+        "__weakref__", "_grad", "created", "data", "name", "op", "requires_grad", "retains_grad", "scope"
+    )
     # Make numpy hand `array * tensor` to Tensor.__rmul__ instead of looping over the tensor.
     __array_ufunc__ = None
 
@@ -91,6 +96,8 @@ class Tensor:
     name: str | None
     op: Op | None
     scope: tuple[str, ...]
+    created: int
+    retains_grad: bool
 
     def __init__(
         self,
@@ -111,7 +118,9 @@ class Tensor:
         self.requires_grad = requires_grad
         self.name = name
         self.op = None
+        self.retains_grad = False
         self.scope = state.scope
+        self.created = next(_creation_counter)
 
     @classmethod
     def _make(cls, data: np.ndarray, op: Op | None = None, name: str | None = None) -> Tensor:
@@ -122,14 +131,17 @@ class Tensor:
         out.requires_grad = op is not None
         out.name = name
         out.op = op
+        out.retains_grad = False
         out.scope = state.scope
+        out.created = next(_creation_counter)
         return out
 
     # --- attributes ------------------------------------------------------------------------
 
     @property
     def grad(self) -> Tensor | None:
-        """The gradient d(output)/d(self) accumulated by `backward`, or None."""
+        """d(output)/d(self) accumulated by `backward`: kept for leaves, and for other tensors
+        only after `retain_grad()` (as in PyTorch), so intermediate gradients free as they go."""
         return self._grad
 
     @grad.setter
@@ -214,12 +226,19 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
+    def retain_grad(self) -> Tensor:
+        """Keep this intermediate tensor's gradient in `.grad` after backward (leaves always do)."""
+        if not self.requires_grad:
+            raise GradError(f"retain_grad: {self.label} does not require grad, so it gets no gradient")
+        self.retains_grad = True
+        return self
+
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets `.grad` to None)."""
         self._grad = None
 
     def backward(self, gradient: Operand | None = None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every `.grad` of the graph, walking it in reverse."""
+        """Accumulate d(self)/d(leaf) into the `.grad` of every leaf (and retained tensor) behind it."""
         autograd.backward(self, gradient, create_graph=create_graph)
 
     # --- printing ---------------------------------------------------------------------------

@@ -67,12 +67,24 @@ def test_gradients_accumulate_over_backward_calls_until_zero_grad() -> None:
     np.testing.assert_array_equal(x.grad.data, [5.0, 5.0])
 
 
-def test_intermediate_tensors_keep_their_gradients_for_diagrams() -> None:
+def test_only_leaves_and_retained_tensors_keep_their_gradients() -> None:
     x = mg.tensor(2.0, requires_grad=True)
     z = x * 3
     y = z * z
+    kept = (z * 1.0).retain_grad()
+    (y + kept).backward()
+    assert z.grad is None and y.grad is None  # as in PyTorch: intermediates free their gradient
+    assert kept.grad.item() == 1.0 and x.grad.item() == 39.0  # d/dx (9x² + 3x) = 18x + 3
+    with pytest.raises(mg.GradError, match="does not require grad"):
+        mg.tensor(1.0).retain_grad()
+
+
+def test_retained_gradients_accumulate_like_leaves() -> None:
+    x = mg.tensor(1.0, requires_grad=True)
+    z = (x * 2).retain_grad()
+    y = z * z
     y.backward()
-    assert y.grad.item() == 1.0 and z.grad.item() == 12.0 and x.grad.item() == 36.0
+    assert z.grad.item() == 4.0  # 2z
 
 
 def test_no_gradient_is_computed_for_inputs_that_do_not_require_it() -> None:
