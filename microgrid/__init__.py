@@ -54,6 +54,11 @@ from microgrid.functional import (
 from microgrid.gradcheck import GradcheckReport, gradcheck, gradgradcheck
 from microgrid.modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope, set_grad_enabled
 
+# isort: split
+
+# Layers, optimisers and data sit above the engine: they import it, it never imports them.
+from microgrid import data, nn, optim
+
 float32 = "float32"
 float64 = "float64"
 
@@ -73,6 +78,7 @@ __all__ = [
     "broadcast_to",
     "clip",
     "concatenate",
+    "data",
     "detect_anomaly",
     "div",
     "enable_grad",
@@ -102,9 +108,11 @@ __all__ = [
     "minimum",
     "mul",
     "neg",
+    "nn",
     "no_grad",
     "not_equal",
     "ones",
+    "optim",
     "pow",
     "randn",
     "relu",

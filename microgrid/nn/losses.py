@@ -1,0 +1,122 @@
+"""Loss functions composed of engine ops, in the course's layout (one example per column).
+
+Each returns the cost J as a scalar tensor named "J". The labels are constants: no gradient
+flows to them. Sigmoid and binary cross-entropy and mse average over every entry, which for the
+course's (1, m) outputs is the average over the m examples; softmax cross-entropy sums over the
+classes (axis 0) and averages over the m examples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from microgrid.errors import ShapeError
+from microgrid.functional import as_tensor, clip, log, log_softmax, softplus
+from microgrid.nn.module import Module
+from microgrid.tensor import Operand, Tensor
+
+
+def _labels(loss: str, output: Tensor, y: Operand) -> np.ndarray:
+    """The labels as an array in the output's dtype, after checking they have its shape."""
+    labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if labels.shape != output.shape:
+        described = y.describe() if isinstance(y, Tensor) else f"labels {labels.shape}"
+        hint = f"; reshape the labels to {output.shape}" if labels.size == output.size else ""
+        raise ShapeError(f"{loss}: {output.describe()} and {described} must have the same shape{hint}")
+    return labels.astype(output.dtype, copy=False)
+
+
+def _named(cost: Tensor) -> Tensor:
+    cost.name = "J"
+    return cost
+
+
+def sigmoid_cross_entropy(logits: Operand, y: Operand) -> Tensor:
+    """J = mean of max(z, 0) − z·y + log(1 + e^−|z|): the cross-entropy of σ(z), finite for any z.
+
+    max(z, 0) + log(1 + e^−|z|) is softplus(z), one primitive; its gradient is σ(z), so
+    dJ/dz = (σ(z) − y)/m, the course's dZ = A − Y.
+    """
+    z = as_tensor(logits)
+    labels = _labels("sigmoid_cross_entropy", z, y)
+    # z·(−y) rather than −(z·y): the labels are constants, so negating them costs no graph op.
+    return _named((softplus(z) + z * -labels).mean())
+
+
+def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
+    """J = −mean of y·log p + (1 − y)·log(1 − p), for probabilities p = σ(z).
+
+    p is clipped to [ε, 1 − ε] (ε the dtype's machine epsilon) so a saturated σ gives a large
+    finite cost, not inf; prefer `sigmoid_cross_entropy` on the logits, which needs no clipping.
+    """
+    p = as_tensor(probs)
+    labels = _labels("binary_cross_entropy", p, y)
+    eps = float(np.finfo(p.dtype).eps)
+    p = clip(p, eps, 1.0 - eps)
+    return _named(-(labels * log(p) + (1.0 - labels) * log(1.0 - p)).mean())
+
+
+def mse(predictions: Operand, y: Operand) -> Tensor:
+    """J = mean of (ŷ − y)²."""
+    y_hat = as_tensor(predictions)
+    error = y_hat - _labels("mse", y_hat, y)
+    return _named((error * error).mean())
+
+
+def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
+    """J = −(1/m) Σ y·log softmax(z), the classes along axis 0: logits (C, m).
+
+    `labels` are one-hot (or probability) columns of shape (C, m), or class indices of shape
+    (m,) or (1, m).
+    """
+    z = as_tensor(logits)
+    if z.ndim != 2:
+        raise ShapeError(
+            f"softmax_cross_entropy: {z.describe()} must be (classes, m), one example per column"
+        )
+    targets = _one_hot(z, labels)
+    m = z.shape[1]
+    # −(1/m) Σ y·log softmax(z) with the constant −y/m folded into one array: a mul and a sum.
+    return _named((log_softmax(z, axis=0) * (targets * (-1.0 / m))).sum())
+
+
+def _one_hot(z: Tensor, labels: Operand) -> np.ndarray:
+    """Labels as (C, m) columns: one-hot columns as given, class indices turned into them."""
+    classes, m = z.shape
+    given = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if given.shape == z.shape:
+        return given.astype(z.dtype, copy=False)
+    if given.shape not in ((m,), (1, m)):
+        raise ShapeError(
+            f"softmax_cross_entropy: labels of shape {given.shape} fit neither one-hot columns "
+            f"{z.shape} nor class indices ({m},) or (1, {m}) for {z.describe()}"
+        )
+    indices = given.reshape(m)
+    if given.dtype.kind not in "iub" and not np.all(np.mod(indices, 1) == 0):
+        raise ValueError("softmax_cross_entropy: class indices must be whole numbers")
+    indices = indices.astype(np.int64)
+    if m and (indices.min() < 0 or indices.max() >= classes):
+        raise ValueError(
+            f"softmax_cross_entropy: class indices must be in 0..{classes - 1}, got "
+            f"{indices.min()}..{indices.max()} (the classes are the rows of {z.describe()})"
+        )
+    targets = np.zeros(z.shape, dtype=z.dtype)
+    targets[indices, np.arange(m)] = 1.0
+    return targets
+
+
+def l2_penalty(model: Module, lambd: float, m: int) -> Tensor:
+    """λ/(2m) · Σ_l ‖W[l]‖², the course's L2 regularisation term (biases are not penalised).
+
+    Every parameter named W (the last part of its path, as in `layers.0.W`) counts as a weight.
+    Add it to the cost: `J = sigmoid_cross_entropy(Z, Y) + l2_penalty(model, 0.7, m)`.
+    """
+    weights = [p for name, p in model.named_parameters() if name.rsplit(".", 1)[-1] == "W"]
+    if not weights:
+        raise ValueError(f"l2_penalty: {type(model).__name__} has no weight parameter named W")
+    total = (weights[0] * weights[0]).sum()
+    for W in weights[1:]:
+        total = total + (W * W).sum()
+    penalty = total * (lambd / (2 * m))
+    penalty.name = "L2"
+    return penalty

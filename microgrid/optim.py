@@ -1,0 +1,238 @@
+"""Optimisers and learning-rate schedules.
+
+An optimiser is not part of the graph: `step()` reads each parameter's `.grad` and updates
+`p.data` in place with numpy, under `no_grad`. It never writes into a gradient (gradient tensors
+may be shared between tensors) and keeps its own moving averages. With g the gradient, α the
+learning rate and λ the weight decay, every optimiser first forms g + λ·p (L2 weight decay, as
+PyTorch does), then:
+
+    SGD        p ← p − α·v,  v = μ·v + (1 − dampening)·g   (v = g when momentum μ = 0)
+    Momentum   p ← p − α·v,  v = β·v + (1 − β)·g            (the course's form; v starts at 0)
+    RMSprop    p ← p − α·g / (√s + ε),  s = β·s + (1 − β)·g²
+    Adam       p ← p − α·v̂ / (√ŝ + ε),  v = β1·v + (1 − β1)·g,  s = β2·s + (1 − β2)·g²,
+               v̂ = v / (1 − β1^t),  ŝ = s / (1 − β2^t)  (bias correction, t = steps taken)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from microgrid.modes import no_grad
+from microgrid.tensor import Tensor
+
+
+def _check(
+    owner: str, name: str, value: float, low: float, high: float = math.inf, high_open: bool = False
+) -> float:
+    """`value` as a float, refused with its name when outside [low, high] (or [low, high))."""
+    inside = low <= value < high if high_open else low <= value <= high
+    if not inside:
+        closing = ")" if high_open else "]"
+        allowed = f"≥ {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{closing}"
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Holds parameters; `step()` moves each one against its gradient, `zero_grad()` clears them."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0) -> None:
+        owner = type(self).__name__
+        if not isinstance(params, Iterable) or isinstance(params, Tensor):
+            hint = " (pass model.parameters())" if hasattr(params, "parameters") else ""
+            raise TypeError(f"{owner}: params must be an iterable of tensors{hint}")
+        self.params: list[Tensor] = list(params)
+        if not self.params:
+            raise ValueError(f"{owner}: got an empty list of parameters")
+        seen: set[int] = set()
+        for position, p in enumerate(self.params):
+            if not isinstance(p, Tensor) or not p.requires_grad or not p.is_leaf:
+                what = p.describe() if isinstance(p, Tensor) else type(p).__name__
+                raise TypeError(
+                    f"{owner}: parameter {position} ({what}) must be a leaf tensor with requires_grad=True"
+                )
+            if id(p) in seen:
+                raise ValueError(f"{owner}: parameter {p.describe()} is listed twice")
+            seen.add(id(p))
+        self.lr = _check(owner, "lr", lr, 0.0)
+        self.weight_decay = _check(owner, "weight_decay", weight_decay, 0.0)
+        self.t = 0  # steps taken
+        self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+
+    @no_grad()
+    def step(self) -> None:
+        """Update every parameter that has a gradient: p ← p − Δ(g)."""
+        self.t += 1
+        for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data  # a new array: the gradient stays as it was
+            p.data -= self.delta(g, state)
+
+    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        """The step Δ for gradient g, updating this parameter's `state` (moving averages)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define delta()")
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (sets `.grad` to None), before the next backward."""
+        for p in self.params:
+            p.grad = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters, t={self.t})"
+
+
+def _accumulate(
+    state: dict[str, np.ndarray], key: str, value: np.ndarray, decay: float, scale: float
+) -> np.ndarray:
+    """state[key] ← decay·state[key] + scale·value, starting from zeros; returns the new state[key]."""
+    buffer = state.get(key)
+    if buffer is None:
+        buffer = state[key] = np.zeros_like(value)
+    buffer *= decay  # in place: the buffer is the optimiser's own, never a gradient
+    buffer += scale * value
+    return buffer
+
+
+class SGD(Optimizer):
+    """Gradient descent p ← p − α·g; with momentum μ, p ← p − α·v where v = μ·v + (1 − dampening)·g."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.momentum = _check(type(self).__name__, "momentum", momentum, 0.0, 1.0, high_open=True)
+        self.dampening = _check(type(self).__name__, "dampening", dampening, 0.0, 1.0)
+
+    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        if not self.momentum:
+            return self.lr * g
+        return self.lr * _accumulate(state, "v", g, self.momentum, 1.0 - self.dampening)
+
+
+class Momentum(SGD):
+    """The course's momentum: v = β·v + (1 − β)·g, p ← p − α·v (SGD with dampening = momentum = β)."""
+
+    def __init__(
+        self, params: Iterable[Tensor], lr: float = 0.01, beta: float = 0.9, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(params, lr, momentum=beta, dampening=beta, weight_decay=weight_decay)
+        self.beta = self.momentum
+
+
+class RMSprop(Optimizer):
+    """s = β·s + (1 − β)·g²,  p ← p − α·g / (√s + ε)."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.01,
+        beta: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.beta = _check(type(self).__name__, "beta", beta, 0.0, 1.0, high_open=True)
+        self.eps = _check(type(self).__name__, "eps", eps, 0.0)
+
+    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        s = _accumulate(state, "s", g * g, self.beta, 1.0 - self.beta)
+        return self.lr * g / (np.sqrt(s) + self.eps)
+
+
+class Adam(Optimizer):
+    """Momentum and RMSprop together, bias-corrected: p ← p − α·v̂ / (√ŝ + ε)."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr, weight_decay)
+        owner = type(self).__name__
+        self.beta1 = _check(owner, "betas[0]", betas[0], 0.0, 1.0, high_open=True)
+        self.beta2 = _check(owner, "betas[1]", betas[1], 0.0, 1.0, high_open=True)
+        self.eps = _check(owner, "eps", eps, 0.0)
+
+    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        v = _accumulate(state, "v", g, self.beta1, 1.0 - self.beta1)
+        s = _accumulate(state, "s", g * g, self.beta2, 1.0 - self.beta2)
+        v_corrected = v / (1.0 - self.beta1**self.t)
+        s_corrected = s / (1.0 - self.beta2**self.t)
+        return self.lr * v_corrected / (np.sqrt(s_corrected) + self.eps)
+
+
+# --- learning-rate schedules ----------------------------------------------------------------
+
+
+class LRScheduler:
+    """Sets `optimizer.lr` from its initial value α0 each time `step()` is called.
+
+    Call `step()` once per epoch (as in PyTorch) or once per optimiser step: the schedule counts
+    its own calls, whatever they stand for.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.initial_lr = optimizer.lr
+        self.count = 0
+
+    def step(self) -> None:
+        """Advance the count and set the optimiser's learning rate for it."""
+        self.count += 1
+        self.optimizer.lr = self.lr_at(self.count)
+
+    def lr_at(self, count: int) -> float:
+        """The learning rate after `count` calls of `step()`."""
+        raise NotImplementedError(f"{type(self).__name__} does not define lr_at()")
+
+    @property
+    def lr(self) -> float:
+        """The learning rate now."""
+        return self.optimizer.lr
+
+
+class InverseTimeDecay(LRScheduler):
+    """The course's decay: α = α0 / (1 + decay_rate · ⌊count / time_interval⌋).
+
+    time_interval=1 decays at every call; time_interval=k, called once per epoch, lowers the
+    rate only every k epochs (the course's "fixed interval scheduling").
+    """
+
+    def __init__(self, optimizer: Optimizer, decay_rate: float = 1.0, time_interval: int = 1) -> None:
+        super().__init__(optimizer)
+        self.decay_rate = _check(type(self).__name__, "decay_rate", decay_rate, 0.0)
+        if not isinstance(time_interval, int) or time_interval < 1:
+            raise ValueError(
+                f"InverseTimeDecay: time_interval must be a positive integer, got {time_interval!r}"
+            )
+        self.time_interval = time_interval
+
+    def lr_at(self, count: int) -> float:
+        return self.initial_lr / (1.0 + self.decay_rate * (count // self.time_interval))
+
+
+class ExponentialDecay(LRScheduler):
+    """α = α0 · γ^count, e.g. γ = 0.95 per epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float = 0.95) -> None:
+        super().__init__(optimizer)
+        self.gamma = _check(type(self).__name__, "gamma", gamma, 0.0, 1.0)
+
+    def lr_at(self, count: int) -> float:
+        return self.initial_lr * self.gamma**count

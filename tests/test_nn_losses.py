@@ -1,0 +1,169 @@
+"""Losses: values against the textbook formulas, gradients against central differences,
+finite costs at saturated logits, and clear errors for labels of the wrong shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import microgrid as mg
+from microgrid import nn
+
+RNG = np.random.default_rng(0)
+M = 6
+LOGITS = RNG.standard_normal((1, M)) * 2
+Y = (RNG.uniform(size=(1, M)) > 0.5).astype(float)
+CLASS_LOGITS = RNG.standard_normal((4, M))
+CLASSES = np.array([0, 3, 1, 1, 2, 0])
+ONE_HOT = np.eye(4)[:, CLASSES]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def textbook_cross_entropy(a: np.ndarray, y: np.ndarray) -> float:
+    """The course's cost: −(1/m) Σ y log a + (1 − y) log(1 − a)."""
+    return float(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)) / y.shape[1])
+
+
+def textbook_softmax_cross_entropy(z: np.ndarray, y: np.ndarray) -> float:
+    probs = np.exp(z) / np.exp(z).sum(axis=0, keepdims=True)
+    return float(-np.sum(y * np.log(probs)) / z.shape[1])
+
+
+LOSSES: list[tuple[str, Callable[[mg.Tensor], mg.Tensor], np.ndarray, float]] = [
+    ("sigmoid_cross_entropy", lambda z: nn.sigmoid_cross_entropy(z, Y), LOGITS,
+     textbook_cross_entropy(sigmoid(LOGITS), Y)),
+    ("binary_cross_entropy", lambda p: nn.binary_cross_entropy(p, Y), sigmoid(LOGITS),
+     textbook_cross_entropy(sigmoid(LOGITS), Y)),
+    ("mse", lambda a: nn.mse(a, Y), LOGITS, float(np.mean((LOGITS - Y) ** 2))),
+    ("softmax_cross_entropy one-hot", lambda z: nn.softmax_cross_entropy(z, ONE_HOT), CLASS_LOGITS,
+     textbook_softmax_cross_entropy(CLASS_LOGITS, ONE_HOT)),
+    ("softmax_cross_entropy indices", lambda z: nn.softmax_cross_entropy(z, CLASSES), CLASS_LOGITS,
+     textbook_softmax_cross_entropy(CLASS_LOGITS, ONE_HOT)),
+]  # fmt: skip
+IDS = [name for name, *_ in LOSSES]
+
+
+@pytest.mark.parametrize(("name", "loss", "output", "expected"), LOSSES, ids=IDS)
+def test_loss_value_equals_the_textbook_formula(
+    name: str, loss: Callable[[mg.Tensor], mg.Tensor], output: np.ndarray, expected: float
+) -> None:
+    J = loss(mg.tensor(output))
+    assert J.shape == () and J.name == "J"
+    np.testing.assert_allclose(J.item(), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("name", "loss", "output", "expected"), LOSSES, ids=IDS)
+@pytest.mark.parametrize("check", [mg.gradcheck, mg.gradgradcheck], ids=["first", "second"])
+def test_loss_gradients_match_central_differences(
+    check: Callable[..., mg.GradcheckReport],
+    name: str,
+    loss: Callable[[mg.Tensor], mg.Tensor],
+    output: np.ndarray,
+    expected: float,
+) -> None:
+    report = check(loss, [mg.tensor(output, requires_grad=True)])
+    assert report, report
+
+
+def test_sigmoid_cross_entropy_gradient_is_the_course_dZ() -> None:
+    Z = mg.tensor(LOGITS, requires_grad=True)
+    nn.sigmoid_cross_entropy(Z, Y).backward()
+    np.testing.assert_allclose(Z.grad.data, (sigmoid(LOGITS) - Y) / M, rtol=1e-12)  # dZ = A − Y, over m
+
+
+SATURATED = np.array([[1e4, -1e4, 1e4, -1e4]])
+SATURATED_Y = np.array([[1.0, 0.0, 0.0, 1.0]])  # two right with certainty, two wrong with certainty
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda z: nn.sigmoid_cross_entropy(z, SATURATED_Y),
+        lambda z: nn.binary_cross_entropy(mg.sigmoid(z), SATURATED_Y),
+        lambda z: nn.mse(z, SATURATED_Y),
+        lambda z: nn.softmax_cross_entropy(mg.concatenate([z, -z]), np.array([0, 1, 1, 0])),
+    ],
+    ids=["sigmoid_cross_entropy", "binary_cross_entropy", "mse", "softmax_cross_entropy"],
+)
+def test_losses_are_finite_for_logits_of_plus_minus_1e4(loss: Callable[[mg.Tensor], mg.Tensor]) -> None:
+    Z = mg.tensor(SATURATED, requires_grad=True)
+    with mg.detect_anomaly():  # any inf or nan, forward or backward, would raise here
+        J = loss(Z)
+        J.backward()
+    assert np.isfinite(J.item()) and J.item() > 0
+    assert np.all(np.isfinite(Z.grad.data))
+
+
+def test_sigmoid_cross_entropy_is_exact_when_saturated() -> None:
+    # Two examples cost 0, two cost 1e4 each: the mean over four is 5000, with no rounding at all.
+    assert nn.sigmoid_cross_entropy(mg.tensor(SATURATED), SATURATED_Y).item() == 5000.0
+
+
+@pytest.mark.parametrize(
+    ("loss", "labels", "message"),
+    [
+        (nn.sigmoid_cross_entropy, np.zeros(M), r"Z\[2\] \(1, 6\) and labels \(6,\) must have the same "
+         r"shape; reshape the labels to \(1, 6\)"),
+        (nn.binary_cross_entropy, mg.tensor(np.zeros((2, M)), name="Y"), r"Z\[2\] \(1, 6\) and Y \(2, 6\)"),
+        (nn.mse, np.zeros((1, M + 1)), r"mse: Z\[2\] \(1, 6\) and labels \(1, 7\)"),
+    ],
+)  # fmt: skip
+def test_labels_of_the_wrong_shape_are_named(
+    loss: Callable[[mg.Tensor, object], mg.Tensor], labels: object, message: str
+) -> None:
+    with pytest.raises(mg.ShapeError, match=message):
+        loss(mg.tensor(LOGITS, name="Z[2]"), labels)
+
+
+@pytest.mark.parametrize(
+    ("logits", "labels", "error", "message"),
+    [
+        (CLASS_LOGITS, np.zeros((3, M)), mg.ShapeError, r"labels of shape \(3, 6\) fit neither one-hot"),
+        (CLASS_LOGITS, np.array([0, 1, 2, 3, 4, 0]), ValueError, r"class indices must be in 0..3, got 0..4"),
+        (CLASS_LOGITS, np.full(M, 0.5), ValueError, r"class indices must be whole numbers"),
+        (CLASS_LOGITS[0], CLASSES, mg.ShapeError, r"must be \(classes, m\), one example per column"),
+    ],
+)
+def test_softmax_cross_entropy_refuses_labels_that_do_not_fit(
+    logits: np.ndarray, labels: np.ndarray, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        nn.softmax_cross_entropy(mg.tensor(logits), labels)
+
+
+def test_softmax_labels_as_a_row_of_indices_equal_one_hot_columns() -> None:
+    z = mg.tensor(CLASS_LOGITS)
+    by_row = nn.softmax_cross_entropy(z, CLASSES.reshape(1, M)).item()
+    assert by_row == pytest.approx(nn.softmax_cross_entropy(z, ONE_HOT).item(), rel=1e-14)
+
+
+# --- L2 regularisation -------------------------------------------------------------------------------
+
+
+def test_l2_penalty_is_the_course_term_and_its_gradient_is_lambda_over_m_W() -> None:
+    model = nn.mlp([3, 4, 2, 1], seed=0)
+    lambd, m = 0.7, 10
+    weights = [model.layers[i].W for i in (0, 2, 4)]
+    penalty = nn.l2_penalty(model, lambd, m)
+    expected = lambd / (2 * m) * sum(np.sum(W.data**2) for W in weights)
+    np.testing.assert_allclose(penalty.item(), expected, rtol=1e-13)
+    penalty.backward()
+    for W in weights:  # the course's extra term in dW: (λ/m)·W
+        np.testing.assert_allclose(W.grad.data, lambd / m * W.data, rtol=1e-13)
+    assert all(model.layers[i].b.grad is None for i in (0, 2, 4))  # biases are not penalised
+
+
+def test_l2_penalty_gradient_matches_central_differences() -> None:
+    model = nn.mlp([2, 3, 1], seed=1)
+    report = mg.gradcheck(lambda *params: nn.l2_penalty(model, 0.5, 4), list(model.parameters()))
+    assert report, report
+
+
+def test_l2_penalty_needs_weights() -> None:
+    with pytest.raises(ValueError, match="Tanh has no weight parameter named W"):
+        nn.l2_penalty(nn.Tanh(), 0.1, 10)

@@ -1,0 +1,179 @@
+"""Optimisers and schedules: each step against its formula on numbers worked out by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import microgrid as mg
+from microgrid import nn, optim
+
+
+def parameter(values: list[float], grad: list[float] | None = None) -> mg.Tensor:
+    p = mg.tensor(values, requires_grad=True, name="p")
+    if grad is not None:
+        p.grad = np.array(grad)
+    return p
+
+
+# p = [1, −2] with gradient g = [0.5, −1] at every step; the comments show the arithmetic.
+
+
+def test_sgd_is_p_minus_lr_g() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_allclose(p.data, [0.95, -1.9], rtol=1e-15)  # 1 − 0.1·0.5, −2 + 0.1·1
+
+
+def test_sgd_momentum_accumulates_v_equals_mu_v_plus_g() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    sgd = optim.SGD([p], lr=0.1, momentum=0.9)
+    sgd.step()  # v = g = [0.5, −1]: the first step is plain SGD, as in PyTorch
+    np.testing.assert_allclose(p.data, [0.95, -1.9], rtol=1e-15)
+    sgd.step()  # v = 0.9·g + g = [0.95, −1.9];  p = [0.95 − 0.095, −1.9 + 0.19]
+    np.testing.assert_allclose(p.data, [0.855, -1.71], rtol=1e-14)
+
+
+def test_momentum_is_the_course_moving_average() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    momentum = optim.Momentum([p], lr=0.1, beta=0.9)
+    momentum.step()  # v = 0.1·g = [0.05, −0.1];  p = [0.995, −1.99]
+    np.testing.assert_allclose(p.data, [0.995, -1.99], rtol=1e-14)
+    momentum.step()  # v = 0.9·[0.05, −0.1] + 0.1·g = [0.095, −0.19];  p = [0.9855, −1.971]
+    np.testing.assert_allclose(p.data, [0.9855, -1.971], rtol=1e-14)
+
+
+def test_rmsprop_divides_by_the_root_mean_square() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    optim.RMSprop([p], lr=0.01, beta=0.9, eps=0.0).step()
+    # s = 0.1·g² = [0.025, 0.1], so g/√s = [0.5/0.1581, −1/0.3162] = ±√10 for both entries.
+    np.testing.assert_allclose(p.data, [1 - 0.01 * np.sqrt(10), -2 + 0.01 * np.sqrt(10)], rtol=1e-14)
+
+
+def test_adam_bias_correction_makes_the_first_steps_lr_sized() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    adam = optim.Adam([p], lr=0.1, eps=0.0)
+    adam.step()  # v̂ = g, ŝ = g²: each entry moves by lr·g/|g| = 0.1
+    np.testing.assert_allclose(p.data, [0.9, -1.9], rtol=1e-14)
+    adam.step()  # with the same g, v̂ and ŝ stay g and g²: another 0.1
+    np.testing.assert_allclose(p.data, [0.8, -1.8], rtol=1e-14)
+
+
+def test_adam_after_the_gradient_changes_sign() -> None:
+    p = parameter([0.0], [1.0])
+    adam = optim.Adam([p], lr=0.1, eps=0.0)
+    adam.step()  # p = −0.1
+    p.grad = np.array([-1.0])
+    adam.step()
+    # v = 0.9·0.1 − 0.1 = −0.01, v̂ = −0.01/0.19 = −1/19;  s = 0.999·0.001 + 0.001 = 0.001999,
+    # ŝ = 0.001999/(1 − 0.998001) = 1;  p = −0.1 − 0.1·(−1/19)
+    np.testing.assert_allclose(p.data, [-0.1 + 0.1 / 19], rtol=1e-12)
+
+
+def test_adam_defaults_are_the_papers() -> None:
+    adam = optim.Adam([parameter([0.0])])
+    assert (adam.lr, adam.beta1, adam.beta2, adam.eps) == (0.001, 0.9, 0.999, 1e-8)
+
+
+def test_weight_decay_adds_lambda_p_to_the_gradient() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    optim.SGD([p], lr=0.1, weight_decay=0.5).step()  # g + 0.5·p = [1, −2];  p = [0.9, −1.8]
+    np.testing.assert_allclose(p.data, [0.9, -1.8], rtol=1e-15)
+
+
+OPTIMISERS: list[tuple[str, Callable[[list[mg.Tensor]], optim.Optimizer]]] = [
+    ("sgd", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1)),
+    ("momentum", lambda ps: optim.Momentum(ps, lr=0.1, weight_decay=0.1)),
+    ("rmsprop", lambda ps: optim.RMSprop(ps, lr=0.1, weight_decay=0.1)),
+    ("adam", lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize("make", [make for _, make in OPTIMISERS], ids=[name for name, _ in OPTIMISERS])
+def test_step_updates_data_in_place_and_never_touches_a_shared_gradient(
+    make: Callable[[list[mg.Tensor]], optim.Optimizer],
+) -> None:
+    shared = mg.tensor([0.5, -1.0])
+    first, second = parameter([1.0, -2.0]), parameter([1.0, -2.0])
+    first.grad = second.grad = shared  # one gradient tensor for both
+    arrays = (first.data, second.data)
+    optimiser = make([first, second])
+    optimiser.step()
+    optimiser.step()
+    np.testing.assert_array_equal(shared.data, [0.5, -1.0])
+    np.testing.assert_array_equal(first.data, second.data)
+    assert not np.array_equal(first.data, [1.0, -2.0])
+    assert first.data is arrays[0] and second.data is arrays[1]  # updated in place
+    assert first.is_leaf and first.grad is shared  # no graph recorded, the gradient left in place
+
+
+def test_parameters_without_a_gradient_are_left_alone() -> None:
+    with_grad, without = parameter([1.0], [1.0]), parameter([1.0])
+    optim.SGD([with_grad, without], lr=0.5).step()
+    assert (with_grad.data[0], without.data[0]) == (0.5, 1.0)
+
+
+def test_zero_grad_clears_the_gradients() -> None:
+    p = parameter([1.0], [1.0])
+    sgd = optim.SGD([p])
+    sgd.zero_grad()
+    assert p.grad is None
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: optim.SGD(nn.mlp([2, 1])), TypeError, r"params must be an iterable .*model.parameters\(\)"),
+        (lambda: optim.Adam([]), ValueError, "empty list of parameters"),
+        (lambda: optim.SGD([mg.tensor(1.0)]), TypeError, r"parameter 0 \(tensor \(\)\) must be a leaf"),
+        (lambda: optim.SGD([parameter([1.0])] * 2), ValueError, r"p \(1,\) is listed twice"),
+        (lambda: optim.SGD([parameter([1.0])], lr=-1), ValueError, "lr must be ≥ 0, got -1"),
+        (lambda: optim.Momentum([parameter([1.0])], beta=1.0), ValueError, r"momentum must be in \[0, 1\)"),
+        (lambda: optim.Adam([parameter([1.0])], betas=(0.9, 1.2)), ValueError, r"betas\[1\] must be in"),
+    ],
+)
+def test_bad_settings_are_refused_clearly(call: Callable[[], object], error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+# --- learning-rate schedules ------------------------------------------------------------------------
+
+
+def test_inverse_time_decay_every_call() -> None:
+    sgd = optim.SGD([parameter([0.0])], lr=0.1)
+    schedule = optim.InverseTimeDecay(sgd, decay_rate=1.0)
+    rates = []
+    for _ in range(3):
+        schedule.step()
+        rates.append(sgd.lr)
+    np.testing.assert_allclose(rates, [0.1 / 2, 0.1 / 3, 0.1 / 4], rtol=1e-15)
+
+
+def test_inverse_time_decay_at_a_fixed_interval_of_epochs() -> None:
+    sgd = optim.SGD([parameter([0.0])], lr=0.1)
+    schedule = optim.InverseTimeDecay(sgd, decay_rate=1.0, time_interval=2)
+    rates = []
+    for _epoch in range(5):
+        schedule.step()
+        rates.append(schedule.lr)
+    # α0 / (1 + ⌊epoch / 2⌋) for epochs 1..5
+    np.testing.assert_allclose(rates, [0.1, 0.05, 0.05, 0.1 / 3, 0.1 / 3], rtol=1e-15)
+
+
+def test_exponential_decay() -> None:
+    sgd = optim.SGD([parameter([0.0])], lr=0.2)
+    schedule = optim.ExponentialDecay(sgd, gamma=0.5)
+    schedule.step()
+    schedule.step()
+    assert sgd.lr == 0.05
+
+
+def test_the_schedule_sets_the_rate_the_step_uses() -> None:
+    p = parameter([1.0], [1.0])
+    sgd = optim.SGD([p], lr=0.5)
+    optim.InverseTimeDecay(sgd, decay_rate=1.0).step()  # lr = 0.25
+    sgd.step()
+    assert p.data[0] == 0.75
