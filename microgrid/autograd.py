@@ -56,22 +56,22 @@ class Op:
             if len(inputs) == 2:
                 a, b = inputs
                 data = op.forward(a.data, b.data)
-                record = a.requires_grad or b.requires_grad
+                needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
             elif len(inputs) == 1:
                 data = op.forward(inputs[0].data)
-                record = inputs[0].requires_grad
+                needs_grad = (inputs[0].requires_grad,)
             else:
                 data = op.forward(*[t.data for t in inputs])
-                record = any([t.requires_grad for t in inputs])
+                needs_grad = tuple([t.requires_grad for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
             raise ShapeError(op.failure_message(inputs, error)) from None
         if data.__class__ is not np.ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
         if state.anomaly:
             check_finite(data, f"{op.describe()} forward", inputs)
-        if record and state.grad_enabled:
+        if True in needs_grad and state.grad_enabled:
             op.inputs = inputs
-            op.needs_grad = tuple([t.requires_grad for t in inputs])
+            op.needs_grad = needs_grad
             return Tensor._make(data, op)
         return Tensor._make(data)
 

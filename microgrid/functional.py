@@ -24,6 +24,10 @@ def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
     """`value` as a Tensor: a Tensor as is; a number in the dtype of `like` (so float32 stays float32)."""
     if isinstance(value, Tensor):
         return value
+    if (value.__class__ is float or value.__class__ is int) and like is not None:
+        dtype = like.data.dtype  # the common `1 - x` and `x * 0.5`, kept fast
+        if dtype.kind == "f":
+            return Tensor._make(np.array(value, dtype=dtype))
     if (
         like is not None
         and like.dtype.kind == "f"

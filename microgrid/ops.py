@@ -29,8 +29,11 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
 
 
 def describe_axes(name: str, axis: int | Sequence[int] | None, keepdims: bool) -> str:
-    """`sum axis=1 keepdims`, as diagrams print a reduction."""
-    text = name if axis is None else f"{name} axis={axis if isinstance(axis, int) else tuple(axis)}"
+    """`sum axis=1 keepdims`, as diagrams print a reduction (a single axis without a tuple)."""
+    if axis is not None and not isinstance(axis, int):
+        axis = tuple(axis)
+        axis = axis[0] if len(axis) == 1 else axis
+    text = name if axis is None else f"{name} axis={axis}"
     return f"{text} keepdims" if keepdims else text
 
 
@@ -420,47 +423,68 @@ class Concatenate(Op):
 
 
 class MatMul(Op):
-    """a @ b (numpy's rules for 1-D and batched operands);  d/da = g @ bᵀ,  d/db = aᵀ @ g."""
+    """a @ b, either operand's last two axes optionally transposed (numpy's rules for 1-D and
+    batched operands);  d/da = g @ bᵀ,  d/db = aᵀ @ g.
+
+    The transposes are flags, not separate ops, so backward computes dW = dZ @ Aᵀ in one step.
+    """
 
     name, symbol = "matmul", "@"
 
+    def __init__(self, transpose_a: bool = False, transpose_b: bool = False) -> None:
+        self.transpose_a, self.transpose_b = transpose_a, transpose_b
+
+    def describe(self) -> str:
+        if not (self.transpose_a or self.transpose_b):
+            return self.name
+        return f"{self.name} {'aᵀ' if self.transpose_a else 'a'} @ {'bᵀ' if self.transpose_b else 'b'}"
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if self.transpose_a:
+            a = a.swapaxes(-1, -2)
+        if self.transpose_b:
+            b = b.swapaxes(-1, -2)
         return np.matmul(a, b)
 
     def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
         a, b = arrays
         if a.ndim == 0 or b.ndim == 0:
             return "matmul needs operands with at least one dimension (use * for scalars)"
-        inner_a, inner_b = a.shape[-1], b.shape[-2 if b.ndim > 1 else 0]
+        inner_a = a.shape[-2] if self.transpose_a else a.shape[-1]
+        inner_b = b.shape[0] if b.ndim == 1 else b.shape[-1 if self.transpose_b else -2]
         if inner_a != inner_b:
             return f"inner sizes {inner_a} and {inner_b} differ"
         return None
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
-        if a.ndim == 2 and b.ndim == 2:  # the layers' case: dW = dZ @ Aᵀ, dA = Wᵀ @ dZ
-            return (
-                grad @ b.T if self.needs_grad[0] else None,
-                a.T @ grad if self.needs_grad[1] else None,
-            )
+        row, column = a.ndim == 1, b.ndim == 1  # never transposed: flags come with 2-D operands
         # numpy treats a 1-D `a` as a row and a 1-D `b` as a column; do the same, then drop the axis.
-        a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
-        b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b
-        if a.ndim == 1 and b.ndim == 1:
+        a2 = a.reshape(1, a.shape[0]) if row else a
+        b2 = b.reshape(b.shape[0], 1) if column else b
+        g2 = grad
+        if row and column:
             g2 = grad.reshape(1, 1)
-        elif a.ndim == 1:
+        elif row:
             g2 = grad.reshape(*grad.shape[:-1], 1, grad.shape[-1])
-        elif b.ndim == 1:
+        elif column:
             g2 = grad.reshape(*grad.shape, 1)
-        else:
-            g2 = grad
+        # With A' = op(A), B' = op(B): dA' = G B'ᵀ and dB' = A'ᵀ G; a transposed operand's
+        # gradient is the transpose of that, i.e. dA = B' Gᵀ and dB = Gᵀ A'.
+        ta, tb = self.transpose_a, self.transpose_b
         grad_a = grad_b = None
         if self.needs_grad[0]:
-            grad_a = g2 @ b2.mT
-            if a.ndim == 1:
+            if ta:
+                grad_a = MatMul.apply(b2, g2, transpose_a=tb, transpose_b=True)
+            else:
+                grad_a = MatMul.apply(g2, b2, transpose_b=not tb)
+            if row:
                 grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
         if self.needs_grad[1]:
-            grad_b = a2.mT @ g2
-            if b.ndim == 1:
+            if tb:
+                grad_b = MatMul.apply(g2, a2, transpose_a=True, transpose_b=ta)
+            else:
+                grad_b = MatMul.apply(a2, g2, transpose_a=not ta)
+            if column:
                 grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b

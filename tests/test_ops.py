@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from strategies import broadcastable_shapes, shapes, values
 
 import microgrid as mg
+from microgrid.ops import MatMul
 
 
 def np_logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -66,6 +67,21 @@ def matmul_shapes(data: st.DataObject) -> list[tuple[int, ...]]:
     return [a, b]
 
 
+def transposed_matmul_shapes(
+    transpose_a: bool, transpose_b: bool
+) -> Callable[[st.DataObject], list[tuple[int, ...]]]:
+    """Shapes for op(a) @ op(b) where op transposes the last two axes of the flagged operands."""
+
+    def draw(data: st.DataObject) -> list[tuple[int, ...]]:
+        n, k, m = (data.draw(st.integers(1, 3)) for _ in range(3))
+        batch = data.draw(st.sampled_from([(), (2,)]))
+        a = (*batch, k, n) if transpose_a else (*batch, n, k)
+        b = (*batch, m, k) if transpose_b else (*batch, k, m)
+        return [a, b]
+
+    return draw
+
+
 def same_shapes(count: int) -> Callable[[st.DataObject], list[tuple[int, ...]]]:
     def draw(data: st.DataObject) -> list[tuple[int, ...]]:
         shape = data.draw(shapes(min_dims=1))
@@ -114,6 +130,27 @@ CASES = [
     Case("pow number", lambda a: a**3, lambda a: a**3),
     Case("rpow number", lambda a: 2**a, lambda a: 2**a),
     Case("matmul", lambda a, b: a @ b, np.matmul, 2, input_shapes=matmul_shapes),
+    Case(
+        "matmul aᵀ @ b",
+        lambda a, b: MatMul.apply(a, b, transpose_a=True),
+        lambda a, b: a.mT @ b,
+        2,
+        input_shapes=transposed_matmul_shapes(True, False),
+    ),
+    Case(
+        "matmul a @ bᵀ",
+        lambda a, b: MatMul.apply(a, b, transpose_b=True),
+        lambda a, b: a @ b.mT,
+        2,
+        input_shapes=transposed_matmul_shapes(False, True),
+    ),
+    Case(
+        "matmul aᵀ @ bᵀ",
+        lambda a, b: MatMul.apply(a, b, transpose_a=True, transpose_b=True),
+        lambda a, b: a.mT @ b.mT,
+        2,
+        input_shapes=transposed_matmul_shapes(True, True),
+    ),
     Case("exp", mg.exp, np.exp),
     Case("log", mg.log, np.log, 1, ("positive",)),
     Case("sqrt", mg.sqrt, np.sqrt, 1, ("positive",)),
@@ -215,6 +252,13 @@ def test_gradients_keep_their_tensors_shapes_under_broadcasting() -> None:
     (Z + b).sum().backward()
     assert b.grad is not None and b.grad.shape == (4, 1)
     np.testing.assert_array_equal(b.grad.data, np.full((4, 1), 400.0))
+
+
+def test_reductions_describe_themselves_as_diagrams_label_them() -> None:
+    x = mg.ones(4, 400, requires_grad=True)
+    assert x.sum(axis=(1,), keepdims=True).op.describe() == "sum axis=1 keepdims"
+    assert x.sum(axis=(0, 1)).op.describe() == "sum axis=(0, 1)"
+    assert x.max().op.describe() == "max"
 
 
 def test_getitem_repeated_indices_accumulate() -> None:
