@@ -64,7 +64,9 @@ class Op:
                 data = op.forward(*[t.data for t in inputs])
                 needs_grad = tuple([t.requires_grad for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
-            raise ShapeError(op.failure_message(inputs, error)) from None
+            # Say which op and which tensors, keep the kind of error (an IndexError stays one)
+            # and chain the original, so a bug inside a custom op's forward still shows its line.
+            raise _error_kind(error)(op.failure_message(inputs, error)) from error
         if data.__class__ is not np.ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
         if state.anomaly:
@@ -88,6 +90,14 @@ class Op:
             reason = f"shapes {shapes} cannot be broadcast (each axis must match or be 1)"
         reason = reason or str(error).split("\n")[0]
         return f"{self.describe()}: {operands}: {reason}"
+
+
+def _error_kind(error: Exception) -> type[Exception]:
+    """What a failed forward raises: a ShapeError for numpy's ValueErrors (shapes that do not
+    broadcast, reshape or reduce), else the same kind as numpy's error (IndexError, TypeError)."""
+    if isinstance(error, ValueError):
+        return ShapeError
+    return IndexError if isinstance(error, IndexError) else TypeError
 
 
 def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None:
@@ -150,24 +160,24 @@ def _leads_to(order: list[Tensor], targets: set[int]) -> set[int]:
     return reach
 
 
-def _seed(output: Tensor, gradient: Operand | None) -> Tensor:
+def _seed(output: Tensor, gradient: Operand | None, caller: str) -> Tensor:
     """d(output)/d(output): ones for a scalar, else the `gradient` the caller supplies."""
     if not output.requires_grad:
         raise GradError(
-            f"backward: {output.describe()} does not require grad, so it has no graph to walk; "
-            "create the inputs you want gradients for with requires_grad=True"
+            f"{caller}: {output.describe()} does not require grad, so it has no graph to walk: "
+            "no input it depends on has requires_grad=True, or it was computed under no_grad()"
         )
     if gradient is None:
         if output.size != 1:
             raise GradError(
-                f"backward: {output.describe()} is not a scalar; pass gradient= with its shape "
+                f"{caller}: {output.describe()} is not a scalar; pass a gradient of its shape "
                 "(usually you want a scalar loss, e.g. .mean())"
             )
         return Tensor._make(np.ones(output.data.shape, output.data.dtype))
     seed = gradient if isinstance(gradient, Tensor) else Tensor._make(to_array(gradient, output.dtype))
     if seed.shape != output.shape:
         raise ShapeError(
-            f"backward: gradient has shape {seed.shape} but {output.describe()} has {output.shape}"
+            f"{caller}: gradient has shape {seed.shape} but {output.describe()} has {output.shape}"
         )
     return seed
 
@@ -195,7 +205,12 @@ def _walk(
                 continue  # no path from the outputs reaches this node's gradient
             if targets is None:
                 if node.op is None or node.retains_grad:
-                    node._grad = grad if node._grad is None else node._grad + grad
+                    if node._grad is not None:
+                        node._grad = node._grad + grad
+                    elif create_graph:
+                        node._grad = grad
+                    else:  # a private copy: rules pass one gradient to several inputs (add)
+                        node._grad = Tensor._make(grad.data.copy())
             elif id(node) in targets:
                 found[id(node)] = grad
             op = node.op
@@ -252,7 +267,7 @@ def _unbroadcast(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
 
 def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool = False) -> None:
     """Accumulate d(output)/d(t) into `t.grad` for every leaf t (and tensor with retain_grad())."""
-    _walk([output], [_seed(output, gradient)], create_graph, targets=None)
+    _walk([output], [_seed(output, gradient, "backward")], create_graph, targets=None)
 
 
 def grad(
@@ -275,7 +290,7 @@ def grad(
         if not isinstance(t, Tensor) or not t.requires_grad:
             label = t.describe() if isinstance(t, Tensor) else type(t).__name__
             raise GradError(f"grad: input {label} does not require grad")
-    seeds = [_seed(o, g) for o, g in zip(outputs, seeds_given)]
+    seeds = [_seed(o, g, "grad") for o, g in zip(outputs, seeds_given)]
     found = _walk(outputs, seeds, create_graph, targets={id(t) for t in inputs})
     result = [found.get(id(t)) for t in inputs]
     if not allow_unused:

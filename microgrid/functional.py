@@ -15,7 +15,7 @@ import numpy as np
 
 from microgrid import ops
 from microgrid.errors import ShapeError
-from microgrid.tensor import DTypeLike, Operand, Tensor, as_dtype, shape_from_args, to_array
+from microgrid.tensor import DTypeLike, Operand, Tensor, as_array, as_dtype, shape_from_args, to_array
 
 Axis = int | Sequence[int] | None
 
@@ -40,7 +40,7 @@ def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
 def _pair(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors, a plain number taking the other side's dtype."""
     if isinstance(a, Tensor):
-        return a, as_tensor(b, a)
+        return a, b if isinstance(b, Tensor) else as_tensor(b, a)
     b = as_tensor(b)
     return as_tensor(a, b), b
 
@@ -50,28 +50,32 @@ def _pair(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
 
 def add(a: Operand, b: Operand) -> Tensor:
     """a + b, broadcasting."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case skips _pair's call
-        return ops.Add.apply(a, b)
     return ops.Add.apply(*_pair(a, b))
 
 
 def sub(a: Operand, b: Operand) -> Tensor:
     """a − b, composed as a + (−b)."""
     a, b = _pair(a, b)
-    return ops.Add.apply(a, ops.Neg.apply(b))
+    try:
+        return ops.Add.apply(a, ops.Neg.apply(b))
+    except ShapeError:
+        _broadcastable("sub", a, b, "-")  # name the user's a and b, not the add and neg inside
+        raise
 
 
 def mul(a: Operand, b: Operand) -> Tensor:
     """a · b elementwise, broadcasting."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case skips _pair's call
-        return ops.Mul.apply(a, b)
     return ops.Mul.apply(*_pair(a, b))
 
 
 def div(a: Operand, b: Operand) -> Tensor:
     """a / b, composed as a · b^−1."""
     a, b = _pair(a, b)
-    return ops.Mul.apply(a, ops.Pow.apply(b, as_tensor(-1.0, b)))
+    try:
+        return ops.Mul.apply(a, ops.Pow.apply(b, as_tensor(-1.0, b)))
+    except ShapeError:
+        _broadcastable("div", a, b, "/")  # name the user's a and b, not the mul and pow inside
+        raise
 
 
 def neg(a: Operand) -> Tensor:
@@ -86,8 +90,6 @@ def pow(a: Operand, b: Operand) -> Tensor:
 
 def matmul(a: Operand, b: Operand) -> Tensor:
     """a @ b: W (n_out, n_in) @ A (n_in, m) -> (n_out, m); 1-D and batched as in numpy."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case skips _pair's call
-        return ops.MatMul.apply(a, b)
     return ops.MatMul.apply(*_pair(a, b))
 
 
@@ -143,9 +145,13 @@ def softplus(x: Operand) -> Tensor:
 
 def where(condition: Operand, a: Operand, b: Operand) -> Tensor:
     """a where `condition` is true, else b (no gradient flows to the condition)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = as_array(condition).astype(bool, copy=False)
     a, b = _pair(a, b)
-    return ops.Where.apply(a, b, condition=cond.astype(bool, copy=False))
+    try:
+        return ops.Where.apply(a, b, condition=cond)
+    except ShapeError:
+        shapes = f"condition {cond.shape}, {a.describe()}, {b.describe()}"
+        raise ShapeError(f"where: {shapes}: shapes cannot be broadcast together") from None
 
 
 def maximum(a: Operand, b: Operand) -> Tensor:
@@ -191,8 +197,7 @@ def mean(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Σ x / n over `axis`, composed as sum · (1/n)."""
     x = as_tensor(x)
     total = sum(x, axis, keepdims)
-    count = x.size // builtins.max(total.size, 1) if x.size else 0
-    return total * (1.0 / count if count else math.nan)
+    return total * (total.size / x.size if x.size else math.nan)  # 1/n, n = elements per sum
 
 
 def max(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -209,6 +214,8 @@ def logsumexp(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log Σ e^x over `axis`, as m + log Σ e^(x − m) with m = max x, so nothing overflows."""
     x = as_tensor(x)
     shift = max(x, axis, keepdims=True).detach()  # any constant shift gives the same value
+    if not np.isfinite(shift.data).all():  # all −inf (log 0): shift by 0 so the result is −inf
+        shift = Tensor._make(np.where(np.isfinite(shift.data), shift.data, 0.0))
     total = sum(exp(x - shift), axis, keepdims=True).log() + shift
     return total if keepdims else total.reshape(_reduced_shape(x.shape, axis))
 
@@ -237,7 +244,14 @@ def transpose(x: Operand, *axes: int) -> Tensor:
     x = as_tensor(x)
     if len(axes) == 1 and not isinstance(axes[0], int):
         axes = tuple(axes[0])
-    return ops.Transpose.apply(x, axes=tuple(axes) if axes else None)
+    if not axes:
+        return ops.Transpose.apply(x, axes=None)
+    if sorted(int(a) % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        raise ShapeError(
+            f"transpose: {x.describe()}: axes {axes} are not a permutation of its {x.ndim} axes "
+            "(to exchange two axes, use swapaxes)"
+        )
+    return ops.Transpose.apply(x, axes=tuple(int(a) % x.ndim for a in axes))
 
 
 def swapaxes(x: Operand, axis1: int, axis2: int) -> Tensor:
@@ -273,7 +287,8 @@ def stack(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
     """The tensors joined along a new `axis` (each gets a size-1 axis, then they are concatenated)."""
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
-    items = [as_tensor(t) for t in tensors]
+    first = next((t for t in tensors if isinstance(t, Tensor)), None)
+    items = [as_tensor(t, first) for t in tensors]
     shapes = {t.shape for t in items}
     if len(shapes) > 1:
         listed = ", ".join(t.describe() for t in items)
@@ -328,13 +343,14 @@ def not_equal(a: Operand, b: Operand) -> Tensor:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _broadcastable(what: str, a: Tensor, b: Tensor) -> None:
+def _broadcastable(what: str, a: Tensor, b: Tensor, symbol: str = "and") -> None:
     """Raise a ShapeError naming both tensors when their shapes do not broadcast."""
     try:
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ShapeError(
-            f"{what}: {a.describe()} and {b.describe()}: shapes cannot be broadcast together"
+            f"{what}: {a.describe()} {symbol} {b.describe()}: shapes {a.shape} and {b.shape} "
+            "cannot be broadcast (each axis must match or be 1)"
         ) from None
 
 
@@ -344,6 +360,8 @@ def _axis(axis: Axis) -> int | tuple[int, ...] | None:
         return axis
     if isinstance(axis, np.integer):
         return int(axis)
+    if not isinstance(axis, (list, range)) or not all(isinstance(a, (int, np.integer)) for a in axis):
+        raise TypeError(f"axis must be an int, a tuple of ints or None, got {axis!r}")
     return tuple(int(a) for a in axis)
 
 

@@ -81,7 +81,7 @@ class Neg(Op):
 
 
 class Pow(Op):
-    """a ** b;  d/da = g · b · a^(b−1),  d/db = g · a^b · log a (taken as 0 where a ≤ 0)."""
+    """a ** b;  d/da = g · b · a^(b−1) (0 where b = 0),  d/db = g · a^b · log a (0 where a ≤ 0)."""
 
     name, symbol = "pow", "**"
 
@@ -90,7 +90,13 @@ class Pow(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
-        grad_a = grad * b * a ** (b - 1) if self.needs_grad[0] else None
+        grad_a = None
+        if self.needs_grad[0]:
+            exponent = b
+            is_zero = b.data == 0
+            if is_zero.any():  # a⁰ is constant: slope b·a^(b−1) = 0, but a^−1 is inf at a = 0
+                exponent = Where.apply(constant(1.0, b), b, condition=is_zero)
+            grad_a = grad * b * a ** (exponent - 1)
         grad_b = None
         if self.needs_grad[1]:
             positive = a.data > 0
@@ -217,16 +223,20 @@ class Cast(Op):
 # --- reductions ----------------------------------------------------------------------------
 
 
-class Sum(Op):
-    """Σ a over `axis`;  d/da = g repeated along the summed axes."""
-
-    name = "sum"
+class Reduction(Op):
+    """A reduction over `axis` (every axis when None), keeping the reduced axes as size 1 or not."""
 
     def __init__(self, axis: int | Sequence[int] | None, keepdims: bool) -> None:
         self.axis, self.keepdims = axis, keepdims
 
     def describe(self) -> str:
         return describe_axes(self.name, self.axis, self.keepdims)
+
+
+class Sum(Reduction):
+    """Σ a over `axis`;  d/da = g repeated along the summed axes."""
+
+    name = "sum"
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.add.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
@@ -238,16 +248,10 @@ class Sum(Op):
         return grad.broadcast_to(shape)
 
 
-class Max(Op):
+class Max(Reduction):
     """max a over `axis`;  d/da = g at the maxima, shared equally between ties."""
 
     name = "max"
-
-    def __init__(self, axis: int | Sequence[int] | None, keepdims: bool) -> None:
-        self.axis, self.keepdims = axis, keepdims
-
-    def describe(self) -> str:
-        return describe_axes(self.name, self.axis, self.keepdims)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.maximum.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
@@ -450,6 +454,8 @@ class MatMul(Op):
         a, b = arrays
         if a.ndim == 0 or b.ndim == 0:
             return "matmul needs operands with at least one dimension (use * for scalars)"
+        if (self.transpose_a and a.ndim < 2) or (self.transpose_b and b.ndim < 2):
+            return "a transposed operand needs at least two dimensions"
         inner_a = a.shape[-2] if self.transpose_a else a.shape[-1]
         inner_b = b.shape[0] if b.ndim == 1 else b.shape[-1 if self.transpose_b else -2]
         if inner_a != inner_b:
@@ -458,7 +464,7 @@ class MatMul(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
-        row, column = a.ndim == 1, b.ndim == 1  # never transposed: flags come with 2-D operands
+        row, column = a.ndim == 1, b.ndim == 1  # never transposed: forward refuses flags on 1-D
         # numpy treats a 1-D `a` as a row and a 1-D `b` as a column; do the same, then drop the axis.
         a2 = a.reshape(1, a.shape[0]) if row else a
         b2 = b.reshape(b.shape[0], 1) if column else b

@@ -70,8 +70,15 @@ def to_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
 def shape_from_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """`f(2, 3)` and `f((2, 3))` both mean the shape (2, 3)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        if not isinstance(shape[0], (tuple, list)):
+            raise TypeError(f"a shape is integers or a tuple of them, got {shape[0]!r}")
         shape = tuple(shape[0])
     return shape  # numpy checks the entries where the shape is used
+
+
+def as_array(value: Any) -> np.ndarray:
+    """The numpy array behind a Tensor, or `value` as an array (for labels, masks, data)."""
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
 class Tensor:
@@ -85,7 +92,15 @@ class Tensor:
     """
 
     __slots__ = (
-        "__weakref__", "_grad", "created", "data", "name", "op", "requires_grad", "retains_grad", "scope"
+        "__weakref__",
+        "_grad",
+        "created",
+        "data",
+        "name",
+        "op",
+        "requires_grad",
+        "retains_grad",
+        "scope",
     )
     # Make numpy hand `array * tensor` to Tensor.__rmul__ instead of looping over the tensor.
     __array_ufunc__ = None
@@ -154,6 +169,8 @@ class Tensor:
             raise ValueError(
                 f"grad: {self.label} has shape {self.shape}, the gradient given has {grad.shape}"
             )
+        if grad.dtype != self.dtype:
+            raise TypeError(f"grad: {self.label} is {self.dtype}, the gradient given is {grad.dtype}")
         self._grad = grad
 
     @property
@@ -206,7 +223,9 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        # np.array(t) must copy, as it does for an array: a saved "before" must not follow t.
+        array = self.data if dtype is None else self.data.astype(dtype)
+        return array.copy() if copy and array is self.data else array
 
     def detach(self) -> Tensor:
         """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""

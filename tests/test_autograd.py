@@ -116,7 +116,7 @@ def test_topological_order_visits_each_node_once_in_a_diamond() -> None:
 
 def test_non_scalar_backward_needs_a_gradient() -> None:
     x = mg.randn(2, 3, requires_grad=True, name="A[1]")
-    with pytest.raises(mg.GradError, match=r"A\[1\]|not a scalar"):
+    with pytest.raises(mg.GradError, match=r"tanh\(\.\.\.\) \(2, 3\) is not a scalar"):
         x.tanh().backward()
     y = x.tanh()
     y.backward(gradient=np.ones((2, 3)))
@@ -131,7 +131,7 @@ def test_backward_gradient_with_the_wrong_shape_is_refused() -> None:
 
 def test_backward_through_a_tensor_that_needs_no_grad_says_so() -> None:
     x = mg.tensor([1.0, 2.0], name="x")
-    with pytest.raises(mg.GradError, match="does not require grad.*requires_grad=True"):
+    with pytest.raises(mg.GradError, match="does not require grad.*requires_grad=True.*no_grad"):
         (x * 2).sum().backward()
 
 
@@ -229,3 +229,33 @@ def test_a_custom_op_with_a_shape_bug_in_backward_is_named() -> None:
     x = mg.randn(3, requires_grad=True, name="x")
     with pytest.raises(mg.GradError, match=r"backward of bad_sum.*\(5,\).*x \(3,\)"):
         BadSum.apply(x).backward()
+
+
+def test_leaves_never_share_a_gradient_array() -> None:
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()  # add hands the same gradient to both inputs
+    a.grad.data *= 0
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    g = mg.tensor([5.0, 6.0])
+    y = a + 0
+    a.grad = None
+    y.backward(gradient=g)
+    a.grad.data[0] = 0.0
+    assert g.data[0] == 5.0  # the caller's gradient is not the stored one
+
+
+def test_power_zero_has_slope_zero_everywhere_even_at_zero() -> None:
+    x = mg.tensor([0.0, 2.0], requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+
+
+def test_grad_names_itself_in_its_errors() -> None:
+    with pytest.raises(mg.GradError, match="^grad: "):
+        mg.grad(mg.ones(2, requires_grad=True) * 2, [mg.ones(1, requires_grad=True)])
+
+
+def test_logsumexp_of_only_minus_infinity_is_minus_infinity() -> None:
+    with np.errstate(divide="ignore"):
+        assert mg.logsumexp(mg.tensor([-np.inf, -np.inf])).item() == -np.inf

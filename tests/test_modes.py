@@ -53,7 +53,8 @@ def test_detect_anomaly_names_the_forward_op_that_made_nan() -> None:
     x = mg.tensor([1.0, -1.0], requires_grad=True, name="Z[1]")
     with (
         np.errstate(all="ignore"),
-        pytest.raises(mg.AnomalyError, match=r"log forward produced nan.*Z\[1\] \(2,\)"),mg.detect_anomaly()
+        pytest.raises(mg.AnomalyError, match=r"log forward produced nan.*Z\[1\] \(2,\)"),
+        mg.detect_anomaly(),
     ):
         mg.log(x)
     with np.errstate(all="ignore"):

@@ -150,7 +150,46 @@ def test_shape_errors_name_the_op_the_nodes_and_the_shapes() -> None:
         mg.ones(2, 3, name="x").reshape(7)
     with pytest.raises(mg.ShapeError, match=r"sum axis=2: x \(2, 3\)"):
         mg.ones(2, 3, name="x").sum(axis=2)
-    with pytest.raises(mg.ShapeError, match=r"getitem .*x \(2, 3\)"):
+    with pytest.raises(IndexError, match=r"getitem .*x \(2, 3\)"):
         mg.ones(2, 3, name="x")[5]
     with pytest.raises(mg.ShapeError, match=r"maximum: a \(2,\) and b \(3,\)"):
         mg.maximum(mg.ones(2, name="a"), mg.ones(3, name="b"))
+
+
+def test_numpy_array_of_a_tensor_is_a_copy() -> None:
+    t = mg.tensor([1.0, 2.0])
+    saved = np.array(t)
+    saved[0] = 5.0
+    assert t.data[0] == 1.0
+
+
+def test_bad_shapes_and_axes_are_clear_errors() -> None:
+    with pytest.raises(TypeError, match="a shape is integers"):
+        mg.zeros(2.5)
+    with pytest.raises(TypeError, match=r"axis must be an int.*1\.5"):
+        mg.ones(2, 3).sum(axis=1.5)
+    with pytest.raises(mg.ShapeError, match="use swapaxes"):
+        mg.ones(2, 3, 4).transpose(0, 1)
+
+
+def test_names_survive_in_the_errors_of_composite_ops() -> None:
+    Z, b = mg.randn(4, 400, name="Z[1]"), mg.randn(3, 1, name="b[1]")
+    with pytest.raises(mg.ShapeError, match=r"^sub: Z\[1\] \(4, 400\) - b\[1\] \(3, 1\)"):
+        Z - b
+    with pytest.raises(mg.ShapeError, match=r"^div: Z\[1\] \(4, 400\) / b\[1\] \(3, 1\)"):
+        Z / b
+    with pytest.raises(mg.ShapeError, match=r"^where: condition \(5,\), x \(3,\)"):
+        mg.where(np.ones(5), mg.ones(3, name="x"), 0.0)
+
+
+def test_an_index_error_stays_an_index_error_and_keeps_its_cause() -> None:
+    x = mg.ones(2, 3, name="x")
+    with pytest.raises(IndexError, match=r"getitem \[5\]: x \(2, 3\)") as error:
+        x[5]
+    assert isinstance(error.value.__cause__, IndexError)  # numpy's own error, with its traceback
+
+
+def test_grad_of_another_dtype_is_refused() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    with pytest.raises(TypeError, match="w is float64, the gradient given is float32"):
+        w.grad = mg.tensor([1.0, 1.0], dtype="float32")
