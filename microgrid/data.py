@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from microgrid.creation import Seed, generator
 from microgrid.errors import ShapeError
-from microgrid.nn.init import Seed, random_state
-from microgrid.tensor import Operand, Tensor
+from microgrid.tensor import Operand, Tensor, as_array
 
 
 def minibatches(
@@ -18,24 +18,24 @@ def minibatches(
 
     The last batch holds the m mod batch_size columns left over, when there are any. The same
     `seed` gives the same order; pass a new one each epoch (`seed=epoch`) or one
-    numpy.random.Generator for all epochs. A RandomState reproduces the course's
+    numpy.random.Generator for all epochs. seed=None shuffles with the global generator, which
+    `mg.manual_seed` reseeds. A RandomState reproduces the course's
     `np.random.seed(seed); np.random.permutation(m)`.
 
     >>> X, Y = np.zeros((2, 5)), np.zeros((1, 5))
     >>> [x.shape for x, _ in minibatches(X, Y, batch_size=2, seed=0)]
     [(2, 2), (2, 2), (2, 1)]
     """
-    inputs = X.data if isinstance(X, Tensor) else np.asarray(X)
-    labels = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    inputs, labels = as_array(X), as_array(Y)
     if inputs.ndim == 0 or labels.ndim == 0 or inputs.shape[-1] != labels.shape[-1]:
         raise ShapeError(
             f"minibatches: X {inputs.shape} and Y {labels.shape} need the same number of examples "
             "in their last axis (one example per column)"
         )
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"minibatches: batch_size must be a positive integer, got {batch_size!r}")
     m = inputs.shape[-1]
-    order = random_state(seed).permutation(m) if shuffle else np.arange(m)
+    order = generator(seed).permutation(m) if shuffle else np.arange(m)
     # The checks above run at the call; the batches are cut as they are asked for.
     return _batches(inputs, labels, order, int(batch_size))
 

@@ -9,7 +9,9 @@ ready for one-hot encoding with `np.eye(C)[:, Y[0]]`. Classes get equal shares o
 They are numpy arrays, not Tensors: a dataset is data, not part of a computation graph, and numpy
 is what plotting, splitting and printing want. Wrap them when a graph needs them: `mg.tensor(X)`.
 
-`seed` is an int or a numpy Generator; the same seed gives the same data.
+`seed` is read by `microgrid.creation.generator`: an int (the default, 0, so that a demo's data
+never changes), a numpy Generator or RandomState, or None for the global generator, which
+`mg.manual_seed` reseeds. The same seed gives the same data.
 
 >>> X, Y = flower(m=400, seed=1)
 >>> X.shape, Y.shape
@@ -24,19 +26,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-Seed = int | np.random.Generator
-
+from microgrid.creation import Seed, generator
 
 # --- argument checks -------------------------------------------------------------------------
-
-
-def _generator(seed: Seed) -> np.random.Generator:
-    """A numpy Generator from an int seed (≥ 0), or the Generator itself."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise TypeError(f"seed must be a non-negative int or a numpy Generator, got {seed!r}")
 
 
 def _count(name: str, value: int, minimum: int = 1) -> int:
@@ -56,7 +48,11 @@ def _real(name: str, value: float, low: float = 0.0, high: float = math.inf) -> 
 
 
 def _dataset(
-    points: np.ndarray, labels: np.ndarray, classes: int, noise: float, rng: np.random.Generator
+    points: np.ndarray,
+    labels: np.ndarray,
+    classes: int,
+    noise: float,
+    rng: np.random.Generator | np.random.RandomState,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(X, Y) from clean points (2, m) plus Gaussian noise of std `noise`, columns shuffled."""
     X = points + noise * rng.standard_normal(points.shape)
@@ -85,7 +81,7 @@ def flower(
     petals = _count("petals", petals, minimum=2)
     if petals % 2:
         raise ValueError(f"petals must be even so that the two classes alternate, got {petals}")
-    rng = _generator(seed)
+    rng = generator(seed)
     petal = np.arange(m) % petals
     width = 2 * math.pi / petals
     angle = (petal + rng.uniform(0, 1, m)) * width
@@ -100,7 +96,7 @@ def circles(
     m, noise = _count("m", m), _real("noise", noise)
     if not isinstance(factor, Real) or not 0 < factor < 1:
         raise ValueError(f"factor (inner radius / outer radius) must be between 0 and 1, got {factor!r}")
-    rng = _generator(seed)
+    rng = generator(seed)
     labels = np.arange(m) % 2
     radius = np.where(labels == 0, 1.0, float(factor))
     return _dataset(_on_circle(radius, rng.uniform(0, 2 * math.pi, m)), labels, 2, noise, rng)
@@ -109,7 +105,7 @@ def circles(
 def moons(m: int = 400, noise: float = 0.1, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: class 0 arches up, class 1 (shifted right and down) arches down."""
     m, noise = _count("m", m), _real("noise", noise)
-    rng = _generator(seed)
+    rng = generator(seed)
     labels = np.arange(m) % 2
     arch = _on_circle(1.0, rng.uniform(0, math.pi, m))
     lower = np.array([[1.0], [0.5]]) - arch
@@ -137,7 +133,7 @@ def spirals(
     if arms % classes:
         raise ValueError(f"arms ({arms}) must be a multiple of classes ({classes}) to keep classes balanced")
     turns = _real("turns", turns)
-    rng = _generator(seed)
+    rng = generator(seed)
     arm = np.arange(m) % arms
     along = rng.uniform(0, 1, m)
     angle = 2 * math.pi * (arm / arms + turns * along)
@@ -150,7 +146,7 @@ def xor(m: int = 400, noise: float = 0.3, seed: Seed = 0) -> tuple[np.ndarray, n
     With m=4 and noise=0 this is the XOR truth table itself.
     """
     m, noise = _count("m", m), _real("noise", noise)
-    rng = _generator(seed)
+    rng = generator(seed)
     corner = np.arange(m) % 4
     points = np.stack([np.where(corner % 2 == 0, 1.0, -1.0), np.where(corner < 2, 1.0, -1.0)])
     return _dataset(points, (points[0] * points[1] < 0).astype(int), 2, noise, rng)
@@ -162,7 +158,7 @@ def blobs(
     """Gaussian blobs of std `noise`, one per class, centred evenly on a circle of radius 2."""
     m, noise = _count("m", m), _real("noise", noise)
     classes = _count("classes", classes, minimum=2)
-    rng = _generator(seed)
+    rng = generator(seed)
     labels = np.arange(m) % classes
     centres = _on_circle(2.0, 2 * math.pi * labels / classes)
     return _dataset(centres, labels, classes, noise, rng)
@@ -196,6 +192,6 @@ def train_test_split(X: np.ndarray, Y: np.ndarray, test_fraction: float = 0.2, s
             f"train_test_split: test_fraction {test_fraction} of {m} examples gives {n_test} test "
             f"and {m - n_test} training examples; both need at least one"
         )
-    order = _generator(seed).permutation(m)
+    order = generator(seed).permutation(m)
     test, train = order[:n_test], order[n_test:]
     return Split(X[:, train], Y[:, train], X[:, test], Y[:, test])

@@ -10,13 +10,18 @@ PyTorch does), then:
     Momentum   p ← p − α·v,  v = β·v + (1 − β)·g            (the course's form; v starts at 0)
     RMSprop    p ← p − α·g / (√s + ε),  s = β·s + (1 − β)·g²
     Adam       p ← p − α·v̂ / (√ŝ + ε),  v = β1·v + (1 − β1)·g,  s = β2·s + (1 − β2)·g²,
-               v̂ = v / (1 − β1^t),  ŝ = s / (1 − β2^t)  (bias correction, t = steps taken)
+               v̂ = v / (1 − β1^t),  ŝ = s / (1 − β2^t)  (bias correction)
+
+t counts the steps this parameter has taken, as in PyTorch: a parameter whose gradient first
+appears at the optimiser's tenth step takes its first step with t = 1.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
@@ -27,13 +32,32 @@ from microgrid.tensor import Tensor
 def _check(
     owner: str, name: str, value: float, low: float, high: float = math.inf, high_open: bool = False
 ) -> float:
-    """`value` as a float, refused with its name when outside [low, high] (or [low, high))."""
+    """`value` as a float, refused with its name unless a finite number in [low, high] (or [low, high))."""
+    if not isinstance(value, Real) or isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
     inside = low <= value < high if high_open else low <= value <= high
-    if not inside:
+    if not inside or not math.isfinite(value):
         closing = ")" if high_open else "]"
-        allowed = f"≥ {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{closing}"
+        allowed = f"a finite number ≥ {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{closing}"
         raise ValueError(f"{owner}: {name} must be {allowed}, got {value!r}")
     return float(value)
+
+
+@dataclass
+class ParameterState:
+    """What an optimiser keeps for one parameter: the steps t it has taken and its moving averages."""
+
+    t: int = 0
+    averages: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def average(self, key: str, value: np.ndarray, decay: float, scale: float) -> np.ndarray:
+        """averages[key] ← decay·averages[key] + scale·value, starting from zeros; returns it."""
+        buffer = self.averages.get(key)
+        if buffer is None:
+            buffer = self.averages[key] = np.zeros_like(value)
+        buffer *= decay  # in place: the buffer is the optimiser's own, never a gradient
+        buffer += scale * value
+        return buffer
 
 
 class Optimizer:
@@ -59,8 +83,8 @@ class Optimizer:
             seen.add(id(p))
         self.lr = _check(owner, "lr", lr, 0.0)
         self.weight_decay = _check(owner, "weight_decay", weight_decay, 0.0)
-        self.t = 0  # steps taken
-        self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        self.t = 0  # calls of step()
+        self.state: list[ParameterState] = [ParameterState() for _ in self.params]
 
     @no_grad()
     def step(self) -> None:
@@ -69,13 +93,14 @@ class Optimizer:
         for p, state in zip(self.params, self.state):
             if p.grad is None:
                 continue
+            state.t += 1
             g = p.grad.data
             if self.weight_decay:
                 g = g + self.weight_decay * p.data  # a new array: the gradient stays as it was
             p.data -= self.delta(g, state)
 
-    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
-        """The step Δ for gradient g, updating this parameter's `state` (moving averages)."""
+    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
+        """The step Δ for gradient g, updating this parameter's `state` (its moving averages)."""
         raise NotImplementedError(f"{type(self).__name__} does not define delta()")
 
     def zero_grad(self) -> None:
@@ -85,18 +110,6 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters, t={self.t})"
-
-
-def _accumulate(
-    state: dict[str, np.ndarray], key: str, value: np.ndarray, decay: float, scale: float
-) -> np.ndarray:
-    """state[key] ← decay·state[key] + scale·value, starting from zeros; returns the new state[key]."""
-    buffer = state.get(key)
-    if buffer is None:
-        buffer = state[key] = np.zeros_like(value)
-    buffer *= decay  # in place: the buffer is the optimiser's own, never a gradient
-    buffer += scale * value
-    return buffer
 
 
 class SGD(Optimizer):
@@ -114,10 +127,10 @@ class SGD(Optimizer):
         self.momentum = _check(type(self).__name__, "momentum", momentum, 0.0, 1.0, high_open=True)
         self.dampening = _check(type(self).__name__, "dampening", dampening, 0.0, 1.0)
 
-    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
         if not self.momentum:
             return self.lr * g
-        return self.lr * _accumulate(state, "v", g, self.momentum, 1.0 - self.dampening)
+        return self.lr * state.average("v", g, self.momentum, 1.0 - self.dampening)
 
 
 class Momentum(SGD):
@@ -145,8 +158,8 @@ class RMSprop(Optimizer):
         self.beta = _check(type(self).__name__, "beta", beta, 0.0, 1.0, high_open=True)
         self.eps = _check(type(self).__name__, "eps", eps, 0.0)
 
-    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
-        s = _accumulate(state, "s", g * g, self.beta, 1.0 - self.beta)
+    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
+        s = state.average("s", g * g, self.beta, 1.0 - self.beta)
         return self.lr * g / (np.sqrt(s) + self.eps)
 
 
@@ -163,15 +176,17 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, lr, weight_decay)
         owner = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"{owner}: betas must be a pair (β1, β2) such as (0.9, 0.999), got {betas!r}")
         self.beta1 = _check(owner, "betas[0]", betas[0], 0.0, 1.0, high_open=True)
         self.beta2 = _check(owner, "betas[1]", betas[1], 0.0, 1.0, high_open=True)
         self.eps = _check(owner, "eps", eps, 0.0)
 
-    def delta(self, g: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
-        v = _accumulate(state, "v", g, self.beta1, 1.0 - self.beta1)
-        s = _accumulate(state, "s", g * g, self.beta2, 1.0 - self.beta2)
-        v_corrected = v / (1.0 - self.beta1**self.t)
-        s_corrected = s / (1.0 - self.beta2**self.t)
+    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
+        v = state.average("v", g, self.beta1, 1.0 - self.beta1)
+        s = state.average("s", g * g, self.beta2, 1.0 - self.beta2)
+        v_corrected = v / (1.0 - self.beta1**state.t)
+        s_corrected = s / (1.0 - self.beta2**state.t)
         return self.lr * v_corrected / (np.sqrt(s_corrected) + self.eps)
 
 
@@ -217,7 +232,7 @@ class InverseTimeDecay(LRScheduler):
     def __init__(self, optimizer: Optimizer, decay_rate: float = 1.0, time_interval: int = 1) -> None:
         super().__init__(optimizer)
         self.decay_rate = _check(type(self).__name__, "decay_rate", decay_rate, 0.0)
-        if not isinstance(time_interval, int) or time_interval < 1:
+        if not isinstance(time_interval, int) or isinstance(time_interval, bool) or time_interval < 1:
             raise ValueError(
                 f"InverseTimeDecay: time_interval must be a positive integer, got {time_interval!r}"
             )

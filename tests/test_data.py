@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -46,6 +49,25 @@ def test_the_same_seed_gives_the_same_order_and_another_seed_another() -> None:
     assert not np.array_equal(order(rng), order(rng))  # a generator moves on between epochs
 
 
+def test_without_a_seed_the_shuffle_follows_manual_seed() -> None:
+    X, Y = numbered_examples()
+
+    def order() -> np.ndarray:
+        return np.concatenate([y.data[0] for _, y in minibatches(X, Y, 64)])
+
+    mg.manual_seed(3)
+    first = order()
+    mg.manual_seed(3)
+    np.testing.assert_array_equal(order(), first)
+    assert not np.array_equal(order(), first)  # the global generator moves on between epochs
+
+
+def test_data_does_not_import_the_layers_above_it() -> None:
+    source = Path(mg.data.__file__).read_text()
+    imported = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name and name.startswith("microgrid.nn")}
+
+
 def test_a_random_state_reproduces_the_course_shuffle() -> None:
     X, Y = numbered_examples()
     np.random.seed(1)  # the course's random_mini_batches
@@ -74,3 +96,5 @@ def test_mismatched_examples_and_bad_batch_sizes_are_refused() -> None:
         minibatches(X, Y[:, 1:], 64)  # refused at the call, before any batch is asked for
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         minibatches(X, Y, 0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got True"):
+        minibatches(X, Y, True)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+import microgrid as mg
 from microgrid import nn
 from microgrid.nn import init
 
@@ -54,6 +55,14 @@ def test_seeds_repeat_and_a_generator_advances() -> None:
     assert not np.array_equal(first, second)
 
 
+def test_without_a_seed_initialisers_follow_manual_seed() -> None:
+    mg.manual_seed(2)
+    first = init.he_normal((3, 2))
+    mg.manual_seed(2)
+    np.testing.assert_array_equal(init.he_normal((3, 2)), first)
+    assert not np.array_equal(init.he_normal((3, 2)), first)
+
+
 def test_dense_uses_its_init_for_W_and_zeros_for_b() -> None:
     layer = nn.Dense(N_IN, N_OUT, init="he", seed=3)
     np.testing.assert_array_equal(layer.W.data, init.he_normal((N_OUT, N_IN), seed=3))
@@ -67,7 +76,11 @@ def test_dense_uses_its_init_for_W_and_zeros_for_b() -> None:
     [
         (lambda: init.get("kaiming"), ValueError, r"unknown initialiser 'kaiming'; choose one of zeros"),
         (lambda: init.he_normal((3,)), ValueError, r"a weight has the shape \(n_out, n_in\), got \(3,\)"),
-        (lambda: init.normal((2, 2), seed=1.5), TypeError, r"seed must be an int, a numpy.random.Generator"),
+        (
+            lambda: init.normal((2, 2), seed=1.5),
+            TypeError,
+            r"seed must be an int ≥ 0, a numpy.random.Generator",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_clearly(call: Callable[[], object], error: type, message: str) -> None:

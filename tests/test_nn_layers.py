@@ -38,7 +38,7 @@ ACTIVATION_LAYERS: list[tuple[str, Callable[[], nn.Layer]]] = [
     ("leaky_relu", lambda: nn.LeakyReLU(0.1)),
     ("softmax", nn.Softmax),
     ("identity", nn.Identity),
-    ("dropout", lambda: nn.Dropout(0.7, seed=3)),  # a new layer per call: the same mask each time
+    ("dropout", lambda: nn.Dropout(keep_prob=0.7, seed=3)),  # a new layer per call: the same mask each time
 ]
 
 
@@ -114,7 +114,7 @@ def test_layer_scopes_nest_inside_the_callers_scope() -> None:
 
 
 def test_sequential_numbers_unnumbered_layers_like_the_course() -> None:
-    model = nn.Sequential(nn.Dense(2, 3), nn.Tanh(), nn.Dropout(0.9), nn.Dense(3, 1), nn.Sigmoid())
+    model = nn.Sequential(nn.Dense(2, 3), nn.Tanh(), nn.Dropout(keep_prob=0.9), nn.Dense(3, 1), nn.Sigmoid())
     assert [getattr(m, "layer", None) for m in model.layers] == [1, 1, 1, 2, 2]
     W2 = model.layers[3].W
     assert (W2.name, W2.scope) == ("W[2]", ("layer 2",))
@@ -136,8 +136,48 @@ def test_identity_returns_its_input_without_renaming_it() -> None:
 
 def test_dense_names_the_wrong_input_shape() -> None:
     model = nn.mlp([2, 4, 1], seed=0)
-    with pytest.raises(mg.ShapeError, match=r"W\[1\] \(4, 2\) @ .*\(3, 10\).*inner sizes 2 and 3"):
-        model(np.ones((3, 10)))
+    with pytest.raises(mg.ShapeError, match=r"Dense W\[1\]: input X \(3, 10\) must be \(n_in=2, m\)"):
+        model(mg.tensor(np.ones((3, 10)), name="X"))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: nn.Dense(3, 2)(np.array([1.0, 2.0, 3.0])),
+            r"^Dense W: input \(3,\) must be \(n_in=3, m\), one example per column; "
+            r"for a single example use x.reshape\(3, 1\)$",
+        ),
+        (lambda: nn.mlp([3, 4, 1], seed=0)(np.ones(3)), r"Dense W\[1\]: input \(3,\) .* x.reshape\(3, 1\)"),
+        (
+            lambda: nn.mlp([3, 4, 1], seed=0)(np.ones((10, 3))),
+            r"examples look like rows: use x.T, of shape \(3, 10\)",
+        ),
+        (lambda: nn.Dense(1, 2)(np.ones(5)), r"for 5 examples of one feature use x.reshape\(1, 5\)"),
+        (lambda: nn.Dense(3, 2)(5.0), r"input \(\) must be \(n_in=3, m\)"),
+        (lambda: nn.Dense(3, 2)(np.ones((3, 2, 1))), r"input \(3, 2, 1\) must be \(n_in=3, m\)"),
+    ],
+    ids=["vector", "mlp vector", "rows", "one feature", "scalar", "rank 3"],
+)
+def test_dense_refuses_an_input_that_is_not_n_in_by_m(call: Callable[[], object], message: str) -> None:
+    # Before this check, W (2, 3) @ x (3,) gave (2,), and + b (2, 1) broadcast that to (2, 2).
+    with pytest.raises(mg.ShapeError, match=message):
+        call()
+
+
+def test_a_float32_layer_converts_numpy_input_and_refuses_a_float64_tensor() -> None:
+    model = nn.mlp([3, 4, 1], hidden="tanh", seed=0, dtype="float32")
+    X = np.random.default_rng(0).standard_normal((3, 5))  # float64, as numpy makes it
+    out = model(X)
+    assert out.dtype == np.float32
+    W1, b1, W2, b2 = (p.data.astype(np.float64) for p in model.parameters())
+    np.testing.assert_allclose(out.data, W2 @ np.tanh(W1 @ X + b1) + b2, rtol=1e-5, atol=1e-6)
+    assert model(X.tolist()).dtype == np.float32
+    with pytest.raises(
+        TypeError, match=r"Dense W\[1\]: input X \(3, 5\) is float64 but the layer is float32"
+    ):
+        model(mg.tensor(X, name="X"))
+    assert model(mg.tensor(X, dtype="float32")).dtype == np.float32
 
 
 def test_parameters_can_be_set_from_numpy_arrays() -> None:
@@ -155,12 +195,12 @@ def test_parameters_can_be_set_from_numpy_arrays() -> None:
 
 def test_dropout_is_inverted_keeps_the_expectation_and_is_seeded() -> None:
     A = np.ones((50, 400))
-    out = nn.Dropout(0.8, seed=0)(A).data
+    out = nn.Dropout(keep_prob=0.8, seed=0)(A).data
     assert set(np.unique(out)) == {0.0, 1.0 / 0.8}
     assert abs((out > 0).mean() - 0.8) < 0.01
     assert abs(out.mean() - 1.0) < 0.02
-    np.testing.assert_array_equal(out, nn.Dropout(0.8, seed=0)(A).data)
-    layer = nn.Dropout(0.8, seed=0)
+    np.testing.assert_array_equal(out, nn.Dropout(keep_prob=0.8, seed=0)(A).data)
+    layer = nn.Dropout(keep_prob=0.8, seed=0)
     assert not np.array_equal(layer(A).data, layer(A).data)  # a fresh mask on every call
 
 
@@ -178,16 +218,40 @@ def test_dropout_is_off_in_eval_mode_and_train_turns_it_back_on() -> None:
     assert not np.array_equal(model(X).data, model(X).data)
 
 
+def test_dropout_takes_keep_prob_by_name_and_explains_pytorchs_p() -> None:
+    with pytest.raises(TypeError, match=r"pass keep_prob by name.*Dropout\(0.2\) in PyTorch drops 0.2 of the "
+                       r"units, which is Dropout\(keep_prob=0.8\) here"):  # fmt: skip
+        nn.Dropout(0.2)  # type: ignore[call-arg]
+    assert nn.Dropout(keep_prob=0.2).keep_prob == 0.2
+
+
+def test_unseeded_dropout_follows_manual_seed_when_it_draws() -> None:
+    layer = nn.Dropout(keep_prob=0.5)  # built before the seed is set: the mask is drawn later
+    A = np.ones((20, 30))
+    mg.manual_seed(5)
+    first = layer(A).data
+    mg.manual_seed(5)
+    np.testing.assert_array_equal(layer(A).data, first)
+    assert not np.array_equal(layer(A).data, first)  # without reseeding, a new mask
+    model = nn.mlp([2, 30, 1], seed=None, keep_prob=0.5)
+    mg.manual_seed(1)
+    Z = model(np.ones((2, 40))).data
+    mg.manual_seed(1)
+    np.testing.assert_array_equal(model(np.ones((2, 40))).data, Z)
+
+
 def test_dropout_names_its_mask_D() -> None:
-    out = nn.Dropout(0.5, seed=0, layer=2)(mg.tensor(np.ones((2, 3)), requires_grad=True))
+    out = nn.Dropout(keep_prob=0.5, seed=0, layer=2)(mg.tensor(np.ones((2, 3)), requires_grad=True))
     assert out.name == "A[2]"
     assert "D[2]" in graph_tensors(out)
 
 
-@pytest.mark.parametrize("keep_prob", [0.0, -0.1, 1.5])
+@pytest.mark.parametrize("keep_prob", [0.0, -0.1, 1.5, "0.5", True])
 def test_dropout_refuses_a_keep_prob_outside_0_1(keep_prob: float) -> None:
-    with pytest.raises(ValueError, match=r"keep_prob must be in \(0, 1\]"):
-        nn.Dropout(keep_prob)
+    with pytest.raises(ValueError, match=r"keep_prob must be in \(0, 1\], got"):
+        nn.Dropout(keep_prob=keep_prob)
+    with pytest.raises(ValueError, match=r"keep_prob must be in \(0, 1\], got"):
+        nn.mlp([2, 3, 1], keep_prob=keep_prob)
 
 
 # --- mlp -------------------------------------------------------------------------------------------
@@ -229,6 +293,17 @@ def test_the_same_seed_gives_the_same_network() -> None:
     assert not np.array_equal(first.layers[0].W.data, third.layers[0].W.data)
 
 
+def test_manual_seed_makes_unseeded_networks_repeat() -> None:
+    mg.manual_seed(0)
+    first = nn.mlp([3, 4, 1], init="he")
+    mg.manual_seed(0)
+    second = nn.mlp([3, 4, 1], init="he")
+    third = nn.mlp([3, 4, 1], init="he")  # the global generator has moved on
+    for (_, a), (_, b) in zip(first.named_parameters(), second.named_parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert not np.array_equal(second.layers[0].W.data, third.layers[0].W.data)
+
+
 def test_a_random_state_reproduces_the_course_notebooks_weights() -> None:
     layers_dims = [2, 10, 5, 1]
     np.random.seed(3)  # the course's initialize_parameters_he
@@ -249,6 +324,10 @@ def test_a_random_state_reproduces_the_course_notebooks_weights() -> None:
         (lambda: nn.mlp([3, 1], hidden="swish"), "unknown hidden activation 'swish'"),
         (lambda: nn.mlp([3, 1], output="softmaxx"), "unknown output activation 'softmaxx'"),
         (lambda: nn.Dense(0, 3), "n_in must be a positive integer"),
+        (lambda: nn.Dense(True, 3), "n_in must be a positive integer, got True"),
+        (lambda: nn.Dense(2, 3, layer=True), "layer must be a number ≥ 0, got True"),
+        (lambda: nn.mlp(5), r"sizes needs the input size and at least one layer, e.g. \[2, 4, 1\], got 5"),
+        (lambda: nn.LeakyReLU("x"), "alpha must be a number, got 'x'"),
         (lambda: nn.Dense(2, 3, init="kaiming"), "unknown initialiser 'kaiming'; choose one of"),
         (
             lambda: nn.Dense(2, 3, init=lambda shape, seed: np.zeros((3,))),
@@ -263,3 +342,28 @@ def test_a_random_state_reproduces_the_course_notebooks_weights() -> None:
 def test_bad_layer_settings_are_refused_clearly(call: Callable[[], object], message: str) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+# --- calling a layer, and its repr ---------------------------------------------------------------
+
+
+class Scaled(nn.Layer):
+    """A layer whose forward takes a second argument: A = s · Z."""
+
+    def forward(self, x: mg.Tensor, s: float = 1.0) -> mg.Tensor:
+        return x * s
+
+
+def test_a_layer_passes_every_argument_to_forward_and_still_names_its_output() -> None:
+    Z = mg.tensor(np.ones((2, 2)), name="Z[3]")
+    out = Scaled(layer=3)(Z, s=2.0)
+    np.testing.assert_array_equal(out.data, 2.0 * np.ones((2, 2)))
+    assert (out.name, out.scope) == ("A[3]", ("layer 3",))
+    assert nn.Identity(layer=3)(x=Z) is Z and Z.name == "Z[3]"  # the input, passed by name, kept
+
+
+def test_each_layer_repr_lists_its_settings_then_its_number() -> None:
+    assert repr(nn.Dense(2, 3, init="he", layer=1)) == "Dense(2 → 3, init=he, layer=1)"
+    assert repr(nn.LeakyReLU(alpha=0.1, layer=2)) == "LeakyReLU(alpha=0.1, layer=2)"
+    assert repr(nn.Dropout(keep_prob=0.8)) == "Dropout(keep_prob=0.8)"
+    assert repr(nn.Tanh(layer=1)) == "Tanh(layer=1)"

@@ -3,6 +3,7 @@ finite costs at saturated logits, and clear errors for labels of the wrong shape
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -136,6 +137,26 @@ def test_softmax_cross_entropy_refuses_labels_that_do_not_fit(
         nn.softmax_cross_entropy(mg.tensor(logits), labels)
 
 
+EMPTY_OUTPUTS = [
+    ("sigmoid_cross_entropy", nn.sigmoid_cross_entropy, np.zeros((1, 0))),
+    ("binary_cross_entropy", nn.binary_cross_entropy, np.zeros((1, 0))),
+    ("mse", nn.mse, np.zeros((1, 0))),
+    ("softmax_cross_entropy", nn.softmax_cross_entropy, np.zeros((3, 0))),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "loss", "output"), EMPTY_OUTPUTS, ids=[name for name, _, _ in EMPTY_OUTPUTS]
+)
+def test_an_output_without_examples_is_refused(
+    name: str, loss: Callable[[mg.Tensor, np.ndarray], mg.Tensor], output: np.ndarray
+) -> None:
+    labels = np.zeros(0) if name == "softmax_cross_entropy" else output
+    shape = re.escape(str(output.shape))
+    with pytest.raises(mg.ShapeError, match=rf"^{name}: Z {shape} holds no example; .* needs m ≥ 1$"):
+        loss(mg.tensor(output, name="Z"), labels)
+
+
 def test_softmax_labels_as_a_row_of_indices_equal_one_hot_columns() -> None:
     z = mg.tensor(CLASS_LOGITS)
     by_row = nn.softmax_cross_entropy(z, CLASSES.reshape(1, M)).item()
@@ -164,6 +185,17 @@ def test_l2_penalty_gradient_matches_central_differences() -> None:
     assert report, report
 
 
-def test_l2_penalty_needs_weights() -> None:
-    with pytest.raises(ValueError, match="Tanh has no weight parameter named W"):
-        nn.l2_penalty(nn.Tanh(), 0.1, 10)
+@pytest.mark.parametrize(
+    ("model", "lambd", "m", "message"),
+    [
+        (nn.Tanh(), 0.1, 10, "Tanh has no weight parameter named W"),
+        (nn.mlp([2, 1], seed=0), 0.1, 0, r"m \(the number of examples\) must be an int ≥ 1, got 0"),
+        (nn.mlp([2, 1], seed=0), "0.1", 10, r"lambd \(λ\) must be a finite number ≥ 0, got '0.1'"),
+        (nn.mlp([2, 1], seed=0), -1.0, 10, r"lambd \(λ\) must be a finite number ≥ 0, got -1.0"),
+    ],
+)
+def test_l2_penalty_refuses_what_it_cannot_compute(
+    model: nn.Module, lambd: float, m: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        nn.l2_penalty(model, lambd, m)

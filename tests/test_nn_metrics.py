@@ -17,9 +17,35 @@ def test_predict_thresholds_probabilities_and_logits() -> None:
     np.testing.assert_array_equal(nn.predict(logits, threshold=0), [[0, 0, 1, 1]])
 
 
+def test_predict_from_logits_is_sigma_z_above_the_threshold() -> None:
+    logits = mg.tensor([[0.2, -0.2, 0.4]])  # what mlp() gives by default
+    np.testing.assert_array_equal(nn.predict(logits, from_logits=True), [[1, 0, 1]])
+    z = np.random.default_rng(0).standard_normal((1, 200)) * 3
+    for threshold in (0.2, 0.5, 0.9):
+        expected = (1 / (1 + np.exp(-z)) > threshold).astype(int)
+        np.testing.assert_array_equal(nn.predict(z, threshold, from_logits=True), expected)
+
+
 def test_predict_takes_the_argmax_down_each_column() -> None:
     scores = np.array([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1], [0.1, 0.2, 0.7]])
     np.testing.assert_array_equal(nn.predict(scores), [[1, 0, 2]])
+    logits = np.log(scores) + 5.0  # softmax(logits) = scores: the same classes from the logits
+    np.testing.assert_array_equal(nn.predict(logits, from_logits=True), [[1, 0, 2]])
+
+
+@pytest.mark.parametrize(
+    ("threshold", "from_logits", "error", "message"),
+    [
+        (0.0, True, ValueError, r"with from_logits=True the threshold is a probability in \(0, 1\), got 0.0"),
+        (1.0, True, ValueError, r"threshold is a probability in \(0, 1\), got 1.0"),
+        ("0.5", False, TypeError, r"threshold must be a number, got '0.5'"),
+    ],
+)
+def test_predict_refuses_a_threshold_that_is_not_a_probability(
+    threshold: float, from_logits: bool, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        nn.predict(np.zeros((1, 3)), threshold, from_logits=from_logits)
 
 
 @pytest.mark.parametrize(

@@ -46,11 +46,37 @@ def test_reassigning_or_deleting_an_attribute_unregisters_it() -> None:
     assert [name for name, _ in model.named_parameters()] == ["hidden.W", "hidden.b"]
 
 
-def test_a_computed_tensor_cannot_become_a_parameter() -> None:
-    model = nn.Module()
-    w = mg.tensor(1.0, requires_grad=True, name="w")
-    with pytest.raises(TypeError, match=r"Module.v: .* was computed by .*; make parameters as leaves"):
-        model.v = w * 0.01
+class Remembering(nn.Module):
+    """Keeps its last output as an attribute, as a PyTorch module may (for a hook or a plot)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dense = nn.Dense(2, 1, seed=0)
+
+    def forward(self, x: mg.Tensor) -> mg.Tensor:
+        self.last = self.dense(x)
+        return self.last
+
+
+def test_a_computed_tensor_is_a_plain_attribute_not_a_parameter() -> None:
+    model = Remembering()
+    out = model(np.ones((2, 3)))
+    assert model.last is out and out.op is not None
+    assert [name for name, _ in model.named_parameters()] == ["dense.W", "dense.b"]
+    model.dense.W = model.dense.W * 0.01  # a parameter overwritten by a computed tensor: unregistered
+    assert [name for name, _ in model.named_parameters()] == ["dense.b"]
+
+
+class Pair(nn.Module):
+    """A module whose forward takes two inputs and a keyword."""
+
+    def forward(self, x: mg.Tensor, y: mg.Tensor, *, scale: float = 1.0) -> mg.Tensor:
+        return (x + y) * scale
+
+
+def test_calling_a_module_passes_every_argument_to_forward() -> None:
+    out = Pair()(mg.tensor([1.0]), mg.tensor([2.0]), scale=2.0)
+    np.testing.assert_array_equal(out.data, [6.0])
 
 
 def test_forgetting_super_init_is_explained() -> None:

@@ -136,7 +136,7 @@ def test_each_optimiser_trains_an_mlp_on_a_nonlinear_problem(
     assert costs[-1] < 0.5 * costs[0]
     model.eval()
     with mg.no_grad():
-        assert nn.accuracy(nn.predict(model(X), threshold=0), Y) > 0.9
+        assert nn.accuracy(nn.predict(model(X), from_logits=True), Y) > 0.9
 
 
 def test_regularised_training_with_dropout_l2_and_decay() -> None:
@@ -155,4 +155,4 @@ def test_regularised_training_with_dropout_l2_and_decay() -> None:
     assert optimizer.lr == pytest.approx(0.02 / (1 + 0.5 * 3))
     model.eval()
     with mg.no_grad():
-        assert nn.accuracy(nn.predict(model(X), threshold=0), Y) > 0.9
+        assert nn.accuracy(nn.predict(model(X), from_logits=True), Y) > 0.9

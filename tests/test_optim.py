@@ -72,6 +72,31 @@ def test_adam_after_the_gradient_changes_sign() -> None:
     np.testing.assert_allclose(p.data, [-0.1 + 0.1 / 19], rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.Adam(ps, lr=0.1, eps=0.0),
+        lambda ps: optim.Adam(ps, lr=0.1, betas=(0.5, 0.9), eps=0.0),
+        lambda ps: optim.RMSprop(ps, lr=0.1),
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    ],
+    ids=["adam", "adam other betas", "rmsprop", "sgd momentum"],
+)
+def test_a_parameter_whose_gradient_appears_late_steps_like_a_fresh_one(
+    make: Callable[[list[mg.Tensor]], optim.Optimizer],
+) -> None:
+    busy, late = parameter([0.0], [1.0]), parameter([1.0, -2.0])
+    optimiser = make([busy, late])
+    for _ in range(9):  # only `busy` has a gradient for nine steps
+        optimiser.step()
+    late.grad = np.array([0.5, -1.0])
+    optimiser.step()
+    fresh = parameter([1.0, -2.0], [0.5, -1.0])
+    make([fresh]).step()
+    np.testing.assert_allclose(late.data, fresh.data, rtol=1e-14)
+    assert optimiser.t == 10 and optimiser.state[1].t == 1
+
+
 def test_adam_defaults_are_the_papers() -> None:
     adam = optim.Adam([parameter([0.0])])
     assert (adam.lr, adam.beta1, adam.beta2, adam.eps) == (0.001, 0.9, 0.999, 1e-8)
@@ -129,7 +154,16 @@ def test_zero_grad_clears_the_gradients() -> None:
         (lambda: optim.Adam([]), ValueError, "empty list of parameters"),
         (lambda: optim.SGD([mg.tensor(1.0)]), TypeError, r"parameter 0 \(tensor \(\)\) must be a leaf"),
         (lambda: optim.SGD([parameter([1.0])] * 2), ValueError, r"p \(1,\) is listed twice"),
-        (lambda: optim.SGD([parameter([1.0])], lr=-1), ValueError, "lr must be ≥ 0, got -1"),
+        (lambda: optim.SGD([parameter([1.0])], lr=-1), ValueError, "lr must be a finite number ≥ 0, got -1"),
+        (
+            lambda: optim.SGD([parameter([1.0])], lr="0.1"),
+            TypeError,
+            "SGD: lr must be a number, got str '0.1'",
+        ),
+        (lambda: optim.SGD([parameter([1.0])], lr=float("inf")), ValueError, "lr must be a finite number"),
+        (lambda: optim.SGD([parameter([1.0])], momentum=None), TypeError, "momentum must be a number, got"),
+        (lambda: optim.Adam([parameter([1.0])], betas=0.9), TypeError, r"betas must be a pair .*, got 0.9"),
+        (lambda: optim.Adam([parameter([1.0])], eps=float("nan")), ValueError, "eps must be a finite number"),
         (lambda: optim.Momentum([parameter([1.0])], beta=1.0), ValueError, r"momentum must be in \[0, 1\)"),
         (lambda: optim.Adam([parameter([1.0])], betas=(0.9, 1.2)), ValueError, r"betas\[1\] must be in"),
     ],

@@ -1,7 +1,9 @@
 """Networks built from graph ops: modules and layers, initialisers, losses and metrics.
 
-    model = mg.nn.mlp([2, 4, 1], hidden="tanh", seed=0)
-    J = mg.nn.sigmoid_cross_entropy(model(X), Y)
+```python
+model = mg.nn.mlp([2, 4, 1], hidden="tanh", seed=0)
+J = mg.nn.sigmoid_cross_entropy(model(X), Y)
+```
 """
 
 from microgrid.nn import init

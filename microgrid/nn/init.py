@@ -1,7 +1,9 @@
 """Weight initialisers: each returns a fresh numpy array of the shape (n_out, n_in) it is given.
 
-Every initialiser takes `seed`: an int, a `numpy.random.Generator`, or a legacy
-`numpy.random.RandomState`. The last reproduces the course's notebooks number for number:
+Every initialiser takes `seed`, read by `microgrid.creation.generator`: None draws from the
+global generator (reseeded by `mg.manual_seed`), an int seeds a new generator, and a
+`numpy.random.Generator` or a legacy `numpy.random.RandomState` is used as it is. The last
+reproduces the course's notebooks number for number:
 `np.random.seed(3); np.random.randn(n, n_prev) * np.sqrt(2 / n_prev)` draws exactly what
 `he_normal((n, n_prev), seed=np.random.RandomState(3))` draws.
 
@@ -20,23 +22,9 @@ from typing import TypeAlias
 
 import numpy as np
 
-Seed: TypeAlias = "int | np.random.Generator | np.random.RandomState | None"
+from microgrid.creation import Seed, generator
+
 Initializer: TypeAlias = "Callable[[tuple[int, ...], Seed], np.ndarray]"
-
-
-def random_state(seed: Seed) -> np.random.Generator | np.random.RandomState:
-    """A generator from `seed`: a Generator or RandomState as is, an int seeds a new Generator.
-
-    None gives an unseeded generator (different numbers on every run).
-    """
-    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
-        return seed
-    if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise TypeError(
-            f"seed must be an int, a numpy.random.Generator or a numpy.random.RandomState, "
-            f"got {type(seed).__name__}"
-        )
-    return np.random.default_rng(seed)
 
 
 def fans(shape: Sequence[int]) -> tuple[int, int]:
@@ -49,11 +37,11 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
 
 def _normal(shape: Sequence[int], std: float, seed: Seed) -> np.ndarray:
     # standard_normal exists on both Generator and RandomState, and RandomState.randn calls it.
-    return random_state(seed).standard_normal(tuple(shape)) * std
+    return generator(seed).standard_normal(tuple(shape)) * std
 
 
 def _uniform(shape: Sequence[int], limit: float, seed: Seed) -> np.ndarray:
-    return random_state(seed).uniform(-limit, limit, tuple(shape))
+    return generator(seed).uniform(-limit, limit, tuple(shape))
 
 
 def zeros(shape: Sequence[int], seed: Seed = None) -> np.ndarray:

@@ -11,20 +11,36 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any, ClassVar, TypeGuard
 
 import numpy as np
 
+from microgrid.creation import Seed, generator
+from microgrid.errors import ShapeError
 from microgrid.functional import as_tensor, leaky_relu, relu, sigmoid, softmax, tanh
 from microgrid.modes import scope
 from microgrid.nn import init as initializers
 from microgrid.nn.module import Module, ModuleList
-from microgrid.tensor import DTypeLike, Operand, Tensor
+from microgrid.tensor import DTypeLike, Operand, Tensor, to_array
 
 
 def scoped(name: str | None) -> contextlib.AbstractContextManager[Any]:
     """`mg.scope(name)`, or nothing for a layer without a number."""
     return scope(name) if name is not None else contextlib.nullcontext()
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    """A real number (numpy's included), not a bool, a string or an array."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _keep_prob(owner: str, keep_prob: object) -> float:
+    """`keep_prob` as a float, refused unless it is a probability in (0, 1]."""
+    if not _is_number(keep_prob) or not 0.0 < keep_prob <= 1.0:
+        raise ValueError(f"{owner}: keep_prob must be in (0, 1], got {keep_prob!r}")
+    return float(keep_prob)
 
 
 class Layer(Module):
@@ -43,7 +59,7 @@ class Layer(Module):
 
     def number(self, layer: int | None) -> None:
         """Belong to the course's layer `layer`: rename the output and the parameters, move scope."""
-        if layer is not None and (not isinstance(layer, int) or layer < 0):
+        if layer is not None and (not isinstance(layer, int) or isinstance(layer, bool) or layer < 0):
             raise ValueError(f"{type(self).__name__}: layer must be a number ≥ 0, got {layer!r}")
         old_scope = self.__dict__.get("scope_name")
         self.layer = layer
@@ -58,15 +74,21 @@ class Layer(Module):
         """`W[2]` for letter W in layer 2; just `W` for a layer without a number."""
         return letter if self.layer is None else f"{letter}[{self.layer}]"
 
-    def __call__(self, x: Operand) -> Tensor:
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         with scoped(self.scope_name):
-            out = self.forward(x)
-        if out is not x:  # never rename the caller's own tensor (Identity, Dropout in eval mode)
+            out = self.forward(*args, **kwargs)
+        # Never rename the caller's own tensor (Identity and Dropout in eval mode return their input).
+        if all(out is not given for given in (*args, *kwargs.values())):
             out.name = self.output_name
         return out
 
+    def settings(self) -> list[str]:
+        """The layer's own settings as its repr shows them, e.g. ["alpha=0.1"]."""
+        return []
+
     def extra_repr(self) -> str:
-        return "" if self.layer is None else f"layer={self.layer}"
+        number = [] if self.layer is None else [f"layer={self.layer}"]
+        return ", ".join([*self.settings(), *number])
 
 
 class Dense(Layer):
@@ -74,7 +96,11 @@ class Dense(Layer):
 
     `init` is a name from `microgrid.nn.init.INITIALIZERS` ("random", "xavier", "he",
     "glorot", their uniform variants, "zeros") or a function (shape, seed) -> array; `seed` is
-    an int, a numpy Generator or a RandomState (to reproduce the course's notebooks).
+    None (the global generator, reseeded by `mg.manual_seed`), an int, a numpy Generator or a
+    RandomState (to reproduce the course's notebooks).
+
+    The input A[l−1] must be (n_in, m), one example per column. Numpy arrays and lists are
+    converted to the layer's dtype; a Tensor of another dtype is refused, as in PyTorch.
     """
 
     letter = "Z"
@@ -87,13 +113,13 @@ class Dense(Layer):
         n_in: int,
         n_out: int,
         init: str | initializers.Initializer = "xavier",
-        seed: initializers.Seed = None,
+        seed: Seed = None,
         layer: int | None = None,
         dtype: DTypeLike = None,
     ) -> None:
         super().__init__(layer)
         for what, size in (("n_in", n_in), ("n_out", n_out)):
-            if not isinstance(size, (int, np.integer)) or size < 1:
+            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
                 raise ValueError(f"Dense: {what} must be a positive integer, got {size!r}")
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.init = init if isinstance(init, str) else getattr(init, "__name__", repr(init))
@@ -108,11 +134,42 @@ class Dense(Layer):
             self.b = Tensor(bias, requires_grad=True, name=self.name_of("b"), dtype=dtype)
 
     def forward(self, x: Operand) -> Tensor:
+        dtype = self.W.data.dtype
+        if not isinstance(x, Tensor):
+            x = as_tensor(to_array(x, dtype))  # data, not a graph node: no copy, no op
+        shape = x.data.shape
+        if len(shape) != 2 or shape[0] != self.n_in:
+            raise ShapeError(self._input_problem(x))
+        if x.data.dtype != dtype:
+            raise TypeError(
+                f"Dense {self.W.label}: input {self._given(x)} is {x.dtype} but the layer is {dtype}; "
+                f"convert the input with mg.astype(x, {str(dtype)!r}) or build the layer with "
+                f"dtype={str(x.dtype)!r}"
+            )
         return self.W @ x + self.b
 
-    def extra_repr(self) -> str:
-        shape = f"{self.n_in} → {self.n_out}, init={self.init}"
-        return ", ".join(filter(None, [shape, super().extra_repr()]))
+    def _given(self, x: Tensor) -> str:
+        """The input as an error message shows it: its name and shape, or just its shape."""
+        return x.describe() if x.name or x.op is not None else str(x.shape)
+
+    def _input_problem(self, x: Tensor) -> str:
+        """Why `x` cannot be this layer's input (n_in, m), with the likely fix."""
+        n_in = self.n_in
+        if x.size == n_in:
+            hint = f"; for a single example use x.reshape({n_in}, 1)"
+        elif x.ndim == 1 and n_in == 1:
+            hint = f"; for {x.size} examples of one feature use x.reshape(1, {x.size})"
+        elif x.ndim == 2 and x.shape[1] == n_in:
+            hint = f"; its examples look like rows: use x.T, of shape ({n_in}, {x.shape[0]})"
+        else:
+            hint = ""
+        return (
+            f"Dense {self.W.label}: input {self._given(x)} must be (n_in={n_in}, m), "
+            f"one example per column{hint}"
+        )
+
+    def settings(self) -> list[str]:
+        return [f"{self.n_in} → {self.n_out}", f"init={self.init}"]
 
 
 class Sigmoid(Layer):
@@ -141,13 +198,15 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha: float = 0.01, layer: int | None = None) -> None:
         super().__init__(layer)
+        if not _is_number(alpha):
+            raise TypeError(f"LeakyReLU: alpha must be a number, got {alpha!r}")
         self.alpha = float(alpha)
 
     def forward(self, x: Operand) -> Tensor:
         return leaky_relu(x, self.alpha)
 
-    def extra_repr(self) -> str:
-        return ", ".join(filter(None, [f"alpha={self.alpha}", super().extra_repr()]))
+    def settings(self) -> list[str]:
+        return [f"alpha={self.alpha}"]
 
 
 class Softmax(Layer):
@@ -168,28 +227,49 @@ class Dropout(Layer):
     """Inverted dropout: A = A · D / keep_prob with D[l] a random 0/1 mask, P(D = 1) = keep_prob.
 
     Dividing by keep_prob keeps the expected activation unchanged, so nothing needs rescaling at
-    test time; in eval mode the layer passes its input through untouched.
+    test time; in eval mode the layer passes its input through untouched. keep_prob is the
+    course's probability of keeping a unit and is passed by name: PyTorch's `Dropout(p)` takes
+    the probability of dropping it, so its `Dropout(0.2)` is `Dropout(keep_prob=0.8)` here.
+    With seed=None the masks come from the global generator (`mg.manual_seed`) when drawn.
     """
 
+    rng: np.random.Generator | np.random.RandomState | None
+
     def __init__(
-        self, keep_prob: float = 0.5, seed: initializers.Seed = None, layer: int | None = None
+        self,
+        *positional: object,
+        keep_prob: float = 0.5,
+        seed: Seed = None,
+        layer: int | None = None,
     ) -> None:
+        if positional:
+            given = positional[0]
+            meaning = (
+                f"; Dropout({given!r}) in PyTorch drops {given!r} of the units, which is "
+                f"Dropout(keep_prob={1 - given:g}) here"
+                if _is_number(given) and 0 <= given < 1
+                else ""
+            )
+            raise TypeError(
+                "Dropout: pass keep_prob by name, e.g. Dropout(keep_prob=0.8): keep_prob is the "
+                f"probability of keeping a unit, not PyTorch's p, the probability of dropping it{meaning}"
+            )
         super().__init__(layer)
-        if not 0.0 < keep_prob <= 1.0:
-            raise ValueError(f"Dropout: keep_prob must be in (0, 1], got {keep_prob!r}")
-        self.keep_prob = float(keep_prob)
-        self.rng = initializers.random_state(seed)
+        self.keep_prob = _keep_prob("Dropout", keep_prob)
+        # None stays None, so that each mask is drawn from the global generator of that moment.
+        self.rng = None if seed is None else generator(seed)
 
     def forward(self, x: Operand) -> Tensor:
         x = as_tensor(x)
         if not self.training or self.keep_prob == 1.0:
             return x
-        mask = self.rng.random(x.shape) < self.keep_prob
+        rng = generator() if self.rng is None else self.rng
+        mask = rng.random(x.shape) < self.keep_prob
         D = Tensor(mask, name=self.name_of("D"), dtype=x.dtype)
         return x * D * (1.0 / self.keep_prob)
 
-    def extra_repr(self) -> str:
-        return ", ".join(filter(None, [f"keep_prob={self.keep_prob}", super().extra_repr()]))
+    def settings(self) -> list[str]:
+        return [f"keep_prob={self.keep_prob}"]
 
 
 class Sequential(Module):
@@ -244,11 +324,11 @@ def activation(name: str, layer: int) -> Layer | None:
 
 
 def mlp(
-    sizes: list[int],
+    sizes: Sequence[int],
     hidden: str = "relu",
     output: str = "identity",
     init: str | initializers.Initializer = "xavier",
-    seed: initializers.Seed = None,
+    seed: Seed = None,
     keep_prob: float = 1.0,
     dtype: DTypeLike = None,
 ) -> Sequential:
@@ -256,21 +336,27 @@ def mlp(
 
     Hidden layers use `hidden`, the last uses `output`. The default output "identity" leaves the
     logits Z[L] for `sigmoid_cross_entropy` or `softmax_cross_entropy` (the stable losses);
-    output="sigmoid" gives probabilities for `binary_cross_entropy` and `predict`. With
-    keep_prob < 1, inverted dropout follows every hidden activation. One generator made from
-    `seed` draws every layer's weights in order, then the dropout masks.
+    output="sigmoid" gives probabilities for `binary_cross_entropy` and `predict` (on logits,
+    `predict(Z, from_logits=True)`). With keep_prob < 1, inverted dropout follows every hidden
+    activation. One generator made from `seed` draws every layer's weights in order, then the
+    dropout masks; with seed=None both come from the global generator (`mg.manual_seed`).
 
     >>> model = mlp([2, 20, 7, 5, 1], hidden="relu", output="sigmoid", init="he", seed=1)
     >>> [name for name, _ in model.named_parameters()][:2]
     ['layers.0.W', 'layers.0.b']
     """
-    if len(sizes) < 2:
-        raise ValueError(f"mlp: sizes needs the input size and at least one layer, got {sizes!r}")
+    if not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise ValueError(
+            f"mlp: sizes needs the input size and at least one layer, e.g. [2, 4, 1], got {sizes!r}"
+        )
     for role, name in (("hidden", hidden), ("output", output)):
         if name not in ACTIVATIONS:
             choices = ", ".join(ACTIVATIONS)
             raise ValueError(f"mlp: unknown {role} activation {name!r}; choose one of {choices}")
-    rng = initializers.random_state(seed)
+    keep_prob = _keep_prob("mlp", keep_prob)
+    rng = generator(seed)
+    # Unseeded dropout draws from the global generator when it runs, not when it was built.
+    dropout_seed = None if seed is None else rng
     modules: list[Layer | None] = []
     n_layers = len(sizes) - 1
     for layer, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
@@ -278,7 +364,7 @@ def mlp(
         if layer < n_layers:
             modules.append(activation(hidden, layer))
             if keep_prob < 1.0:
-                modules.append(Dropout(keep_prob, seed=rng, layer=layer))
+                modules.append(Dropout(keep_prob=keep_prob, seed=dropout_seed, layer=layer))
         else:
             modules.append(activation(output, layer))
     return Sequential(*(module for module in modules if module is not None))

@@ -3,22 +3,36 @@
 Each returns the cost J as a scalar tensor named "J". The labels are constants: no gradient
 flows to them. Sigmoid and binary cross-entropy and mse average over every entry, which for the
 course's (1, m) outputs is the average over the m examples; softmax cross-entropy sums over the
-classes (axis 0) and averages over the m examples.
+classes (axis 0) and averages over the m examples. An output without examples is refused: a mean
+over m = 0 examples has no value.
 """
 
 from __future__ import annotations
+
+from numbers import Integral, Real
 
 import numpy as np
 
 from microgrid.errors import ShapeError
 from microgrid.functional import as_tensor, clip, log, log_softmax, softplus
 from microgrid.nn.module import Module
-from microgrid.tensor import Operand, Tensor
+from microgrid.tensor import Operand, Tensor, as_array
+
+
+def _output(loss: str, values: Operand) -> Tensor:
+    """The network's output as a Tensor, refused when it holds no example."""
+    output = as_tensor(values)
+    if output.size == 0:
+        raise ShapeError(
+            f"{loss}: {output.describe()} holds no example; the cost is a mean over the m examples "
+            "and needs m ≥ 1"
+        )
+    return output
 
 
 def _labels(loss: str, output: Tensor, y: Operand) -> np.ndarray:
     """The labels as an array in the output's dtype, after checking they have its shape."""
-    labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+    labels = as_array(y)
     if labels.shape != output.shape:
         described = y.describe() if isinstance(y, Tensor) else f"labels {labels.shape}"
         hint = f"; reshape the labels to {output.shape}" if labels.size == output.size else ""
@@ -37,7 +51,7 @@ def sigmoid_cross_entropy(logits: Operand, y: Operand) -> Tensor:
     max(z, 0) + log(1 + e^−|z|) is softplus(z), one primitive; its gradient is σ(z), so
     dJ/dz = (σ(z) − y)/m, the course's dZ = A − Y.
     """
-    z = as_tensor(logits)
+    z = _output("sigmoid_cross_entropy", logits)
     labels = _labels("sigmoid_cross_entropy", z, y)
     # z·(−y) rather than −(z·y): the labels are constants, so negating them costs no graph op.
     return _named((softplus(z) + z * -labels).mean())
@@ -49,7 +63,7 @@ def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
     p is clipped to [ε, 1 − ε] (ε the dtype's machine epsilon) so a saturated σ gives a large
     finite cost, not inf; prefer `sigmoid_cross_entropy` on the logits, which needs no clipping.
     """
-    p = as_tensor(probs)
+    p = _output("binary_cross_entropy", probs)
     labels = _labels("binary_cross_entropy", p, y)
     eps = float(np.finfo(p.dtype).eps)
     p = clip(p, eps, 1.0 - eps)
@@ -58,7 +72,7 @@ def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
 
 def mse(predictions: Operand, y: Operand) -> Tensor:
     """J = mean of (ŷ − y)²."""
-    y_hat = as_tensor(predictions)
+    y_hat = _output("mse", predictions)
     error = y_hat - _labels("mse", y_hat, y)
     return _named((error * error).mean())
 
@@ -74,6 +88,7 @@ def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
         raise ShapeError(
             f"softmax_cross_entropy: {z.describe()} must be (classes, m), one example per column"
         )
+    z = _output("softmax_cross_entropy", z)
     targets = _one_hot(z, labels)
     m = z.shape[1]
     # −(1/m) Σ y·log softmax(z) with the constant −y/m folded into one array: a mul and a sum.
@@ -83,7 +98,7 @@ def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
 def _one_hot(z: Tensor, labels: Operand) -> np.ndarray:
     """Labels as (C, m) columns: one-hot columns as given, class indices turned into them."""
     classes, m = z.shape
-    given = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    given = as_array(labels)
     if given.shape == z.shape:
         return given.astype(z.dtype, copy=False)
     if given.shape not in ((m,), (1, m)):
@@ -95,7 +110,7 @@ def _one_hot(z: Tensor, labels: Operand) -> np.ndarray:
     if given.dtype.kind not in "iub" and not np.all(np.mod(indices, 1) == 0):
         raise ValueError("softmax_cross_entropy: class indices must be whole numbers")
     indices = indices.astype(np.int64)
-    if m and (indices.min() < 0 or indices.max() >= classes):
+    if indices.min() < 0 or indices.max() >= classes:
         raise ValueError(
             f"softmax_cross_entropy: class indices must be in 0..{classes - 1}, got "
             f"{indices.min()}..{indices.max()} (the classes are the rows of {z.describe()})"
@@ -111,6 +126,10 @@ def l2_penalty(model: Module, lambd: float, m: int) -> Tensor:
     Every parameter named W (the last part of its path, as in `layers.0.W`) counts as a weight.
     Add it to the cost: `J = sigmoid_cross_entropy(Z, Y) + l2_penalty(model, 0.7, m)`.
     """
+    if not isinstance(m, Integral) or isinstance(m, bool) or m < 1:
+        raise ValueError(f"l2_penalty: m (the number of examples) must be an int ≥ 1, got {m!r}")
+    if not isinstance(lambd, Real) or isinstance(lambd, bool) or not 0 <= lambd < float("inf"):
+        raise ValueError(f"l2_penalty: lambd (λ) must be a finite number ≥ 0, got {lambd!r}")
     weights = [p for name, p in model.named_parameters() if name.rsplit(".", 1)[-1] == "W"]
     if not weights:
         raise ValueError(f"l2_penalty: {type(model).__name__} has no weight parameter named W")

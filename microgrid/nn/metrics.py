@@ -2,39 +2,51 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 
 from microgrid.errors import ShapeError
-from microgrid.tensor import Operand, Tensor
+from microgrid.tensor import Operand, as_array
 
 
-def _array(values: Operand) -> np.ndarray:
-    return values.data if isinstance(values, Tensor) else np.asarray(values)
+def predict(output: Operand, threshold: float = 0.5, from_logits: bool = False) -> np.ndarray:
+    """Class predictions as a (1, m) row: probabilities (1, m) > threshold give 0/1, (C, m) their argmax.
 
+    `mlp()` outputs logits z by default: pass from_logits=True, and a (1, m) output counts as
+    class 1 where σ(z) > threshold, that is z > log(threshold / (1 − threshold)), which is z > 0
+    for 0.5. A (C, m) output gives the argmax down each column either way (softmax keeps the order).
 
-def predict(output: Operand, threshold: float = 0.5) -> np.ndarray:
-    """Class predictions as a (1, m) row: output (1, m) > threshold gives 0/1, (C, m) its argmax.
-
-    For logits rather than probabilities, σ(z) > 0.5 is z > 0: pass threshold=0.
+    >>> predict(np.array([[0.2, -0.2, 0.4]]), from_logits=True)
+    array([[1, 0, 1]])
     """
-    scores = _array(output)
+    scores = as_array(output)
     if scores.ndim != 2:
         raise ShapeError(f"predict: the output must be (1, m) or (classes, m), got shape {scores.shape}")
-    if scores.shape[0] == 1:
-        return (scores > threshold).astype(np.int64)
-    return np.argmax(scores, axis=0).reshape(1, -1)
+    if scores.shape[0] > 1:
+        return np.argmax(scores, axis=0).reshape(1, -1)
+    if not isinstance(threshold, Real) or isinstance(threshold, bool):
+        raise TypeError(f"predict: threshold must be a number, got {threshold!r}")
+    if from_logits:
+        if not 0 < threshold < 1:
+            raise ValueError(
+                f"predict: with from_logits=True the threshold is a probability in (0, 1), got {threshold!r}"
+            )
+        threshold = math.log(threshold / (1 - threshold))
+    return (scores > threshold).astype(np.int64)
 
 
 def accuracy(predictions: Operand, labels: Operand) -> float:
     """The fraction of the m examples predicted right; labels as a (1, m) row, (m,), or one-hot (C, m)."""
-    predicted = _array(predictions).reshape(-1)
-    expected = _array(labels)
+    predicted = as_array(predictions).reshape(-1)
+    expected = as_array(labels)
     if expected.ndim == 2 and expected.shape[0] > 1:
         expected = np.argmax(expected, axis=0)
     expected = expected.reshape(-1)
     if predicted.shape != expected.shape:
         raise ShapeError(
             f"accuracy: {predicted.size} predictions but {expected.size} labels "
-            f"(predictions {_array(predictions).shape}, labels {_array(labels).shape})"
+            f"(predictions {as_array(predictions).shape}, labels {as_array(labels).shape})"
         )
     return float(np.mean(predicted == expected)) if predicted.size else float("nan")

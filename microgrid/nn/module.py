@@ -2,7 +2,8 @@
 
 As in PyTorch, assigning a leaf Tensor with requires_grad=True as an attribute registers it as a
 parameter, and assigning a Module registers it as a submodule; `named_parameters()` then names
-every parameter by its path of attributes, e.g. `layers.0.W`.
+every parameter by its path of attributes, e.g. `layers.0.W`. Any other value, a computed
+tensor such as `self.last = self.layer(x)` included, is a plain attribute.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from microgrid.tensor import Operand, Tensor
+from microgrid.tensor import Tensor, as_array
 
 StateDict = dict[str, np.ndarray]
 # What train(), eval() and load() return: the module they were called on, with its own type.
@@ -35,7 +36,7 @@ class IncompatibleKeys(NamedTuple):
 
 
 class Module:
-    """A layer or a model: `module(x)` calls `forward(x)`; parameters register by assignment.
+    """A layer or a model: `module(x, ...)` calls `forward(x, ...)`; parameters register by assignment.
 
     >>> class Affine(Module):
     ...     def __init__(self):
@@ -63,13 +64,7 @@ class Module:
             )
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
-        if isinstance(value, Tensor) and value.requires_grad:
-            if not value.is_leaf:
-                raise TypeError(
-                    f"{type(self).__name__}.{name}: {value.describe()} was computed by "
-                    f"{value.label}, so it cannot be a parameter; make parameters as leaves, "
-                    "e.g. mg.tensor(array, requires_grad=True)"
-                )
+        if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
@@ -80,12 +75,12 @@ class Module:
         self._modules.pop(name, None)
         object.__delattr__(self, name)
 
-    def forward(self, x: Operand) -> Tensor:
-        """What the module computes; subclasses define it."""
+    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+        """What the module computes; subclasses define it, with the arguments they need."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
-    def __call__(self, x: Operand) -> Tensor:
-        return self.forward(x)
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        return self.forward(*args, **kwargs)
 
     # --- the tree of modules and its parameters --------------------------------------------
 
@@ -211,8 +206,7 @@ class Module:
         for name, parameter in own.items():
             if name not in state:
                 continue
-            value = state[name]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            value = as_array(state[name])
             if value.dtype.kind not in "fiub":
                 problems.append(f"{name} holds {value.dtype} values, not numbers")
             elif value.shape != parameter.shape:
