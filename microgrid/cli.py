@@ -1,0 +1,122 @@
+"""The `microgrid` command line.
+
+    microgrid graph "3*(a + b*c)" --set a=5 b=3 c=2 -o out.svg
+
+Each subcommand is an `add_..._command(subcommands)` function that adds its parser and sets
+`run`; list it in COMMANDS to add another (a `microgrid demo NAME` fits the same mould).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from microgrid import demokit, diagram, render
+from microgrid.diagram import DiagramTooLarge, draw
+from microgrid.errors import GradError, ShapeError
+from microgrid.expression import ALLOWED, ExpressionError, evaluate
+from microgrid.stepthrough import step_through
+
+# Errors that are the user's input, not a bug: printed as one line, exit status 1.
+USER_ERRORS = (ExpressionError, render.RendererNotFound, DiagramTooLarge, GradError, ShapeError)
+
+GRAPH_EXAMPLES = """examples:
+  microgrid graph "3*(a + b*c)" --set a=5 b=3 c=2 -o lecture.svg
+  microgrid graph "sigmoid(w*x + b)" --set w=0.5 x=2 b=-1 -o neuron.png --html steps.html
+  microgrid graph "log(1 + exp(-y*z))" --set y=1 z=0.3 --format dot -o loss
+"""
+
+
+def assignment(text: str) -> tuple[str, float]:
+    """`a=5` as ("a", 5.0), for --set."""
+    variable, equals, value = text.partition("=")
+    if not equals or not variable.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, like a=5, got {text!r}")
+    variable = variable.strip()
+    try:
+        return variable, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the value of {variable} must be a number, got {value!r}") from None
+
+
+def add_graph_command(subcommands: argparse._SubParsersAction) -> None:
+    """`microgrid graph EXPRESSION --set a=5 ... [-o FILE] [--format F] [--html FILE]`."""
+    parser = subcommands.add_parser(
+        "graph",
+        help="draw the forward and backward graph of a formula",
+        description="Draw the forward and backward graph of a formula, with microgrid's own ops. "
+        f"{ALLOWED[0].upper()}{ALLOWED[1:]}. Without -o or --html, the DOT text is printed.",
+        epilog=GRAPH_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("expression", help='the formula, in quotes: "3*(a + b*c)"')
+    parser.add_argument(
+        "--set",
+        dest="values",
+        nargs="+",
+        action="extend",
+        type=assignment,
+        default=[],
+        metavar="NAME=VALUE",
+        help="the value of each variable: --set a=5 b=3 c=2",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="picture file: .svg, .png, .pdf or .dot")
+    parser.add_argument("--format", choices=render.FORMATS, help="format of -o (default: its suffix or svg)")
+    parser.add_argument("--html", type=Path, help="also write the step-through of backpropagation (HTML)")
+    parser.add_argument("--show", choices=diagram.SHOWS, default="both", help="which graph (default: both)")
+    parser.add_argument("--rankdir", choices=diagram.RANKDIRS, default="LR", help="LR or TB (top down)")
+    parser.add_argument("--name", default="J", help="name of the result (default: J)")
+    parser.set_defaults(run=run_graph)
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    """Build the formula's graph, run backward, write the requested files (or print DOT)."""
+    output, leaves = evaluate(args.expression, dict(args.values), args.name)
+    if not leaves:
+        raise ExpressionError(f"{args.expression!r} has no variables, so no gradient to draw; {ALLOWED}")
+    picture = draw(output, show=args.show, rankdir=args.rankdir)
+    if args.output is None and args.html is None:
+        print(picture.source)
+        return 0
+    if output.requires_grad:
+        output.backward()
+    gradients = "  ".join(
+        f"d{args.name}/d{name} = {diagram.number_text(t.grad.data)}"
+        for name, t in leaves.items()
+        if t.grad is not None
+    )
+    print(f"{args.name} = {diagram.number_text(output.data)}" + (f"    {gradients}" if gradients else ""))
+    if args.output is not None:
+        print(f"wrote {picture.render(args.output, args.format)}")
+    if args.html is not None:
+        print(f"wrote {step_through(output).save_html(args.html)}")
+    return 0
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_graph_command, demokit.add_demo_command]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `microgrid` parser with every subcommand of COMMANDS."""
+    parser = argparse.ArgumentParser(prog="microgrid", description="microgrid: autograd you can see.")
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    for add_command in COMMANDS:
+        add_command(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `microgrid` script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except USER_ERRORS as error:
+        print(f"microgrid {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

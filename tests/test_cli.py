@@ -1,0 +1,107 @@
+"""`microgrid graph ...`: files in each format, the step-through, DOT on stdout, errors, subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from test_diagram import dot_nodes
+
+from microgrid import cli
+
+LECTURE = ["graph", "3*(a + b*c)", "--set", "a=5", "b=3", "c=2"]
+
+
+def test_lecture_example_writes_an_svg_and_prints_the_gradients(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.svg"
+    assert cli.main([*LECTURE, "-o", str(out)]) == 0
+    svg = out.read_text()
+    assert "forward" in svg and "backward: gradients flow right to left" in svg  # both graphs drawn
+    assert "dJ/da = 3  dJ/db = 6  dJ/dc = 9" in capsys.readouterr().out  # 3, 3c, 3b by hand
+
+
+@pytest.mark.parametrize(("option", "magic"), [("png", b"\x89PNG"), ("pdf", b"%PDF"), ("dot", b"digraph")])
+def test_format_option_chooses_the_file_type(tmp_path: Path, option: str, magic: bytes) -> None:
+    assert cli.main([*LECTURE, "--format", option, "-o", str(tmp_path / "out")]) == 0
+    assert (tmp_path / f"out.{option}").read_bytes().startswith(magic)
+
+
+def test_html_option_writes_the_step_through(tmp_path: Path) -> None:
+    assert cli.main([*LECTURE, "--html", str(tmp_path / "steps.html")]) == 0
+    page = (tmp_path / "steps.html").read_text()
+    assert page.count('<div class="frame" hidden>') == 7  # forward, then dJ, d(a+b*c), d(b*c), da, db, dc
+
+
+def test_without_an_output_the_dot_text_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([*LECTURE, "--show", "forward", "--rankdir", "TB"]) == 0
+    source = capsys.readouterr().out
+    assert source.startswith("digraph") and "rankdir=TB" in source
+    titles = " ".join(dot_nodes(source).values())
+    assert "<B>b*c = 6</B>" in titles and "<B>a + b*c = 11</B>" in titles and "<B>J = 33</B>" in titles
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["graph", "os.system('ls')"], "is not allowed"),
+        (["graph", "a*d", "--set", "a=1"], "undefined variable d"),
+        (["graph", "2*3"], "has no variables"),
+    ],
+)
+def test_bad_formulas_fail_with_one_clear_line(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(arguments) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("microgrid graph: error: ") and message in error and error.count("\n") == 1
+
+
+def test_malformed_assignments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["graph", "a", "--set", "a"])
+    assert exit.value.code == 2 and "expected NAME=VALUE, like a=5, got 'a'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["graph", "a", "--set", "a=five"])
+    assert "the value of a must be a number, got 'five'" in capsys.readouterr().err
+
+
+def test_without_a_renderer_the_dot_is_kept_and_the_error_says_how_to_get_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path / "no-scripts"))
+    assert cli.main([*LECTURE, "-o", str(tmp_path / "out.png")]) == 1
+    assert "microgrid[render]" in capsys.readouterr().err
+    assert (tmp_path / "out.dot").read_text().startswith("digraph")
+
+
+def test_subcommands_are_pluggable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def add_hello_command(subcommands: argparse._SubParsersAction) -> None:
+        parser = subcommands.add_parser("hello")
+        parser.add_argument("name")
+        parser.set_defaults(run=lambda args: print(f"hello {args.name}") or 0)
+
+    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, add_hello_command])
+    assert cli.main(["hello", "demo"]) == 0
+    assert capsys.readouterr().out == "hello demo\n"
+    with pytest.raises(SystemExit):
+        cli.main([])  # a subcommand is required
+    assert "graph" in capsys.readouterr().err
+
+
+def test_the_module_runs_as_a_program(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "microgrid.cli", *LECTURE, "-o", str(tmp_path / "out.dot")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "J = 33" in done.stdout and (tmp_path / "out.dot").exists()

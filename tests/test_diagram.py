@@ -1,0 +1,384 @@
+"""Graph -> DOT: nodes, edges, labels, styles, clusters, collapsing, the backward graph, gradcheck colours.
+
+Tests read the DOT text's structure (node and edge statements, clusters), never layout bytes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import graphviz
+import numpy as np
+import pytest
+
+import microgrid as mg
+from microgrid import diagram
+from microgrid.diagram import STYLES, DiagramTooLarge
+
+NODE = re.compile(r"^\t+(\w+) \[(.*)\]$", re.M)
+EDGE = re.compile(r"^\t+(\w+) -> (\w+)(?: \[(.*)\])?$", re.M)
+KEYWORDS = {"graph", "node", "edge"}
+
+
+def dot_nodes(source: str) -> dict[str, str]:
+    """Node key -> the node statement's attributes, from DOT text."""
+    return {key: attrs for key, attrs in NODE.findall(source) if key not in KEYWORDS}
+
+
+def dot_edges(source: str) -> list[tuple[str, str, str]]:
+    """(tail, head, attributes) of every edge statement."""
+    return EDGE.findall(source)
+
+
+def key_of(source: str, text: str) -> str:
+    """The key of the one node whose label contains `text` in bold (its title)."""
+    found = [key for key, attrs in dot_nodes(source).items() if f"<B>{text}" in attrs]
+    assert len(found) == 1, f"{len(found)} nodes titled {text!r}"
+    return found[0]
+
+
+def cluster_body(source: str, label: str) -> str:
+    """The DOT text inside the cluster labelled `label`, nested clusters included."""
+    start = source.rindex("{", 0, source.index(f"label=<{label}>"))
+    depth = 0
+    for end in range(start, len(source)):
+        depth += {"{": 1, "}": -1}.get(source[end], 0)
+        if depth == 0:
+            return source[start:end]
+    raise AssertionError(f"cluster {label!r} is not closed")
+
+
+def producer(source: str, key: str) -> str:
+    """The op node whose edge leads into `key` (data-flow direction, also when mirrored)."""
+    for tail, head, attrs in dot_edges(source):
+        if head == key and "dir=back" not in attrs and tail.startswith("op_"):
+            return tail
+        if tail == key and "dir=back" in attrs:
+            return head
+    raise AssertionError(f"nothing produces {key}")
+
+
+def lecture() -> tuple[mg.Tensor, ...]:
+    """J = 3(a + b·c) at a = 5, b = 3, c = 2, with the lecture's names u = b·c, v = a + u."""
+    a = mg.tensor(5.0, requires_grad=True, name="a")
+    b = mg.tensor(3.0, requires_grad=True, name="b")
+    c = mg.tensor(2.0, requires_grad=True, name="c")
+    u = b * c
+    u.name = "u"
+    v = a + u
+    v.name = "v"
+    J = 3 * v
+    J.name = "J"
+    return J, a, b, c, u, v
+
+
+def central_difference(f, x: float, h: float = 1e-6) -> float:  # type: ignore[no-untyped-def]
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+# --- the forward graph ------------------------------------------------------------------------------
+
+
+def test_forward_graph_has_a_node_per_tensor_and_per_op_in_data_flow_order() -> None:
+    J, *_ = lecture()
+    source = mg.draw(J, legend=False).source
+    nodes = dot_nodes(source)
+    assert len(nodes) == 7 + 3  # tensors a, b, c, 3, u, v, J; ops mul, add, mul
+    assert len(dot_edges(source)) == 3 * 3  # each binary op: two inputs in, one output out
+    u, b, c = key_of(source, "u = 6"), key_of(source, "b = 3"), key_of(source, "c = 2")
+    mul = producer(source, u)
+    assert (b, mul, "") in dot_edges(source) and (c, mul, "") in dot_edges(source)
+    assert "<B>mul</B>" in nodes[mul] and "a · b" in nodes[mul]  # op name and formula
+    assert "<B>add</B>" in nodes[producer(source, key_of(source, "v = 11"))]
+
+
+def test_inputs_parameters_constants_and_output_have_their_own_styles_and_a_legend() -> None:
+    X = mg.tensor(np.arange(6.0).reshape(2, 3), name="X")
+    w = mg.tensor([[0.5, -0.5]], requires_grad=True, name="w")
+    J = (w @ X * 2.0).sum()
+    J.name = "J"
+    source = mg.draw(J).source
+    nodes = dot_nodes(source)
+    fill = {kind: STYLES[kind].get("fillcolor", "none") for kind in STYLES}
+    assert f'fillcolor="{fill["input"]}"' in nodes[key_of(source, "X (2, 3)")]
+    assert f'fillcolor="{fill["parameter"]}"' in nodes[key_of(source, "w (1, 2)")]
+    assert "dashed" in nodes[key_of(source, "2")]
+    assert f'fillcolor="{fill["output"]}"' in nodes[key_of(source, "J = ")]
+    legend = nodes["legend"]
+    for text in ("input (data)", "parameter (requires grad)", "constant", "output"):
+        assert text in legend
+    assert "gradient" not in legend  # no kind drawn that the picture does not use
+
+
+def test_values_are_numbers_for_scalars_and_tiny_arrays_and_statistics_for_larger_ones() -> None:
+    small = mg.tensor([1.5, -2.0, 3.0], requires_grad=True, name="small")
+    large = mg.tensor(np.arange(10.0), requires_grad=True, name="large")
+    J = (small.sum() + large.sum()) * 1.0
+    source = mg.draw(J).source
+    assert "[1.5, -2, 3]" in dot_nodes(source)[key_of(source, "small (3,)")]
+    large_node = dot_nodes(source)[key_of(source, "large (10,)")]
+    assert "min 0  mean 4.5  max 9" in large_node
+
+
+def test_gradients_appear_beside_the_values_once_backward_has_run() -> None:
+    J, *_, u, v = lecture()
+    before = mg.draw(J).source
+    assert "<B>da = " not in before
+    for t in (J, u, v):
+        t.retain_grad()
+    J.backward()
+    after = mg.draw(J).source
+    # Each gradient as course notation beside its tensor; values from the chain rule by hand.
+    expected = {"a = 5": "da = 3", "b = 3": "db = 6", "c = 2": "dc = 9", "u = 6": "du = 3"}
+    expected["v = 11"] = "dv = 3"
+    for value, gradient in expected.items():
+        assert f"<B>{gradient}</B>" in dot_nodes(after)[key_of(after, value)]
+    assert f'BGCOLOR="{diagram.GRADIENT_CELL}"' in dot_nodes(after)[key_of(after, "a = 5")]
+
+
+def test_unnamed_tensors_get_generated_names_and_expression_names_get_parenthesised_gradients() -> None:
+    x = mg.tensor(2.0, requires_grad=True, name="x")
+    y = mg.tanh(x * x)
+    source = mg.draw(y).source
+    titles = re.findall(r"<B>([^<]*)</B>", source)
+    assert "t1 = 4" in titles  # x·x, unnamed
+    assert diagram.grad_name("W[1]") == "dW[1]"
+    assert diagram.grad_name("b*c") == "d(b*c)"
+
+
+def test_operand_order_is_labelled_where_it_matters() -> None:
+    W = mg.tensor(np.ones((2, 3)), requires_grad=True, name="W")
+    A = mg.tensor(np.ones((3, 4)), name="A")
+    source = mg.draw((W @ A) ** 2.0).source
+    labels = {(tail, head): attrs for tail, head, attrs in dot_edges(source)}
+    matmul = producer(source, key_of(source, "t1 (2, 4)"))
+    assert labels[(key_of(source, "W (2, 3)"), matmul)] == "label=a"
+    assert labels[(key_of(source, "A (3, 4)"), matmul)] == "label=b"
+
+
+def test_drawing_never_changes_the_graph_or_the_stored_gradients() -> None:
+    J, a, b, c, u, v = lecture()
+    ops_before = [t.op for t in (J, u, v)]
+    mg.draw(J, show="both")
+    assert a.grad is None and u.grad is None  # the backward drawing ran its own walk
+    J.backward()
+    grads_before = [t.grad.item() for t in (a, b, c)]
+    mg.draw(J, show="backward")
+    mg.step_through(J)
+    assert [t.grad.item() for t in (a, b, c)] == grads_before
+    assert [t.op for t in (J, u, v)] == ops_before
+    assert diagram.collect([J]) == diagram.collect([J])  # nothing new was attached
+
+
+# --- the backward graph ---------------------------------------------------------------------------
+
+
+def two_layer_network(m: int = 400) -> tuple[mg.Tensor, list[mg.Tensor]]:
+    """Z[1] = W[1] X + b[1], A[1] = tanh, Z[2] = W[2] A[1] + b[2], J = mean of σ(Z[2]) squared."""
+    rng = np.random.default_rng(0)
+    X = mg.tensor(rng.standard_normal((2, m)), name="X")
+    A, params = X, []
+    for layer, (n_out, n_in) in enumerate([(4, 2), (1, 4)], start=1):
+        with mg.scope(f"layer {layer}"):
+            W = mg.tensor(rng.standard_normal((n_out, n_in)), requires_grad=True, name=f"W[{layer}]")
+            b = mg.tensor(np.zeros((n_out, 1)), requires_grad=True, name=f"b[{layer}]")
+            Z = W @ A + b
+            Z.name = f"Z[{layer}]"
+            A = mg.tanh(Z) if layer == 1 else mg.sigmoid(Z)
+            A.name = f"A[{layer}]"
+            params += [W, b]
+    J = (A * A).mean()
+    J.name = "J"
+    return J, params
+
+
+def test_backward_graph_draws_the_sum_over_broadcast_examples_as_its_own_node() -> None:
+    J, _ = two_layer_network()
+    source = mg.draw(J, show="backward").source
+    sum_op = dot_nodes(source)[producer(source, key_of(source, "db[1] (4, 1)"))]
+    assert "<B>sum axis=" in sum_op and "keepdims" in sum_op
+    assert "(4, 400) → (4, 1)" in sum_op  # why db sums over the examples
+
+
+def test_backward_graph_gradients_carry_course_names_and_the_values_of_finite_differences() -> None:
+    J, *_ = lecture()
+    source = mg.draw(J, show="backward").source
+    titles = re.findall(r"<B>([^<]*)</B>", source)
+
+    def J_of_b(value: float) -> float:
+        return 3 * (5.0 + value * 2.0)
+
+    assert f"db = {central_difference(J_of_b, 3.0):.4g}" in titles
+    assert "dJ = 1" in titles
+    assert "dv = du = da = 3" in titles  # add passes g through: one tensor is all three gradients
+
+
+def test_accumulation_from_several_consumers_is_drawn_as_an_add() -> None:
+    x = mg.tensor(3.0, requires_grad=True, name="x")
+    y = mg.tensor(2.0, requires_grad=True, name="y")
+    J = x * y + x  # x has two consumers: mul and add
+    J.name = "J"
+    source = mg.draw(J, show="backward").source
+    dx = key_of(source, "dx = ")
+    assert "<B>add</B>" in dot_nodes(source)[producer(source, dx)]
+    drawn = float(re.search(r"<B>dx = ([^<]*)</B>", source).group(1))  # type: ignore[union-attr]
+    assert drawn == pytest.approx(central_difference(lambda v: v * 2.0 + v, 3.0))
+
+
+def test_forward_and_backward_side_by_side_are_two_clusters_with_mirrored_gradient_edges() -> None:
+    J, *_ = lecture()
+    source = mg.draw(J, show="both").source
+    assert re.search(r"label=<<B>forward</B>>", source)
+    assert re.search(r"label=<<B>backward: gradients flow right to left</B>>", source)
+    edges = dot_edges(source)
+    backward = [attrs for _, _, attrs in edges if "dir=back" in attrs]
+    saved = [attrs for _, _, attrs in edges if "dashed" in attrs]
+    assert len(backward) == 2 * 3 and all("constraint" not in attrs for attrs in backward)
+    assert saved and all("constraint=false" in attrs for attrs in saved)  # layouts stay apart
+    # Saved values come from the forward nodes themselves, not copies.
+    assert {tail for tail, _, attrs in edges if "dashed" in attrs} <= {
+        key_of(source, "b = 3"),
+        key_of(source, "c = 2"),
+        key_of(source, "3"),
+    }
+    top_to_bottom = mg.draw(J, show="both", rankdir="TB").source
+    assert "rankdir=TB" in top_to_bottom and "flow bottom to top" in top_to_bottom
+
+
+def test_backward_nodes_are_grouped_with_the_layer_of_the_gradient_they_feed() -> None:
+    J, _ = two_layer_network(m=5)
+    source = mg.draw(J, show="backward").source
+    layer_1, layer_2 = cluster_body(source, "layer 1"), cluster_body(source, "layer 2")
+    assert "<B>dW[1] (4, 2)</B>" in layer_1 and "<B>dW[2]" not in layer_1
+    assert "<B>dW[2] (1, 4)</B>" in layer_2 and "<B>db[2] (1, 1)</B>" in layer_2
+
+
+# --- scopes, collapsing, size -----------------------------------------------------------------------
+
+
+def test_scopes_become_nested_clusters() -> None:
+    with mg.scope("network"):
+        x = mg.tensor([1.0, 2.0], requires_grad=True, name="x")
+        with mg.scope("layer 1"):
+            h = mg.tanh(x)
+            h.name = "h"
+    J = h.sum()
+    J.name = "J"
+    source = mg.draw(J).source
+    assert source.count("subgraph cluster") == 2
+    network, layer = cluster_body(source, "network"), cluster_body(source, "layer 1")
+    assert layer in network  # nested
+    assert "<B>h (2,)" in layer and "<B>x (2,)" in network and "<B>x (2,)" not in layer
+    assert "<B>J = " not in network
+
+
+def deep_network(layers: int = 10) -> mg.Tensor:
+    rng = np.random.default_rng(0)
+    A = mg.tensor(rng.standard_normal((3, 20)), name="X")
+    for layer in range(1, layers + 1):
+        with mg.scope(f"layer {layer}"):
+            W = mg.tensor(rng.standard_normal((3, 3)), requires_grad=True, name=f"W[{layer}]")
+            b = mg.tensor(np.zeros((3, 1)), requires_grad=True, name=f"b[{layer}]")
+            A = mg.tanh(W @ A + b)
+    return A.mean()
+
+
+def test_collapse_draws_each_scope_as_one_box_listing_its_ops_and_parameters() -> None:
+    J = deep_network(10)
+    full = mg.draw(J, legend=False, max_nodes=None)
+    collapsed = mg.draw(J, collapse=True, legend=False)
+    boxes = {k: v for k, v in dot_nodes(collapsed.source).items() if "box3d" in v}
+    assert len(boxes) == 10
+    assert full.node_count > 5 * collapsed.node_count
+    layer_3 = next(v for v in boxes.values() if "<B>layer 3</B>" in v)
+    assert "3 ops: matmul, add, tanh" in layer_3 and "W[3] (3, 3)" in layer_3 and "b[3] (3, 1)" in layer_3
+    # Boxes are chained in data-flow order, with no edge inside a box.
+    edges = dot_edges(collapsed.source)
+    assert all(tail != head for tail, head, _ in edges)
+    both = mg.draw(J, show="both", collapse=True, legend=False)
+    titles = re.findall(r"<B>([^<]*)</B>", both.source)
+    assert "layer 3" in titles and "layer 3 (backward)" in titles
+
+
+def test_a_graph_over_the_size_limit_is_refused_with_advice_to_collapse() -> None:
+    J = deep_network(30)
+    with pytest.raises(DiagramTooLarge, match=r"nodes, more than max_nodes=400.*collapse=True"):
+        mg.draw(J, show="both")
+    assert mg.draw(J, show="both", collapse=True).node_count < 100
+    x = mg.tensor(1.0, requires_grad=True)
+    for _ in range(300):
+        x = x * 1.0
+    with pytest.raises(DiagramTooLarge, match=r"mg\.scope"):  # no scopes to collapse: say how to make them
+        mg.draw(x)
+
+
+def test_drawing_hundreds_of_nodes_is_iterative() -> None:
+    x = mg.tensor(1.0, requires_grad=True, name="x")
+    y = x
+    for _ in range(3000):  # deeper than Python's recursion limit
+        y = y * 1.0
+    assert mg.draw(y, show="both", max_nodes=None).node_count == 2 * 3000 * 2 + 3000 + 2
+
+
+# --- gradient check on the picture ------------------------------------------------------------------
+
+
+class WrongTanh(mg.Op):
+    """tanh a;  d/da = g · (1 + tanh² a) (wrong on purpose: the sign should be minus)."""
+
+    name = "tanh"
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return np.tanh(a)
+
+    def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
+        return grad * (1 + out * out)
+
+
+def test_gradcheck_colours_parameters_so_a_wrong_backward_rule_is_located() -> None:
+    rng = np.random.default_rng(0)
+    X = mg.tensor(rng.standard_normal((2, 5)), name="X")
+    W1 = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True, name="W[1]")
+    W2 = mg.tensor(rng.standard_normal((1, 3)), requires_grad=True, name="W[2]")
+
+    def cost(W1: mg.Tensor, W2: mg.Tensor) -> mg.Tensor:
+        A1 = WrongTanh.apply(W1 @ X)  # layer 1 has the bug
+        return mg.tanh(W2 @ A1).sum()
+
+    report = mg.gradcheck(cost, [W1, W2])
+    assert not report["W[1]"].passed and report["W[2]"].passed
+    source = mg.draw(cost(W1, W2), gradcheck=report).source
+    nodes = dot_nodes(source)
+    w1, w2 = nodes[key_of(source, "W[1] (3, 2)")], nodes[key_of(source, "W[2] (1, 3)")]
+    wrong = diagram.gradcheck_fill(report["W[1]"].difference, passed=False)
+    assert f'fillcolor="{wrong}"' in w1 and f'fillcolor="{diagram.GRADCHECK_PASSED}"' in w2
+    assert wrong == diagram.GRADCHECK_BANDS[-1][1]  # a wrong rule is far off: the red band
+    assert f"gradcheck {report['W[1]'].difference:.1e}" in w1
+    assert "gradcheck: wrong gradient" in nodes["legend"]
+    backward = mg.draw(cost(W1, W2), show="backward", gradcheck=report).source
+    assert f'fillcolor="{wrong}"' in dot_nodes(backward)[key_of(backward, "dW[1] (3, 2)")]
+
+
+# --- the Diagram object and bad input --------------------------------------------------------------
+
+
+def test_diagram_offers_dot_source_and_a_digraph_to_restyle() -> None:
+    J, *_ = lecture()
+    drawn = mg.draw(J)
+    assert isinstance(drawn.digraph, graphviz.Digraph)
+    assert drawn.source == drawn.digraph.source and drawn.source.startswith("digraph")
+    drawn.digraph.attr(bgcolor="lightyellow")
+    assert "bgcolor=lightyellow" in drawn.source  # restyling shows in the source
+    assert "10 nodes" in repr(mg.draw(J, legend=False))
+
+
+def test_bad_arguments_are_refused_with_the_allowed_values() -> None:
+    J, *_ = lecture()
+    with pytest.raises(ValueError, match="show must be one of forward, backward, both"):
+        mg.draw(J, show="sideways")
+    with pytest.raises(ValueError, match="rankdir must be LR"):
+        mg.draw(J, rankdir="RL")
+    with pytest.raises(TypeError, match="pass a Tensor"):
+        mg.draw(3.0)  # type: ignore[arg-type]
+    with pytest.raises(mg.GradError, match="does not require grad"):
+        mg.draw(mg.tensor(2.0) * 3, show="backward")
