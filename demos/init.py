@@ -1,0 +1,121 @@
+"""Initialisation: zeros vs large random (×10) vs He on the circles, and the symmetry zeros never break.
+
+Run:  python demos/init.py [--fast] [--out DIR]      (or: microgrid demo init)
+
+The same 3-layer ReLU network, LINEAR → RELU → LINEAR → RELU → LINEAR → SIGMOID with 10 and 5
+hidden units, trained three times from three starting points:
+
+  zeros   every hidden unit computes the same thing and receives the same gradient, so they stay
+          identical forever (here even exactly zero: ReLU passes no gradient at 0). The network
+          predicts one class everywhere: chance accuracy.
+  ×10     weights drawn from N(0, 1)·10: huge logits, a huge first cost, saturated predictions;
+          training limps.
+  He      weights from N(0, 1)·√(2/n[l−1]): activations keep their scale through the ReLUs, and
+          the network separates the circles.
+
+Writes costs.png, boundaries.png (one panel per initialisation, training set) and
+symmetry.png (the trained W[1] of each network, one row per hidden unit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import microgrid as mg
+from microgrid import datasets, demokit, plotting
+
+# --- settings ----------------------------------------------------------------------------------
+SEED = 1
+EXAMPLES = 400
+NOISE = 0.08
+LAYER_SIZES = [2, 10, 5, 1]
+LEARNING_RATE = 0.05
+ITERATIONS = 3000
+FAST_ITERATIONS = 150
+LARGE_SCALE = 10.0
+
+
+def large_random(shape: tuple[int, ...], seed: mg.nn.init.Seed = None) -> np.ndarray:
+    """N(0, 1) · 10: the course's "too large" initialisation."""
+    return mg.nn.init.normal(shape, seed, scale=LARGE_SCALE)
+
+
+INITIALISATIONS = {"zeros": "zeros", f"large random (×{LARGE_SCALE:g})": large_random, "He": "he"}
+
+
+def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
+    run = demokit.Run("init", fast, out)
+    iterations = FAST_ITERATIONS if fast else ITERATIONS
+
+    # --- data --------------------------------------------------------------------------------
+    X, Y = datasets.circles(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = datasets.train_test_split(X, Y, seed=SEED)
+
+    # --- one network per initialisation ------------------------------------------------------------
+    models: dict[str, mg.nn.Sequential] = {}
+    costs: dict[str, list[float]] = {}
+    for name, init in INITIALISATIONS.items():
+        models[name] = mg.nn.mlp(LAYER_SIZES, hidden="relu", init=init, seed=SEED)
+        optimizer = mg.optim.SGD(models[name].parameters(), lr=LEARNING_RATE)
+        costs[name] = demokit.train(
+            models[name], split.X_train, split.Y_train, optimizer, iterations, description=f"init {name}"
+        )
+
+    # --- pictures ----------------------------------------------------------------------------
+    run.save(
+        plotting.plot_costs(
+            costs,
+            xlabel="iteration",
+            ylabel="cost J (log scale)",
+            log_scale=True,
+            title=f"Cost by initialisation (gradient descent, α = {LEARNING_RATE})",
+        ),
+        "costs.png",
+    )
+    run.save(
+        demokit.boundaries(
+            models,
+            split.X_train,
+            split.Y_train,
+            "Decision boundary by initialisation (points: the training set)",
+        ),
+        "boundaries.png",
+    )
+
+    # --- symmetry: the rows of W[1] are the hidden units' weights -------------------------------------
+    first_weights = {name: model.layers[0].W.data for name, model in models.items()}
+    distinct_units = {name: len(np.unique(W.round(12), axis=0)) for name, W in first_weights.items()}
+    figure = plotting.new_figure(11, 4.6)
+    for column, (name, W) in enumerate(first_weights.items(), start=1):
+        ax = figure.add_subplot(1, len(first_weights), column)
+        limit = max(float(np.abs(W).max()), 1e-3)
+        image = ax.imshow(W, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        verdict = (
+            f"all {W.shape[0]} units identical"
+            if distinct_units[name] == 1
+            else f"{distinct_units[name]} different units of {W.shape[0]}"
+        )
+        ax.set_title(f"{name}\n{verdict}", fontsize=plotting.TITLE_SIZE)
+        ax.set_xticks([0, 1], ["x₁", "x₂"])  # the circles are 2-D
+        ax.set_xlabel("weight from input", fontsize=plotting.LABEL_SIZE)
+        ax.set_yticks(range(W.shape[0]), [str(i + 1) for i in range(W.shape[0])])
+        ax.set_ylabel("hidden unit of layer 1", fontsize=plotting.LABEL_SIZE)
+        figure.colorbar(image, ax=ax, label="weight")
+    figure.suptitle(
+        "W[1] after training: with zeros every hidden unit (row) stays identical",
+        fontsize=plotting.TITLE_SIZE + 1,
+    )
+    run.save(figure, "symmetry.png")
+
+    # --- summary -----------------------------------------------------------------------------
+    results: dict[str, float] = {}
+    for prefix, name in zip(("zeros_", "large_", "he_"), INITIALISATIONS):
+        results[f"{prefix}first_cost"] = costs[name][0]
+        results[f"{prefix}final_cost"] = costs[name][-1]
+        results.update(demokit.accuracies(models[name], split, prefix=prefix))
+        results[f"{prefix}distinct_hidden_units"] = distinct_units[name]
+    return run.finish(results)
+
+
+if __name__ == "__main__":
+    main(**demokit.parse_args(__doc__))

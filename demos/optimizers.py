@@ -1,0 +1,113 @@
+"""Optimisers: mini-batch gradient descent vs momentum vs Adam on the moons, with and without decay.
+
+Run:  python demos/optimizers.py [--fast] [--out DIR]      (or: microgrid demo optimizers)
+
+The same 3-layer ReLU network [2, 5, 2, 1] is trained six times on mini-batches of 64 examples,
+from the same starting weights and with the same learning rate α:
+
+  GD (gradient descent)  W ← W − α·dW
+  momentum               v ← β·v + (1 − β)·dW,  W ← W − α·v   (an average of recent gradients)
+  Adam                   momentum and RMSprop together: each weight's step is divided by the size
+                         of its recent gradients, so even weights with tiny gradients move at ~α
+
+each once with a constant α and once with the course's decay α = α0 / (1 + ⌊epoch / 40⌋).
+Mini-batches make the cost noisy; Adam's steps stay large, and decay is what calms them
+near the end. Decay also shrinks the slow optimisers' steps before they have arrived.
+
+Writes costs.png (the cost of every run, with and without decay) and boundaries.png (one decision
+boundary per run, test set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import microgrid as mg
+from microgrid import datasets, demokit, plotting
+
+# --- settings ----------------------------------------------------------------------------------
+SEED = 3
+EXAMPLES = 400
+NOISE = 0.2
+LAYER_SIZES = [2, 5, 2, 1]
+BATCH_SIZE = 64
+LEARNING_RATE = 0.05
+DECAY_INTERVAL = 40  # epochs between two steps of the decay
+EPOCHS = 400
+FAST_EPOCHS = 30
+
+# (key in the results, name in the pictures, how to make it)
+OPTIMIZERS: tuple[tuple[str, str, Callable[[Iterator[mg.Tensor]], mg.optim.Optimizer]], ...] = (
+    ("gd", "GD", lambda params: mg.optim.SGD(params, lr=LEARNING_RATE)),
+    ("momentum", "momentum", lambda params: mg.optim.Momentum(params, lr=LEARNING_RATE, beta=0.9)),
+    ("adam", "Adam", lambda params: mg.optim.Adam(params, lr=LEARNING_RATE)),
+)
+
+
+def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
+    run = demokit.Run("optimizers", fast, out)
+    epochs = FAST_EPOCHS if fast else EPOCHS
+
+    # --- data --------------------------------------------------------------------------------
+    X, Y = datasets.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = datasets.train_test_split(X, Y, seed=SEED)
+
+    # --- six runs: three optimisers, with and without decay ---------------------------------------------
+    models: dict[str, mg.nn.Sequential] = {}
+    costs: dict[bool, dict[str, list[float]]] = {False: {}, True: {}}
+    results: dict[str, float] = {}
+    for decay in (False, True):
+        for key, name, make_optimizer in OPTIMIZERS:
+            model = mg.nn.mlp(LAYER_SIZES, hidden="relu", init="he", seed=SEED)
+            optimizer = make_optimizer(model.parameters())
+            schedule = mg.optim.InverseTimeDecay(optimizer, time_interval=DECAY_INTERVAL) if decay else None
+            label, prefix = (f"{name} + decay", f"{key}_decay_") if decay else (name, f"{key}_")
+            costs[decay][name] = demokit.train(
+                model,
+                split.X_train,
+                split.Y_train,
+                optimizer,
+                epochs,
+                batch_size=BATCH_SIZE,
+                schedule=schedule,
+                seed=SEED,
+                description=label,
+            )
+            models[label] = model
+            results[f"{prefix}final_cost"] = costs[decay][name][-1]
+            results.update(demokit.accuracies(model, split, prefix=prefix))
+
+    # --- pictures ----------------------------------------------------------------------------
+    figure = plotting.new_figure(13, 4.8)
+    first = figure.add_subplot(1, 2, 1)
+    for column, decay in enumerate((False, True), start=1):
+        ax = first if column == 1 else figure.add_subplot(1, 2, column, sharey=first)
+        rate = f"α = {LEARNING_RATE}"
+        if decay:
+            rate = f"α = α0 / (1 + ⌊epoch / {DECAY_INTERVAL}⌋), α0 = {LEARNING_RATE}"
+        plotting.plot_costs(
+            costs[decay],
+            ax=ax,
+            log_scale=True,
+            xlabel="epoch",
+            ylabel="cost J (log scale)",
+            title=f"{'with' if decay else 'without'} decay: {rate}",
+        )
+    figure.suptitle(
+        f"Mini-batches of {BATCH_SIZE} on the moons, network {LAYER_SIZES}; "
+        "GD: gradient descent, momentum: β = 0.9",
+        fontsize=plotting.TITLE_SIZE + 1,
+    )
+    run.save(figure, "costs.png")
+    run.save(
+        demokit.boundaries(
+            models, split.X_test, split.Y_test, "Decision boundary after training (points: the test set)"
+        ),
+        "boundaries.png",
+    )
+
+    return run.finish(results)
+
+
+if __name__ == "__main__":
+    main(**demokit.parse_args(__doc__))

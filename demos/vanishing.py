@@ -1,0 +1,153 @@
+"""Vanishing and exploding gradients: the norm of dW[l] layer by layer in a deep network.
+
+Run:  python demos/vanishing.py [--fast] [--out DIR]      (or: microgrid demo vanishing)
+
+Backpropagation multiplies one factor per layer, W[l]ᵀ and g'(Z[l]), on the way from J back to
+layer 1. When those factors are smaller than 1 the gradient shrinks geometrically with depth
+(vanishing: sigmoid's slope is at most 1/4), when they are larger it grows (exploding: weights
+too large for ReLU). An initialisation matched to the activation (Xavier for tanh, He for ReLU)
+keeps the factors near 1, and every layer gets a usable gradient.
+
+The same 15-layer network (14 hidden layers of 20 units) on the moons, with five pairs of
+activation and initialisation: ‖dW[l]‖ for every layer at initialisation, then how the gradients of
+the first, middle and last layers evolve while two of them train: the first layers of the sigmoid
+network barely move, those of the ReLU network with He initialisation learn from the start.
+
+Writes by_depth.png (‖dW[l]‖ against l for each pair) and training.png (gradient norms of three
+layers while training, and the costs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import microgrid as mg
+from microgrid import datasets, demokit, plotting
+
+# --- settings ----------------------------------------------------------------------------------
+SEED = 0
+EXAMPLES = 400
+NOISE = 0.2
+DEPTH = 15  # L: Dense layers
+WIDTH = 20  # units in every hidden layer
+LEARNING_RATE = 0.02
+ITERATIONS = 600
+FAST_ITERATIONS = 40
+
+
+def normal(scale: float) -> mg.nn.init.Initializer:
+    """The initialiser N(0, 1) · scale, whatever the layer's size."""
+
+    def initializer(shape: tuple[int, ...], seed: mg.nn.init.Seed = None) -> np.ndarray:
+        return mg.nn.init.normal(shape, seed, scale=scale)
+
+    return initializer
+
+
+# (key in the results, name in the pictures, hidden activation, initialiser)
+PAIRS = (
+    ("sigmoid_xavier", "sigmoid, Xavier", "sigmoid", "xavier"),
+    ("tanh_small", "tanh, N(0, 1)·0.05", "tanh", normal(0.05)),
+    ("tanh_xavier", "tanh, Xavier", "tanh", "xavier"),
+    ("relu_he", "ReLU, He", "relu", "he"),
+    ("relu_large", "ReLU, N(0, 1)·1", "relu", normal(1.0)),
+)
+TRAINED = ("sigmoid_xavier", "relu_he")  # the pairs trained after the snapshot at initialisation
+
+
+def weight_gradient_norms(model: mg.nn.Sequential) -> list[float]:
+    """‖dW[l]‖ (Frobenius) for l = 1 … L, from the gradients the last backward() left."""
+    dense = [layer for layer in model.layers if isinstance(layer, mg.nn.Dense)]
+    return [float(np.linalg.norm(layer.W.grad.data)) for layer in dense if layer.W.grad is not None]
+
+
+def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
+    run = demokit.Run("vanishing", fast, out)
+    iterations = FAST_ITERATIONS if fast else ITERATIONS
+    sizes = [2] + [WIDTH] * (DEPTH - 1) + [1]
+
+    # --- data --------------------------------------------------------------------------------
+    X, Y = datasets.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = datasets.train_test_split(X, Y, seed=SEED)
+
+    # --- ‖dW[l]‖ at initialisation, one backward pass per pair ------------------------------------------
+    names = {key: name for key, name, _, _ in PAIRS}
+    at_init: dict[str, list[float]] = {}
+    models: dict[str, mg.nn.Sequential] = {}
+    for key, _, activation, init in demokit.progress(PAIRS, "backward at initialisation"):
+        models[key] = mg.nn.mlp(sizes, hidden=activation, init=init, seed=SEED)
+        J = mg.nn.sigmoid_cross_entropy(models[key](mg.tensor(split.X_train)), split.Y_train)
+        J.backward()
+        at_init[key] = weight_gradient_norms(models[key])
+
+    ax = plotting.plot_gradient_norms(
+        {names[key]: norms for key, norms in at_init.items()},
+        xlabel="layer l (1 = next to the input, L = next to the cost)",
+        ylabel="‖dW[l]‖ at initialisation (log scale)",
+        title=f"Gradient norm by layer, {DEPTH}-layer network at initialisation",
+    )
+    ax.set_xticks(range(DEPTH), [str(layer) for layer in range(1, DEPTH + 1)])
+    run.save(ax, "by_depth.png")
+
+    # --- training two of them: do the first layers learn? ---------------------------------------------
+    watched = {"layer 1": 0, f"layer {DEPTH // 2 + 1}": DEPTH // 2, f"layer {DEPTH}": DEPTH - 1}
+    during: dict[str, dict[str, list[float]]] = {}
+    costs: dict[str, list[float]] = {}
+    for key in TRAINED:
+        model = models[key]
+        during[key] = {layer: [] for layer in watched}
+
+        def record(model: mg.nn.Sequential = model, norms: dict[str, list[float]] = during[key]) -> None:
+            all_norms = weight_gradient_norms(model)
+            for layer, index in watched.items():
+                norms[layer].append(all_norms[index])
+
+        optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+        costs[names[key]] = demokit.train(
+            model,
+            split.X_train,
+            split.Y_train,
+            optimizer,
+            iterations,
+            after_backward=record,
+            description=names[key],
+        )
+
+    figure = plotting.new_figure(16, 5.0)
+    first = figure.add_subplot(1, 3, 1)
+    for column, key in enumerate(TRAINED, start=1):
+        # One y scale for both panels, so that their gradient sizes compare at a glance.
+        ax = first if column == 1 else figure.add_subplot(1, 3, column, sharey=first)
+        plotting.plot_gradient_norms(
+            during[key],
+            ax=ax,
+            xlabel="iteration",
+            ylabel="‖dW[l]‖ (log scale)",
+            title=f"{names[key]}: gradient norms while training",
+        )
+    plotting.plot_costs(
+        costs,
+        ax=figure.add_subplot(1, 3, 3),
+        xlabel="iteration",
+        ylabel="cost J",
+        title=f"Cost (gradient descent, α = {LEARNING_RATE})",
+    )
+    figure.suptitle(
+        f"Training the {DEPTH}-layer network: with sigmoid the first layers get almost no gradient",
+        fontsize=plotting.TITLE_SIZE + 1,
+    )
+    run.save(figure, "training.png")
+
+    # --- summary -----------------------------------------------------------------------------
+    results: dict[str, float] = {}
+    for key, norms in at_init.items():
+        results[f"{key}_first_layer_norm"] = norms[0]
+        results[f"{key}_first_to_last_ratio"] = norms[0] / norms[-1]
+    for key in TRAINED:
+        results[f"{key}_final_cost"] = costs[names[key]][-1]
+        results.update(demokit.accuracies(models[key], split, prefix=f"{key}_"))
+    return run.finish(results)
+
+
+if __name__ == "__main__":
+    main(**demokit.parse_args(__doc__))

@@ -1,0 +1,298 @@
+"""What every demo shares: its command line, output folder, progress bar, training loop and summary.
+
+A demo is a flat script in demos/ (shipped as the package `microgrid.demos`) whose
+`main(fast=False, out=None)` returns its key numbers as a dict. It runs either way:
+
+    python demos/planar.py --fast --out /tmp/planar
+    microgrid demo planar --fast --out /tmp/planar
+    microgrid demo --list
+
+matplotlib, tqdm and threadpoolctl are the optional extra `microgrid[demos]`; they are imported
+only when a demo runs, so `import microgrid` never needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from microgrid import plotting
+from microgrid.data import minibatches
+from microgrid.datasets import Split
+from microgrid.functional import sigmoid
+from microgrid.modes import no_grad
+from microgrid.nn.losses import l2_penalty, sigmoid_cross_entropy
+from microgrid.nn.metrics import accuracy, predict
+from microgrid.nn.module import Module
+from microgrid.optim import LRScheduler, Optimizer
+from microgrid.tensor import Tensor
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+DEMO_PACKAGE = "microgrid.demos"
+Results = dict[str, float]
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """--fast and --out, the same for `python demos/NAME.py` and `microgrid demo NAME`."""
+    parser.add_argument(
+        "--fast", action="store_true", help="train briefly (seconds): for tests and a first look"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", default=None, help="folder for the pictures (default: ./out/NAME)"
+    )
+
+
+def parse_args(doc: str | None, argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The keyword arguments of a demo's main() from the command line; `doc` is the demo's help."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(parser)
+    arguments = parser.parse_args(argv)
+    return {"fast": arguments.fast, "out": arguments.out}
+
+
+# --- one run of a demo -----------------------------------------------------------------------
+
+
+class Run:
+    """One run of the demo `name`: its output folder, the files written there, the clock."""
+
+    def __init__(self, name: str, fast: bool = False, out: str | os.PathLike[str] | None = None) -> None:
+        self.name = name
+        self.out = Path("out", name) if out is None else Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.files: list[Path] = []
+        self.started = time.perf_counter()
+        print(f"{name}{' (--fast)' if fast else ''}: writing to {self.out}/", flush=True)
+
+    def path(self, filename: str) -> Path:
+        """Where to write `filename` in the output folder; the summary will list it."""
+        path = self.out / filename
+        self.files.append(path)
+        return path
+
+    def save(self, figure: Figure | Axes, filename: str) -> Path:
+        """Write a matplotlib figure (or the figure holding an Axes) as a PNG in the output folder."""
+        return plotting.save_figure(figure, self.path(filename))
+
+    def finish(self, results: Mapping[str, float]) -> Results:
+        """Print the key numbers and the files written; return the numbers for the caller."""
+        seconds = time.perf_counter() - self.started
+        width = max(len(key) for key in results)
+        print(f"\n{self.name}: done in {seconds:.1f} s")
+        for key, value in results.items():
+            print(f"  {key.replace('_', ' '):<{width}}  {_format(key, value)}")
+        print(f"pictures in {self.out.resolve()}/:")
+        for path in self.files:
+            print(f"  {path.name}")
+        return dict(results)
+
+
+def _format(key: str, value: float) -> str:
+    """Accuracies as percentages, other numbers with 4 significant digits."""
+    if "accuracy" in key and math.isfinite(value):
+        return f"{value:.1%}"
+    return f"{value:.4g}"
+
+
+def progress(items: Iterable[Any], description: str, total: int | None = None) -> Any:
+    """`items` with a tqdm progress bar on stderr (iterate over it; `set_postfix` adds numbers)."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(items, desc=description, total=total, dynamic_ncols=True)
+
+
+# --- training and evaluation -----------------------------------------------------------------
+
+
+def train(
+    model: Module,
+    X: np.ndarray,
+    Y: np.ndarray,
+    optimizer: Optimizer,
+    epochs: int,
+    *,
+    batch_size: int | None = None,
+    schedule: LRScheduler | None = None,
+    lambd: float = 0.0,
+    seed: int = 0,
+    after_backward: Callable[[], None] | None = None,
+    description: str = "training",
+) -> list[float]:
+    """Minimise J = cross-entropy of σ(model(X)) (+ λ/(2m)·Σ‖W[l]‖²); return J of every epoch.
+
+    Without batch_size an epoch is one full-batch step; with it, one pass over shuffled
+    mini-batches, and J is their average weighted by size. `schedule.step()` runs once per epoch,
+    `after_backward()` after every backward (the gradients are there to look at). The model is
+    left in eval mode (dropout off) for predicting.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    rng = np.random.default_rng(seed)
+    full_batch = [(Tensor(X, name="X"), Tensor(Y, name="Y"))]
+    m = X.shape[1]
+    costs: list[float] = []
+    report_every = max(1, epochs // 100)
+    bar = progress(range(epochs), description)
+    # The matrices are small: BLAS threads would only fight over the cores (2× slower on a busy machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        model.train()
+        for epoch in bar:
+            batches = full_batch if batch_size is None else minibatches(X, Y, batch_size, seed=rng)
+            total = 0.0
+            for X_batch, Y_batch in batches:
+                J = sigmoid_cross_entropy(model(X_batch), Y_batch)
+                if lambd:
+                    J = J + l2_penalty(model, lambd, X_batch.shape[1])
+                optimizer.zero_grad()
+                J.backward()
+                if after_backward is not None:
+                    after_backward()
+                optimizer.step()
+                total += J.item() * X_batch.shape[1]
+            costs.append(total / m)
+            if schedule is not None:
+                schedule.step()
+            if epoch % report_every == 0:
+                bar.set_postfix(cost=f"{costs[-1]:.4f}", refresh=False)
+    model.eval()
+    return costs
+
+
+def probabilities(model: Module) -> Callable[[np.ndarray], np.ndarray]:
+    """points (2, k) ↦ σ(model(points)) (1, k), the probability of class 1, without a graph."""
+
+    def class_one(points: np.ndarray) -> np.ndarray:
+        with no_grad():
+            return sigmoid(model(Tensor(points))).data
+
+    return class_one
+
+
+def evaluate(model: Module, X: np.ndarray, Y: np.ndarray) -> float:
+    """The model's accuracy on (X, Y): class 1 where the logit z > 0, i.e. σ(z) > 0.5."""
+    with no_grad():
+        return accuracy(predict(model(Tensor(X)), from_logits=True), Y)
+
+
+def accuracies(model: Module, split: Split, prefix: str = "") -> Results:
+    """`{prefix}train_accuracy` and `{prefix}test_accuracy` of the model, for a demo's results."""
+    return {
+        f"{prefix}train_accuracy": evaluate(model, split.X_train, split.Y_train),
+        f"{prefix}test_accuracy": evaluate(model, split.X_test, split.Y_test),
+    }
+
+
+def boundaries(
+    models: Mapping[str, Module], X: np.ndarray, Y: np.ndarray, title: str, columns: int = 3
+) -> Figure:
+    """One decision-boundary panel per named model on (X, Y), its accuracy in the panel's title."""
+    return plotting.grid_of_boundaries(
+        {name: probabilities(model) for name, model in models.items()}, X, Y, columns=columns, title=title
+    )
+
+
+def accuracy_bars(scores: Mapping[str, Mapping[str, float]], ax: Axes, title: str, xlabel: str) -> Axes:
+    """Side-by-side bars of train and test accuracy for each named model (values from `accuracies`)."""
+    names = list(scores)
+    positions = np.arange(len(names))
+    for offset, which in enumerate(("train", "test")):
+        ax.bar(
+            positions + 0.4 * offset - 0.2,
+            [scores[name][f"{which}_accuracy"] for name in names],
+            width=0.4,
+            color=plotting.PALETTE[offset],
+            label=f"{which} set",
+        )
+    ax.set_xticks(positions, names)
+    lowest = min(min(score.values()) for score in scores.values())
+    ax.set_ylim(max(0.0, math.floor(lowest * 10 - 0.5) / 10), 1.0)
+    ax.set_title(title, fontsize=plotting.TITLE_SIZE)
+    ax.set_xlabel(xlabel, fontsize=plotting.LABEL_SIZE)
+    ax.set_ylabel("accuracy", fontsize=plotting.LABEL_SIZE)
+    ax.legend(loc="lower right", fontsize=plotting.TICK_SIZE)
+    return ax
+
+
+def train_test_boundaries(models: Mapping[str, Module], split: Split, title: str) -> Figure:
+    """One row per named model: its decision boundary on the training set, then on the test set."""
+    figure = plotting.new_figure(9.5, 4.0 * len(models) + 0.5)
+    sets = (("training set", split.X_train, split.Y_train), ("test set", split.X_test, split.Y_test))
+    for row, (name, model) in enumerate(models.items()):
+        for column, (where, X, Y) in enumerate(sets):
+            ax = figure.add_subplot(len(models), 2, 2 * row + column + 1)
+            score = evaluate(model, X, Y)
+            plotting.plot_decision_boundary(
+                probabilities(model), X, Y, ax=ax, title=f"{name}\n{where}: accuracy {score:.1%}"
+            )
+            legend = ax.get_legend()
+            if legend is not None:  # one legend for the figure: the classes look the same everywhere
+                legend.remove()
+    figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    figure.suptitle(title, fontsize=plotting.TITLE_SIZE + 1)
+    return figure
+
+
+# --- the `microgrid demo` command ----------------------------------------------------------------
+
+
+def demo_names() -> list[str]:
+    """Every demo, in the order of the course (demos/__init__.py lists them)."""
+    return list(importlib.import_module(DEMO_PACKAGE).COURSE_ORDER)
+
+
+def load(name: str) -> Any:
+    """The module of the demo `name`, with a clear error for a name that is not a demo."""
+    names = demo_names()
+    if name not in names:
+        raise ValueError(f"no demo named {name!r}; choose one of {', '.join(names)}")
+    return importlib.import_module(f"{DEMO_PACKAGE}.{name}")
+
+
+def describe(name: str) -> str:
+    """The first line of the demo's docstring: what it teaches."""
+    doc = load(name).__doc__ or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def add_demo_command(subparsers: Any) -> None:
+    """Add `demo NAME [--fast] [--out DIR]` and `demo --list` to the `microgrid` command."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="run one of the course demos (--list shows them)",
+        description="Run one of the course demos: it trains, prints its key numbers and writes its "
+        "pictures into an output folder (default ./out/NAME). --list shows every demo.",
+    )
+    parser.add_argument(
+        "name", nargs="?", choices=demo_names(), metavar="NAME", help="the demo to run, e.g. planar"
+    )
+    parser.add_argument("--list", action="store_true", help="list the demos, one line each")
+    add_options(parser)
+    parser.set_defaults(run=run_demo_command)
+
+
+def run_demo_command(arguments: argparse.Namespace) -> int:
+    """List the demos, or run the one named, from parsed command-line arguments."""
+    if arguments.list or arguments.name is None:
+        names = demo_names()
+        width = max(len(name) for name in names)
+        for name in names:
+            print(f"{name:<{width}}  {describe(name)}")
+        if not arguments.list:
+            print("\nrun one with: microgrid demo NAME [--fast] [--out DIR]")
+        return 0
+    load(arguments.name).main(fast=arguments.fast, out=arguments.out)
+    return 0
