@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint demo bench clean
+.PHONY: test lint demo bench docs-images docs clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -14,11 +14,12 @@ $(VENV)/.installed: pyproject.toml
 		$(PYTHON) -m pip install --quiet --target .venv-bootstrap virtualenv && \
 		PYTHONPATH=.venv-bootstrap $(PYTHON) -m virtualenv --quiet $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,demos]"
+	$(PY) -m pip install --quiet -e ".[dev,demos,render,docs]"
 	@touch $@
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check microgrid tests demos benchmarks
+	$(PY) -m ruff check microgrid tests demos benchmarks docs
+	$(PY) -m ruff format --check microgrid tests demos benchmarks docs
 	$(PY) -m mypy
 
 # pytest exits with 5 when a -k filter selects no test: that is not a failure.
@@ -27,7 +28,17 @@ test: lint
 		if [ $$status -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$status
 
 demo: $(VENV)/.installed
-	$(PY) demos/lecture.py
+	$(PY) demos/planar.py
+
+# The pictures in docs/ are made by code, so they never go stale: run this after changing them.
+docs-images: $(VENV)/.installed
+	$(PY) docs/generate_images.py
+
+# The documentation site in site/: the tutorial's pictures and notebooks are made from the pages'
+# own code first, then mkdocs builds with every warning an error.
+docs: $(VENV)/.installed
+	$(PY) docs/tutorial/generate.py
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

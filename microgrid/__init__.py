@@ -6,7 +6,7 @@ from microgrid.tensor import Tensor
 # isort: split
 
 from microgrid.autograd import Op, backward, grad, sum_to
-from microgrid.creation import manual_seed, ones, randn, tensor, zeros
+from microgrid.creation import generator, manual_seed, ones, randn, tensor, zeros
 from microgrid.errors import AnomalyError, GradError, ShapeError
 from microgrid.functional import (
     abs,
@@ -57,7 +57,11 @@ from microgrid.modes import detect_anomaly, enable_grad, is_grad_enabled, no_gra
 # isort: split
 
 # Layers, optimisers and data sit above the engine: they import it, it never imports them.
-from microgrid import data, nn, optim
+from microgrid import data, datasets, nn, optim
+
+# Drawing reads the graph and never changes it; the engine does not import it.
+from microgrid.diagram import Diagram, draw
+from microgrid.stepthrough import step_through
 
 float32 = "float32"
 float64 = "float64"
@@ -66,6 +70,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "Diagram",
     "GradError",
     "GradcheckReport",
     "Op",
@@ -79,13 +84,16 @@ __all__ = [
     "clip",
     "concatenate",
     "data",
+    "datasets",
     "detect_anomaly",
     "div",
+    "draw",
     "enable_grad",
     "equal",
     "exp",
     "float32",
     "float64",
+    "generator",
     "getitem",
     "grad",
     "gradcheck",
@@ -124,6 +132,7 @@ __all__ = [
     "softplus",
     "sqrt",
     "stack",
+    "step_through",
     "sub",
     "sum",
     "sum_to",
