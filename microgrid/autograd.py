@@ -198,6 +198,7 @@ def _walk(
         key = id(output)
         pending[key] = pending[key] + seed if key in pending else seed
     found: dict[int, Tensor] = {}
+    handed_out = {id(seed) for seed in seeds}  # gradients .grad already holds, and the caller's
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             grad = pending.pop(id(node), None)
@@ -209,8 +210,8 @@ def _walk(
                         node._grad = node._grad + grad
                     elif create_graph:
                         node._grad = grad
-                    else:  # a private copy: rules pass one gradient to several inputs (add)
-                        node._grad = Tensor._make(grad.data.copy())
+                    else:
+                        node._grad = _own(grad, handed_out)
             elif id(node) in targets:
                 found[id(node)] = grad
             op = node.op
@@ -228,11 +229,22 @@ def _walk(
                     continue
                 if parent_grad.data.shape != parent.data.shape:
                     parent_grad = _unbroadcast(parent_grad, parent, op)
-                if parent_grad.data.dtype != parent.data.dtype:
-                    parent_grad = parent_grad.astype(parent.data.dtype)
+                dtype = parent.data.dtype
+                if parent_grad.data.dtype is not dtype and parent_grad.data.dtype != dtype:
+                    parent_grad = parent_grad.astype(dtype)  # (`is` first: != on dtypes is slow)
                 key = id(parent)
                 pending[key] = pending[key] + parent_grad if key in pending else parent_grad
     return found
+
+
+def _own(grad: Tensor, handed_out: set[int]) -> Tensor:
+    """`grad` to store in a `.grad`, copied if it may be shared: a numpy view of another array, a
+    gradient another tensor already holds (add hands one gradient to both inputs), or the
+    caller's seed. So `a.grad.data *= 0` never changes `b.grad`; fresh arrays are not copied."""
+    if grad.data.base is not None or id(grad) in handed_out:
+        grad = Tensor._make(grad.data.copy())
+    handed_out.add(id(grad))
+    return grad
 
 
 def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
