@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from microgrid.demos.gradcheck import WrongTanh  # the gradcheck demo's deliberate bug
 
 import microgrid as mg
 from microgrid import cli
@@ -97,18 +98,6 @@ def network(
             A = hidden(Z) if layer < len(layers) else mg.sigmoid(Z)
             A.name = f"A[{layer}]"
     return cross_entropy(A, Y)
-
-
-class WrongTanh(mg.Op):
-    """tanh a;  d/da = g · (1 + tanh² a) (a sign error, on purpose)."""
-
-    name = "tanh"
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.tanh(a)
-
-    def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
-        return grad * (1 + out * out)
 
 
 # --- the pictures --------------------------------------------------------------------------------

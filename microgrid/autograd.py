@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from microgrid.errors import AnomalyError, GradError, ShapeError
+from microgrid.errors import AnomalyError, GradError, ShapeError, cannot_broadcast
 from microgrid.modes import set_grad_enabled, state
 from microgrid.tensor import Operand, Tensor, to_array
 
@@ -86,8 +86,7 @@ class Op:
             operands = ", ".join(t.describe() for t in inputs)
         reason = self.shape_problem(arrays)
         if reason is None and "broadcast" in str(error):
-            shapes = " and ".join(str(a.shape) for a in arrays)
-            reason = f"shapes {shapes} cannot be broadcast (each axis must match or be 1)"
+            reason = cannot_broadcast(*(a.shape for a in arrays))
         reason = reason or str(error).split("\n")[0]
         return f"{self.describe()}: {operands}: {reason}"
 

@@ -1,6 +1,11 @@
 """Exceptions that say which op, which tensors and which shapes went wrong."""
 
 
+def cannot_broadcast(*shapes: tuple[int, ...]) -> str:
+    """The reason every broadcasting error gives: `shapes (4, 400) and (3, 1) cannot be broadcast`."""
+    return f"shapes {' and '.join(map(str, shapes))} cannot be broadcast (each axis must match or be 1)"
+
+
 class ShapeError(ValueError):
     """An op got shapes it cannot combine: `matmul: W[2] (1, 4) @ A[1] (3, 400): ...`."""
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from microgrid import ops
-from microgrid.errors import ShapeError
+from microgrid.errors import ShapeError, cannot_broadcast
 from microgrid.tensor import DTypeLike, Operand, Tensor, as_array, as_dtype, shape_from_args, to_array
 
 Axis = int | Sequence[int] | None
@@ -349,8 +349,7 @@ def _broadcastable(what: str, a: Tensor, b: Tensor, symbol: str = "and") -> None
         np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ShapeError(
-            f"{what}: {a.describe()} {symbol} {b.describe()}: shapes {a.shape} and {b.shape} "
-            "cannot be broadcast (each axis must match or be 1)"
+            f"{what}: {a.describe()} {symbol} {b.describe()}: {cannot_broadcast(a.shape, b.shape)}"
         ) from None
 
 

@@ -10,6 +10,7 @@ import re
 import graphviz
 import numpy as np
 import pytest
+from broken_ops import WrongTanh
 
 import microgrid as mg
 from microgrid import diagram
@@ -321,18 +322,6 @@ def test_drawing_hundreds_of_nodes_is_iterative() -> None:
 
 
 # --- gradient check on the picture ------------------------------------------------------------------
-
-
-class WrongTanh(mg.Op):
-    """tanh a;  d/da = g · (1 + tanh² a) (wrong on purpose: the sign should be minus)."""
-
-    name = "tanh"
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.tanh(a)
-
-    def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
-        return grad * (1 + out * out)
 
 
 def test_gradcheck_colours_parameters_so_a_wrong_backward_rule_is_located() -> None:

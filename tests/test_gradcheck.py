@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from broken_ops import WrongTanh
 
 import microgrid as mg
 from microgrid.gradcheck import relative_difference
-
-
-class WrongTanh(mg.Op):
-    """tanh a with a deliberately wrong backward: g · (1 − tanh a) instead of g · (1 − tanh² a)."""
-
-    name = "wrong_tanh"
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.tanh(a)
-
-    def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
-        return grad * (1 - out)
 
 
 def test_report_passes_for_a_correct_gradient_and_prints_readably() -> None:
