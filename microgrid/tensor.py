@@ -137,10 +137,10 @@ class Tensor:
         self.scope = state.scope
         self.created = next(_creation_counter)
 
-    @classmethod
-    def _make(cls, data: np.ndarray, op: Op | None = None, name: str | None = None) -> Tensor:
+    @staticmethod  # not a classmethod: binding one costs time on every op
+    def _make(data: np.ndarray, op: Op | None = None, name: str | None = None) -> Tensor:
         """A tensor around an array the engine just computed (no checks, no copy: the hot path)."""
-        out = object.__new__(cls)
+        out = object.__new__(Tensor)
         out.data = data
         out._grad = None
         out.requires_grad = op is not None
