@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any, ClassVar
 
 import numpy as np
@@ -190,19 +191,24 @@ def _walk(
     """Reverse-mode sweep. When `targets` is None (backward), accumulates into `.grad` of leaves
     and retained tensors; else returns the gradients of the targets only (grad). Each
     gradient is dropped once passed on, so intermediate gradients free as the walk goes."""
-    order = topological_order(outputs)
-    wanted = None if targets is None else _leads_to(order, targets)
+    wanted = None if targets is None else _leads_to(topological_order(outputs), targets)
     pending: dict[int, Tensor] = {}
+    # Tensors waiting for their turn, newest first: a tensor's consumers are all newer than it,
+    # so when it is taken they have all been visited and its gradient is complete.
+    waiting: list[tuple[int, int, Tensor]] = []
     for output, seed in zip(outputs, seeds):
         key = id(output)
-        pending[key] = pending[key] + seed if key in pending else seed
+        if key in pending:
+            pending[key] = pending[key] + seed
+        else:
+            pending[key] = seed
+            heappush(waiting, (-output.created, key, output))
     found: dict[int, Tensor] = {}
     handed_out = {id(seed) for seed in seeds}  # gradients .grad already holds, and the caller's
     with set_grad_enabled(create_graph):
-        for node in reversed(order):
-            grad = pending.pop(id(node), None)
-            if grad is None:
-                continue  # no path from the outputs reaches this node's gradient
+        while waiting:
+            node = heappop(waiting)[2]
+            grad = pending.pop(id(node))
             if targets is None:
                 if node.op is None or node.retains_grad:
                     if node._grad is not None:
@@ -232,7 +238,11 @@ def _walk(
                 if parent_grad.data.dtype is not dtype and parent_grad.data.dtype != dtype:
                     parent_grad = parent_grad.astype(dtype)  # (`is` first: != on dtypes is slow)
                 key = id(parent)
-                pending[key] = pending[key] + parent_grad if key in pending else parent_grad
+                if key in pending:
+                    pending[key] = pending[key] + parent_grad
+                else:
+                    pending[key] = parent_grad
+                    heappush(waiting, (-parent.created, key, parent))
     return found
 
 

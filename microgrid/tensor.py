@@ -20,9 +20,9 @@ DTypeLike: TypeAlias = "type | np.dtype | str | None"
 
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
-# Every tensor gets the next creation number. An op's output is always made after its inputs,
-# so sorting a graph's tensors by this number orders them topologically.
-_creation_counter = itertools.count()
+# Every recorded tensor gets the next creation number; leaves, having no inputs, keep 0. An op's
+# output is made after its inputs, so sorting a graph by this number orders it topologically.
+_creation_counter = itertools.count(1)
 DEFAULT_DTYPE = np.dtype(np.float64)
 
 
@@ -135,7 +135,7 @@ class Tensor:
         self.op = None
         self.retains_grad = False
         self.scope = state.scope
-        self.created = next(_creation_counter)
+        self.created = 0
 
     @staticmethod  # not a classmethod: binding one costs time on every op
     def _make(data: np.ndarray, op: Op | None = None, name: str | None = None) -> Tensor:
@@ -148,7 +148,7 @@ class Tensor:
         out.op = op
         out.retains_grad = False
         out.scope = state.scope
-        out.created = next(_creation_counter)
+        out.created = next(_creation_counter) if op is not None else 0
         return out
 
     # --- attributes ------------------------------------------------------------------------

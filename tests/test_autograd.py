@@ -114,6 +114,24 @@ def test_topological_order_visits_each_node_once_in_a_diamond() -> None:
     assert len(mg.autograd.topological_order([layer])) == 1 + 3 * 30
 
 
+def test_recorded_tensors_are_numbered_after_their_inputs() -> None:
+    # The walk takes the newest tensor first, which is only right if every op's output is
+    # numbered after its inputs; leaves (no inputs) all share 0.
+    x = mg.tensor(1.0, requires_grad=True)
+    first = x * 2.0
+    second = first + x
+    assert (x.created, mg.tensor(3.0).created) == (0, 0)
+    assert 0 < first.created < second.created
+    assert first.detach().created == 0
+
+
+def test_an_output_used_twice_in_grad_sums_its_seeds() -> None:
+    x = mg.tensor(3.0, requires_grad=True)
+    y = x * x
+    (dx,) = mg.grad([y, y], [x], grad_outputs=[1.0, 2.0])
+    assert dx.item() == 3 * 2 * 3.0
+
+
 def test_non_scalar_backward_needs_a_gradient() -> None:
     x = mg.randn(2, 3, requires_grad=True, name="A[1]")
     with pytest.raises(mg.GradError, match=r"tanh\(\.\.\.\) \(2, 3\) is not a scalar"):
