@@ -111,15 +111,16 @@ def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None
 
 def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched."""
-    lead = grad.ndim - len(shape)
-    if lead < 0:
-        raise GradError(f"sum_to: gradient of shape {grad.shape} cannot be summed to {shape}")
     grad_shape = grad.data.shape
-    axes = tuple(range(lead)) + tuple(
-        [lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1]
-    )
+    lead = len(grad_shape) - len(shape)  # axes broadcasting added in front
+    if lead < 0:
+        raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
+    axes = list(range(lead))
+    for axis, size in enumerate(shape, lead):
+        if size == 1 and grad_shape[axis] != 1:  # an axis broadcasting stretched
+            axes.append(axis)
     if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
+        grad = grad.sum(axis=tuple(axes), keepdims=True)
     if lead:
         grad = grad.reshape(shape)
     return grad
@@ -187,63 +188,59 @@ def _walk(
     seeds: Sequence[Tensor],
     create_graph: bool,
     targets: set[int] | None,
-) -> dict[int, Tensor]:
-    """Reverse-mode sweep. When `targets` is None (backward), accumulates into `.grad` of leaves
-    and retained tensors; else returns the gradients of the targets only (grad). Each
-    gradient is dropped once passed on, so intermediate gradients free as the walk goes."""
+) -> list[tuple[Tensor, Tensor]]:
+    """Reverse-mode sweep from `outputs`, seeded with d(output)/d(output) = `seeds`.
+
+    Returns (tensor, its whole gradient) for every leaf reached, every tensor that retains its
+    gradient and, for grad(), every target. Other gradients are dropped once passed on, so they
+    free as the walk goes. `targets` (ids) also prunes the walk to the paths that reach them.
+    """
     wanted = None if targets is None else _leads_to(topological_order(outputs), targets)
-    pending: dict[int, Tensor] = {}
-    # Tensors waiting for their turn, newest first: a tensor's consumers are all newer than it,
-    # so when it is taken they have all been visited and its gradient is complete.
-    waiting: list[tuple[int, int, Tensor]] = []
-    for output, seed in zip(outputs, seeds):
-        key = id(output)
-        if key in pending:
-            pending[key] = pending[key] + seed
-        else:
-            pending[key] = seed
-            heappush(waiting, (-output.created, key, output))
-    found: dict[int, Tensor] = {}
-    handed_out = {id(seed) for seed in seeds}  # gradients .grad already holds, and the caller's
+    pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of its gradient contributions so far
+    # Recorded tensors with a gradient, by creation number, newest first: a tensor's consumers
+    # are all newer, so when it is taken they have all been visited and its gradient is complete.
+    # Leaves have no op to visit: they collect contributions until the walk ends.
+    waiting: list[int] = []  # a heap of −created
+    by_number: dict[int, Tensor] = {}
+    leaves: list[Tensor] = []
+    finished: list[tuple[Tensor, Tensor]] = []
+    op: Op | None = None  # whose backward made the contributions (none for the seeds)
+    contributions: Any = zip(outputs, [True] * len(outputs), seeds)
     with set_grad_enabled(create_graph):
-        while waiting:
-            node = heappop(waiting)[2]
-            grad = pending.pop(id(node))
-            if targets is None:
-                if node.op is None or node.retains_grad:
-                    if node._grad is not None:
-                        node._grad = node._grad + grad
-                    elif create_graph:
-                        node._grad = grad
-                    else:
-                        node._grad = _own(grad, handed_out)
-            elif id(node) in targets:
-                found[id(node)] = grad
-            op = node.op
-            if op is None:
-                continue
-            if state.anomaly:
-                input_grads = _checked_backward(op, grad, node)
-            else:
-                result = op.backward(grad, node)
-                input_grads = (result,) if isinstance(result, Tensor) else result
-            for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, input_grads):
+        while True:
+            for parent, needed, parent_grad in contributions:
                 if not needed or parent_grad is None:
                     continue
                 if wanted is not None and id(parent) not in wanted:
                     continue
-                if parent_grad.data.shape != parent.data.shape:
-                    parent_grad = _unbroadcast(parent_grad, parent, op)
-                dtype = parent.data.dtype
-                if parent_grad.data.dtype is not dtype and parent_grad.data.dtype != dtype:
-                    parent_grad = parent_grad.astype(dtype)  # (`is` first: != on dtypes is slow)
+                data = parent_grad.data
+                if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
+                    parent_grad = _fit(parent_grad, parent, op)
                 key = id(parent)
                 if key in pending:
                     pending[key] = pending[key] + parent_grad
                 else:
                     pending[key] = parent_grad
-                    heappush(waiting, (-parent.created, key, parent))
-    return found
+                    if parent.op is None:
+                        leaves.append(parent)
+                    else:
+                        heappush(waiting, -parent.created)
+                        by_number[parent.created] = parent
+            if not waiting:
+                break
+            node = by_number.pop(-heappop(waiting))
+            grad = pending.pop(id(node))
+            if node.retains_grad or (targets is not None and id(node) in targets):
+                finished.append((node, grad))
+            op = node.op
+            if state.anomaly:
+                input_grads = _checked_backward(op, grad, node)
+            else:
+                result = op.backward(grad, node)
+                input_grads = (result,) if isinstance(result, Tensor) else result
+            contributions = zip(op.inputs, op.needs_grad, input_grads)
+    finished += [(leaf, pending[id(leaf)]) for leaf in leaves]
+    return finished
 
 
 def _own(grad: Tensor, handed_out: set[int]) -> Tensor:
@@ -273,22 +270,38 @@ def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
     return grads
 
 
-def _unbroadcast(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
-    """The one place where broadcasting is undone, with a check that the shapes agree after it."""
-    try:
-        summed = sum_to(grad, parent.shape)
-    except (GradError, ValueError):
-        summed = None
-    if summed is None or summed.shape != parent.shape:
-        raise GradError(
-            f"backward of {op.describe()}: gradient of shape {grad.shape} does not fit {parent.describe()}"
-        )
-    return summed
+def _fit(grad: Tensor, parent: Tensor, op: Op | None) -> Tensor:
+    """`grad` in the shape and dtype of `parent`: the one place where broadcasting is undone
+    (summing over the axes it added or stretched), with a check that the shapes then agree."""
+    shape = parent.data.shape
+    if grad.data.shape != shape:
+        try:
+            summed: Tensor | None = sum_to(grad, shape)
+        except (GradError, ValueError):
+            summed = None
+        if summed is None or summed.data.shape != shape:
+            raise GradError(
+                f"backward of {op.describe() if op else '?'}: gradient of shape {grad.shape} "
+                f"does not fit {parent.describe()}"
+            )
+        grad = summed
+    if grad.data.dtype != parent.data.dtype:
+        grad = grad.astype(parent.data.dtype)
+    return grad
 
 
 def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool = False) -> None:
     """Accumulate d(output)/d(t) into `t.grad` for every leaf t (and tensor with retain_grad())."""
-    _walk([output], [_seed(output, gradient, "backward")], create_graph, targets=None)
+    seed = _seed(output, gradient, "backward")
+    handed_out = {id(seed)}  # gradients a .grad already holds, and the caller's seed
+    for tensor, tensor_grad in _walk([output], [seed], create_graph, targets=None):
+        if tensor._grad is not None:
+            with set_grad_enabled(create_graph):
+                tensor._grad = tensor._grad + tensor_grad
+        elif create_graph:
+            tensor._grad = tensor_grad
+        else:
+            tensor._grad = _own(tensor_grad, handed_out)
 
 
 def grad(
@@ -312,7 +325,7 @@ def grad(
             label = t.describe() if isinstance(t, Tensor) else type(t).__name__
             raise GradError(f"grad: input {label} does not require grad")
     seeds = [_seed(o, g, "grad") for o, g in zip(outputs, seeds_given)]
-    found = _walk(outputs, seeds, create_graph, targets={id(t) for t in inputs})
+    found = {id(t): g for t, g in _walk(outputs, seeds, create_graph, targets={id(t) for t in inputs})}
     result = [found.get(id(t)) for t in inputs]
     if not allow_unused:
         for t, g in zip(inputs, result):

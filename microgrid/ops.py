@@ -464,8 +464,10 @@ class MatMul(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
-        row, column = a.ndim == 1, b.ndim == 1  # never transposed: forward refuses flags on 1-D
-        # numpy treats a 1-D `a` as a row and a 1-D `b` as a column; do the same, then drop the axis.
+        row, column = a.data.ndim == 1, b.data.ndim == 1  # (forward refuses flags on 1-D)
+        if not (row or column):
+            return self.matrix_grads(a, b, grad)
+        # numpy treats a 1-D `a` as a row and a 1-D `b` as a column: do the same, then drop the axis.
         a2 = a.reshape(1, a.shape[0]) if row else a
         b2 = b.reshape(b.shape[0], 1) if column else b
         g2 = grad
@@ -473,24 +475,29 @@ class MatMul(Op):
             g2 = grad.reshape(1, 1)
         elif row:
             g2 = grad.reshape(*grad.shape[:-1], 1, grad.shape[-1])
-        elif column:
+        else:
             g2 = grad.reshape(*grad.shape, 1)
+        grad_a, grad_b = self.matrix_grads(a2, b2, g2)
+        if row and grad_a is not None:
+            grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
+        if column and grad_b is not None:
+            grad_b = grad_b.reshape(grad_b.shape[:-1])
+        return grad_a, grad_b
+
+    def matrix_grads(self, a: Tensor, b: Tensor, grad: Tensor) -> Grads:
+        """The rule for matrices (or batches of them), each operand transposed or not."""
         # With A' = op(A), B' = op(B): dA' = G B'ᵀ and dB' = A'ᵀ G; a transposed operand's
         # gradient is the transpose of that, i.e. dA = B' Gᵀ and dB = Gᵀ A'.
         ta, tb = self.transpose_a, self.transpose_b
         grad_a = grad_b = None
         if self.needs_grad[0]:
             if ta:
-                grad_a = MatMul.apply(b2, g2, transpose_a=tb, transpose_b=True)
+                grad_a = MatMul.apply(b, grad, transpose_a=tb, transpose_b=True)
             else:
-                grad_a = MatMul.apply(g2, b2, transpose_b=not tb)
-            if row:
-                grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
+                grad_a = MatMul.apply(grad, b, transpose_b=not tb)
         if self.needs_grad[1]:
             if tb:
-                grad_b = MatMul.apply(g2, a2, transpose_a=True, transpose_b=ta)
+                grad_b = MatMul.apply(grad, a, transpose_a=True, transpose_b=ta)
             else:
-                grad_b = MatMul.apply(a2, g2, transpose_a=not ta)
-            if column:
-                grad_b = grad_b.reshape(grad_b.shape[:-1])
+                grad_b = MatMul.apply(a, grad, transpose_a=not ta)
         return grad_a, grad_b
