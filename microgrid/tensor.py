@@ -299,13 +299,15 @@ class Tensor:
     # Comparisons return new tensors, so hashing falls back to identity.
     __hash__ = object.__hash__
 
-    # --- operators and methods (all defined in microgrid.functional) ------------------------
+    # --- operators and methods (the functions of microgrid.functional) -----------------------
+    # +, *, @ and unary − call their primitive directly: they run on every op of every step,
+    # and an operand that is already a Tensor needs no conversion.
 
     def __add__(self, other: Operand) -> Tensor:
-        return F.add(self, other)
+        return ops.Add.apply(self, other if other.__class__ is Tensor else F.as_tensor(other, self))
 
     def __radd__(self, other: Operand) -> Tensor:
-        return F.add(other, self)
+        return ops.Add.apply(F.as_tensor(other, self), self)
 
     def __sub__(self, other: Operand) -> Tensor:
         return F.sub(self, other)
@@ -314,10 +316,10 @@ class Tensor:
         return F.sub(other, self)
 
     def __mul__(self, other: Operand) -> Tensor:
-        return F.mul(self, other)
+        return ops.Mul.apply(self, other if other.__class__ is Tensor else F.as_tensor(other, self))
 
     def __rmul__(self, other: Operand) -> Tensor:
-        return F.mul(other, self)
+        return ops.Mul.apply(F.as_tensor(other, self), self)
 
     def __truediv__(self, other: Operand) -> Tensor:
         return F.div(self, other)
@@ -332,13 +334,13 @@ class Tensor:
         return F.pow(other, self)
 
     def __matmul__(self, other: Operand) -> Tensor:
-        return F.matmul(self, other)
+        return ops.MatMul.apply(self, other if other.__class__ is Tensor else F.as_tensor(other, self))
 
     def __rmatmul__(self, other: Operand) -> Tensor:
-        return F.matmul(other, self)
+        return ops.MatMul.apply(F.as_tensor(other, self), self)
 
     def __neg__(self) -> Tensor:
-        return F.neg(self)
+        return ops.Neg.apply(self)
 
     def __abs__(self) -> Tensor:
         return F.abs(self)
@@ -467,6 +469,6 @@ class Tensor:
         return F.softmax(self, axis)
 
 
-# functional and autograd build on Tensor, so they are imported once Tensor exists.
-from microgrid import autograd  # noqa: E402
+# autograd, the ops and functional build on Tensor, so they are imported once Tensor exists.
+from microgrid import autograd, ops  # noqa: E402
 from microgrid import functional as F  # noqa: E402
