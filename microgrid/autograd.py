@@ -233,6 +233,7 @@ def _walk(
             if node.retains_grad or (targets is not None and id(node) in targets):
                 finished.append((node, grad))
             op = node.op
+            assert op is not None  # only recorded tensors wait in the heap
             if state.anomaly:
                 input_grads = _checked_backward(op, grad, node)
             else:
