@@ -14,6 +14,7 @@ from microgrid.modes import set_grad_enabled, state
 from microgrid.tensor import Operand, Tensor, to_array
 
 Grads = Sequence["Tensor | None"]
+ndarray = np.ndarray  # (one attribute lookup fewer on every op)
 
 
 class Op:
@@ -68,11 +69,11 @@ class Op:
             # Say which op and which tensors, keep the kind of error (an IndexError stays one)
             # and chain the original, so a bug inside a custom op's forward still shows its line.
             raise _error_kind(error)(op.failure_message(inputs, error)) from error
-        if data.__class__ is not np.ndarray:
+        if data.__class__ is not ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
         if state.anomaly:
             check_finite(data, f"{op.describe()} forward", inputs)
-        if True in needs_grad and state.grad_enabled:
+        if state.grad_enabled and True in needs_grad:
             op.inputs = inputs
             op.needs_grad = needs_grad
             return Tensor._make(data, op)
@@ -120,7 +121,7 @@ def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
         if size == 1 and grad_shape[axis] != 1:  # an axis broadcasting stretched
             axes.append(axis)
     if axes:
-        grad = grad.sum(axis=tuple(axes), keepdims=True)
+        grad = ops.Sum.apply(grad, axis=tuple(axes), keepdims=True)
     if lead:
         grad = grad.reshape(shape)
     return grad
@@ -244,16 +245,6 @@ def _walk(
     return finished
 
 
-def _own(grad: Tensor, handed_out: set[int]) -> Tensor:
-    """`grad` to store in a `.grad`, copied if it may be shared: a numpy view of another array, a
-    gradient another tensor already holds (add hands one gradient to both inputs), or the
-    caller's seed. So `a.grad.data *= 0` never changes `b.grad`; fresh arrays are not copied."""
-    if grad.data.base is not None or id(grad) in handed_out:
-        grad = Tensor._make(grad.data.copy())
-    handed_out.add(id(grad))
-    return grad
-
-
 def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
     """op.backward under detect_anomaly: every gradient it returns must be finite."""
     previous, state.backward_of = state.backward_of, f"{op.describe()} -> {out.label}"
@@ -302,7 +293,13 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
         elif create_graph:
             tensor._grad = tensor_grad
         else:
-            tensor._grad = _own(tensor_grad, handed_out)
+            # Copy a gradient that may be shared: a numpy view of another array, one another
+            # tensor already holds (add hands one gradient to both inputs), or the caller's seed.
+            # So `a.grad.data *= 0` never changes `b.grad`; fresh arrays are not copied.
+            if tensor_grad.data.base is not None or id(tensor_grad) in handed_out:
+                tensor_grad = Tensor._make(tensor_grad.data.copy())
+            handed_out.add(id(tensor_grad))
+            tensor._grad = tensor_grad
 
 
 def grad(
@@ -336,3 +333,7 @@ def grad(
                     "(pass allow_unused=True to get None for it)"
                 )
     return result
+
+
+# The primitives build on Op, so they are imported once it exists (sum_to applies Sum).
+from microgrid import ops  # noqa: E402

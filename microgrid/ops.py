@@ -328,7 +328,7 @@ class BroadcastTo(Op):
         # A real copy, not np.broadcast_to's read-only view: faster for small arrays, and a
         # gradient that ends up in `.grad` stays writable.
         out = np.empty(self.shape, dtype=a.dtype)
-        np.copyto(out, a)
+        out[...] = a
         return out
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
