@@ -272,10 +272,8 @@ def _fit(grad: Tensor, parent: Tensor, op: Op | None) -> Tensor:
         except (GradError, ValueError):
             summed = None
         if summed is None or summed.data.shape != shape:
-            raise GradError(
-                f"backward of {op.describe() if op else '?'}: gradient of shape {grad.shape} "
-                f"does not fit {parent.describe()}"
-            )
+            where = f"backward of {op.describe()}" if op else "backward"
+            raise GradError(f"{where}: gradient of shape {grad.shape} does not fit {parent.describe()}")
         grad = summed
     if grad.data.dtype != parent.data.dtype:
         grad = grad.astype(parent.data.dtype)

@@ -470,7 +470,6 @@ class MatMul(Op):
         # numpy treats a 1-D `a` as a row and a 1-D `b` as a column: do the same, then drop the axis.
         a2 = a.reshape(1, a.shape[0]) if row else a
         b2 = b.reshape(b.shape[0], 1) if column else b
-        g2 = grad
         if row and column:
             g2 = grad.reshape(1, 1)
         elif row:
