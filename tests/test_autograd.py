@@ -125,6 +125,29 @@ def test_recorded_tensors_are_numbered_after_their_inputs() -> None:
     assert first.detach().created == 0
 
 
+class _FailingBackward(mg.Op):
+    """x unchanged; its backward raises, as a buggy custom op's might."""
+
+    name = "failing"
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return a.copy()
+
+    def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
+        raise RuntimeError("this backward is broken")
+
+
+def test_a_backward_that_fails_leaves_every_grad_as_it_was() -> None:
+    y = mg.tensor(2.0, requires_grad=True)
+    broken = _FailingBackward.apply(y)
+    x = mg.tensor(3.0, requires_grad=True)
+    x.grad = mg.tensor(1.0)
+    z = broken + x * 2.0  # the walk reaches x (made later) before the failing op
+    with pytest.raises(RuntimeError, match="broken"):
+        z.backward()
+    assert x.grad.item() == 1.0 and y.grad is None
+
+
 def test_an_output_used_twice_in_grad_sums_its_seeds() -> None:
     x = mg.tensor(3.0, requires_grad=True)
     y = x * x

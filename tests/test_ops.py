@@ -335,9 +335,18 @@ def test_numbers_and_arrays_work_on_either_side() -> None:
         (x / arr, [[0.5, 1.0], [0.25, 0.5]]),
         (arr * x, [[2.0, 4.0], [4.0, 8.0]]),
         (arr - x, [[1.0, 0.0], [3.0, 2.0]]),
+        (x + arr, [[3.0, 4.0], [5.0, 6.0]]),
+        (arr + x, [[3.0, 4.0], [5.0, 6.0]]),
+        (x * 0.5, [[0.5, 1.0]]),
+        (x @ arr, [[10.0]]),
+        (arr @ x, [[2.0, 4.0], [4.0, 8.0]]),
+        ([[1.0], [0.0]] @ x, [[1.0, 2.0], [0.0, 0.0]]),
+        (-x, [[-1.0, -2.0]]),
     ):
         assert isinstance(out, mg.Tensor)
         np.testing.assert_allclose(out.data, expected)
+    (arr @ x).sum().backward()  # d/dx Σ arr x = the column sums of arr, once per column of x
+    np.testing.assert_allclose(x.grad.data, [[6.0, 6.0]])
 
 
 def test_float32_stays_float32_through_ops_and_gradients() -> None:
