@@ -260,6 +260,15 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into the `.grad` of every leaf (and retained tensor) behind it."""
         autograd.backward(self, gradient, create_graph=create_graph)
 
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        """Restore a copied or unpickled tensor. A recorded one takes a new creation number: the
+        backward walk needs every recorded tensor numbered apart, and after its inputs (which
+        copy and pickle restore first)."""
+        for slot, value in state[1].items():
+            setattr(self, slot, value)
+        if self.op is not None:
+            self.created = next(_creation_counter)
+
     # --- printing ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import weakref
+from typing import Any
 
 import numpy as np
 import pytest
@@ -146,6 +149,17 @@ def test_a_backward_that_fails_leaves_every_grad_as_it_was() -> None:
     with pytest.raises(RuntimeError, match="broken"):
         z.backward()
     assert x.grad.item() == 1.0 and y.grad is None
+
+
+@pytest.mark.parametrize("duplicate", [copy.copy, copy.deepcopy, lambda t: pickle.loads(pickle.dumps(t))])
+def test_a_copied_or_unpickled_tensor_still_backpropagates(duplicate: Any) -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    twin = duplicate(y)
+    assert twin.created > y.created  # numbered apart from the original, after its inputs
+    (y * twin).sum().backward()  # d/dx Σ (3x)² = 18x, when twin shares x (not under deepcopy)
+    shares_x = twin.op.inputs[0] is x
+    np.testing.assert_allclose(x.grad.data, (18.0 if shares_x else 9.0) * x.data)
 
 
 def test_an_output_used_twice_in_grad_sums_its_seeds() -> None:
