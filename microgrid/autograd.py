@@ -118,7 +118,9 @@ def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
         raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
     axes = list(range(lead))
     for axis, size in enumerate(shape, lead):
-        if size == 1 and grad_shape[axis] != 1:  # an axis broadcasting stretched
+        if size != grad_shape[axis]:
+            if size != 1:  # only a size-1 axis can have been stretched
+                raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
             axes.append(axis)
     if axes:
         grad = ops.Sum.apply(grad, axis=tuple(axes), keepdims=True)
@@ -198,49 +200,57 @@ def _walk(
     """
     wanted = None if targets is None else _leads_to(topological_order(outputs), targets)
     pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of its gradient contributions so far
-    # Recorded tensors with a gradient, by creation number, newest first: a tensor's consumers
-    # are all newer, so when it is taken they have all been visited and its gradient is complete.
-    # Leaves have no op to visit: they collect contributions until the walk ends.
+    # Recorded tensors with a gradient, newest first: a tensor's consumers are all newer, so when
+    # it is taken they have all been visited and its gradient is complete. The heap holds creation
+    # numbers, not tensors, because comparing tensors makes new tensors (`a < b` is an op).
     waiting: list[int] = []  # a heap of −created
     by_number: dict[int, Tensor] = {}
-    leaves: list[Tensor] = []
+    leaves: list[Tensor] = []  # no op to visit: they collect contributions until the walk ends
     finished: list[tuple[Tensor, Tensor]] = []
-    op: Op | None = None  # whose backward made the contributions (none for the seeds)
+    # The seeds enter as the first batch of contributions, as if from an op above the outputs.
+    op: Op | None = None  # the op whose backward made the current contributions
+    input_grads: Any = None
     contributions: Any = zip(outputs, [True] * len(outputs), seeds)
     with set_grad_enabled(create_graph):
-        while True:
-            for parent, needed, parent_grad in contributions:
-                if not needed or parent_grad is None:
-                    continue
-                if wanted is not None and id(parent) not in wanted:
-                    continue
-                data = parent_grad.data
-                if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
-                    parent_grad = _fit(parent_grad, parent, op)
-                key = id(parent)
-                if key in pending:
-                    pending[key] = pending[key] + parent_grad
-                else:
-                    pending[key] = parent_grad
-                    if parent.op is None:
-                        leaves.append(parent)
+        try:
+            while True:
+                for parent, needed, parent_grad in contributions:
+                    if not needed or parent_grad is None:
+                        continue
+                    if wanted is not None and id(parent) not in wanted:
+                        continue
+                    data = parent_grad.data  # (`is not` on dtypes: quick, and != only if it says so)
+                    if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
+                        parent_grad = _fit(parent_grad, parent, op)
+                    key = id(parent)
+                    if key in pending:
+                        pending[key] = pending[key] + parent_grad
                     else:
-                        heappush(waiting, -parent.created)
-                        by_number[parent.created] = parent
-            if not waiting:
-                break
-            node = by_number.pop(-heappop(waiting))
-            grad = pending.pop(id(node))
-            if node.retains_grad or (targets is not None and id(node) in targets):
-                finished.append((node, grad))
-            op = node.op
-            assert op is not None  # only recorded tensors wait in the heap
-            if state.anomaly:
-                input_grads = _checked_backward(op, grad, node)
-            else:
-                result = op.backward(grad, node)
-                input_grads = (result,) if isinstance(result, Tensor) else result
-            contributions = zip(op.inputs, op.needs_grad, input_grads)
+                        pending[key] = parent_grad
+                        if parent.op is None:
+                            leaves.append(parent)
+                        else:
+                            heappush(waiting, -parent.created)
+                            by_number[parent.created] = parent
+                if not waiting:
+                    break
+                node = by_number.pop(-heappop(waiting))
+                grad = pending.pop(id(node))
+                if node.retains_grad or (targets is not None and id(node) in targets):
+                    finished.append((node, grad))
+                op = node.op
+                assert op is not None  # only recorded tensors wait in the heap
+                input_grads = None
+                if state.anomaly:
+                    input_grads = _checked_backward(op, grad, node)
+                else:
+                    result = op.backward(grad, node)
+                    input_grads = (result,) if isinstance(result, Tensor) else result
+                contributions = zip(op.inputs, op.needs_grad, input_grads, strict=True)
+        except (ValueError, TypeError, AttributeError):
+            if op is not None and input_grads is not None:
+                _check_backward_result(op, input_grads)  # say so if the rule broke the protocol
+            raise
     finished += [(leaf, pending[id(leaf)]) for leaf in leaves]
     return finished
 
@@ -262,6 +272,23 @@ def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
     return grads
 
 
+def _check_backward_result(op: Op, grads: Any) -> None:
+    """Raise a GradError if a backward rule returned something other than one Tensor (or None)
+    per input: the mistakes a new custom op makes, said in its own terms."""
+    where = f"backward of {op.describe()}"
+    count = len(op.inputs)
+    if not isinstance(grads, (tuple, list)):
+        raise GradError(f"{where} returned a {type(grads).__name__}; return a Tensor or one per input")
+    if len(grads) != count:
+        raise GradError(f"{where} returned {len(grads)} gradients for its {count} inputs")
+    for position, g in enumerate(grads, 1):
+        if g is not None and not isinstance(g, Tensor):
+            raise GradError(
+                f"{where} returned a {type(g).__name__} for input {position}; gradients must be "
+                "Tensors made with microgrid ops (or None for no gradient)"
+            )
+
+
 def _fit(grad: Tensor, parent: Tensor, op: Op | None) -> Tensor:
     """`grad` in the shape and dtype of `parent`: the one place where broadcasting is undone
     (summing over the axes it added or stretched), with a check that the shapes then agree."""
@@ -269,35 +296,40 @@ def _fit(grad: Tensor, parent: Tensor, op: Op | None) -> Tensor:
     if grad.data.shape != shape:
         try:
             summed: Tensor | None = sum_to(grad, shape)
-        except (GradError, ValueError):
+        except GradError:
             summed = None
-        if summed is None or summed.data.shape != shape:
-            where = f"backward of {op.describe()}" if op else "backward"
-            raise GradError(f"{where}: gradient of shape {grad.shape} does not fit {parent.describe()}")
+        if summed is None:
+            assert op is not None  # _seed checked the seeds' shapes
+            raise GradError(
+                f"backward of {op.describe()}: gradient of shape {grad.shape} "
+                f"does not fit {parent.describe()}"
+            )
         grad = summed
     if grad.data.dtype != parent.data.dtype:
         grad = grad.astype(parent.data.dtype)
     return grad
 
 
+def _own(grad: Tensor, handed_out: set[int]) -> Tensor:
+    """`grad`, copied if it may be shared: a numpy view of another array, a gradient already handed
+    out (add gives one gradient to both inputs), or the caller's seed. So `a.grad.data *= 0` never
+    changes `b.grad`; fresh arrays, the usual case, are not copied."""
+    if grad.data.base is not None or id(grad) in handed_out:
+        grad = Tensor._make(grad.data.copy())
+    handed_out.add(id(grad))
+    return grad
+
+
 def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool = False) -> None:
     """Accumulate d(output)/d(t) into `t.grad` for every leaf t (and tensor with retain_grad())."""
     seed = _seed(output, gradient, "backward")
-    handed_out = {id(seed)}  # gradients a .grad already holds, and the caller's seed
+    handed_out = {id(seed)}  # the caller's seed, and the gradients this call has stored
     for tensor, tensor_grad in _walk([output], [seed], create_graph, targets=None):
         if tensor._grad is not None:
             with set_grad_enabled(create_graph):
                 tensor._grad = tensor._grad + tensor_grad
-        elif create_graph:
-            tensor._grad = tensor_grad
         else:
-            # Copy a gradient that may be shared: a numpy view of another array, one another
-            # tensor already holds (add hands one gradient to both inputs), or the caller's seed.
-            # So `a.grad.data *= 0` never changes `b.grad`; fresh arrays are not copied.
-            if tensor_grad.data.base is not None or id(tensor_grad) in handed_out:
-                tensor_grad = Tensor._make(tensor_grad.data.copy())
-            handed_out.add(id(tensor_grad))
-            tensor._grad = tensor_grad
+            tensor._grad = tensor_grad if create_graph else _own(tensor_grad, handed_out)
 
 
 def grad(
@@ -323,6 +355,9 @@ def grad(
     seeds = [_seed(o, g, "grad") for o, g in zip(outputs, seeds_given)]
     found = {id(t): g for t, g in _walk(outputs, seeds, create_graph, targets={id(t) for t in inputs})}
     result = [found.get(id(t)) for t in inputs]
+    if not create_graph:
+        handed_out = {id(seed) for seed in seeds}
+        result = [None if g is None else _own(g, handed_out) for g in result]
     if not allow_unused:
         for t, g in zip(inputs, result):
             if g is None:

@@ -464,10 +464,11 @@ class MatMul(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
-        row, column = a.data.ndim == 1, b.data.ndim == 1  # (forward refuses flags on 1-D)
+        row, column = a.data.ndim == 1, b.data.ndim == 1
         if not (row or column):
-            return self.matrix_grads(a, b, grad)
-        # numpy treats a 1-D `a` as a row and a 1-D `b` as a column: do the same, then drop the axis.
+            return self._matrix_grads(a, b, grad)
+        # numpy treats a 1-D `a` as a row and a 1-D `b` as a column: do the same, then drop the
+        # axis. (Forward refuses transpose flags on a 1-D operand, so these are never transposed.)
         a2 = a.reshape(1, a.shape[0]) if row else a
         b2 = b.reshape(b.shape[0], 1) if column else b
         if row and column:
@@ -476,14 +477,14 @@ class MatMul(Op):
             g2 = grad.reshape(*grad.shape[:-1], 1, grad.shape[-1])
         else:
             g2 = grad.reshape(*grad.shape, 1)
-        grad_a, grad_b = self.matrix_grads(a2, b2, g2)
+        grad_a, grad_b = self._matrix_grads(a2, b2, g2)
         if row and grad_a is not None:
             grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])
         if column and grad_b is not None:
             grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 
-    def matrix_grads(self, a: Tensor, b: Tensor, grad: Tensor) -> Grads:
+    def _matrix_grads(self, a: Tensor, b: Tensor, grad: Tensor) -> Grads:
         """The rule for matrices (or batches of them), each operand transposed or not."""
         # With A' = op(A), B' = op(B): dA' = G B'ᵀ and dB' = A'ᵀ G; a transposed operand's
         # gradient is the transpose of that, i.e. dA = B' Gᵀ and dB = Gᵀ A'.

@@ -269,6 +269,12 @@ def test_sum_to_undoes_broadcasting() -> None:
     assert mg.sum_to(g, ()).item() == 24.0
 
 
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 2, 4, 3)])
+def test_sum_to_refuses_a_shape_that_could_not_have_been_broadcast(shape: tuple[int, ...]) -> None:
+    with pytest.raises(mg.GradError, match=r"sum_to: gradient of shape \(2, 4, 3\) cannot be summed"):
+        mg.sum_to(mg.ones(2, 4, 3), shape)
+
+
 def test_a_custom_op_with_a_shape_bug_in_backward_is_named() -> None:
     class BadSum(mg.Op):
         """Σ a, with a backward that returns the wrong shape."""
@@ -284,6 +290,49 @@ def test_a_custom_op_with_a_shape_bug_in_backward_is_named() -> None:
     x = mg.randn(3, requires_grad=True, name="x")
     with pytest.raises(mg.GradError, match=r"backward of bad_sum.*\(5,\).*x \(3,\)"):
         BadSum.apply(x).backward()
+
+
+class _TwoInputs(mg.Op):
+    """a · b, with a backward that returns whatever the test puts in `rule`."""
+
+    name = "two_inputs"
+    rule: Any = None
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a * b
+
+    def backward(self, grad: mg.Tensor, out: mg.Tensor) -> Any:
+        return self.rule(grad)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (lambda g: g, r"returned 1 gradients for its 2 inputs"),
+        (lambda g: [g, g, g], r"returned 3 gradients for its 2 inputs"),
+        (lambda g: (g, g.data), r"returned a ndarray for input 2; gradients must be Tensors"),
+        (lambda g: 1.0, r"returned a float; return a Tensor or one per input"),
+    ],
+)
+def test_a_custom_backward_that_breaks_the_protocol_is_told_how(rule: Any, message: str) -> None:
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    _TwoInputs.rule = staticmethod(rule)
+    with pytest.raises(mg.GradError, match=r"^backward of two_inputs " + message):
+        _TwoInputs.apply(a, b).sum().backward()
+    assert a.grad is None and b.grad is None
+
+
+def test_grad_results_are_their_own_arrays() -> None:
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    da, db = mg.grad((a + b).sum(), [a, b])  # add hands the same gradient to both inputs
+    da.data *= 0
+    np.testing.assert_array_equal(db.data, [1.0, 1.0])
+    g = mg.tensor([5.0, 6.0])
+    (dy,) = mg.grad(a, [a], grad_outputs=g)
+    dy.data[0] = 0.0
+    assert g.data[0] == 5.0  # the caller's gradient is not the one returned
 
 
 def test_leaves_never_share_a_gradient_array() -> None:
