@@ -19,13 +19,15 @@ appears at the optimiser's tenth step takes its first step with t = 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from numbers import Real
+from typing import Any
 
 import numpy as np
 
 from microgrid.modes import no_grad
+from microgrid.nn.module import LoadError
 from microgrid.tensor import Tensor
 
 
@@ -108,8 +110,66 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
+    def state_dict(self) -> dict[str, Any]:
+        """What training has built up, as copies, to resume later: the optimiser's class, its
+        step count t, its learning rate, and per parameter (in order) t and the moving averages:
+        `{"optimizer": "Adam", "t": 5, "lr": 0.001, "parameters": [{"t": 5, "v": ..., "s": ...}]}`."""
+        return {
+            "optimizer": type(self).__name__,
+            "t": self.t,
+            "lr": self.lr,
+            "parameters": [
+                {"t": state.t, **{key: buffer.copy() for key, buffer in state.averages.items()}}
+                for state in self.state
+            ],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resume from a `state_dict()`, copying it in. A state from another optimiser class, for
+        another number of parameters, or with an average whose shape is not its parameter's is
+        refused with a LoadError that names each problem, and nothing is changed."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        problems = []
+        if state.get("optimizer") != type(self).__name__:
+            problems.append(f"the state is from {state.get('optimizer')!r}, not {type(self).__name__}")
+        if not _is_count(state.get("t")):
+            problems.append(f"t must be a whole number ≥ 0, got {state.get('t')!r}")
+        lr = self.lr
+        try:
+            lr = _check(owner, "lr", state.get("lr"), 0.0)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as error:
+            problems.append(str(error).removeprefix(f"{owner}: "))
+        entries = state.get("parameters")
+        restored = []
+        if not isinstance(entries, (list, tuple)) or len(entries) != len(self.params):
+            count = len(entries) if isinstance(entries, (list, tuple)) else entries
+            problems.append(f"the state holds {count!r} parameters, the optimiser {len(self.params)}")
+        else:
+            for position, (p, entry) in enumerate(zip(self.params, entries)):
+                where = f"parameter {position} ({p.describe()})"
+                if not isinstance(entry, Mapping) or not _is_count(entry.get("t")):
+                    problems.append(f"{where}: needs a step count t")
+                    continue
+                averages = {}
+                for key, value in entry.items():
+                    if key == "t":
+                        continue
+                    array = np.asarray(value)
+                    if array.shape != p.shape or array.dtype.kind not in "fiu":
+                        problems.append(f"{where}: {key!r} is a {array.dtype} array {array.shape}")
+                    averages[key] = np.array(array, dtype=p.dtype)  # a copy, the parameter's dtype
+                restored.append(ParameterState(int(entry["t"]), averages))
+        if problems:
+            raise LoadError(f"{owner}: {'; '.join(problems)}; nothing was loaded")
+        self.t, self.lr, self.state = int(state["t"]), lr, restored
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters, t={self.t})"
+
+
+def _is_count(value: Any) -> bool:
+    """True for a whole number ≥ 0 (a bool is not one)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 0)
 
 
 class SGD(Optimizer):
@@ -220,6 +280,24 @@ class LRScheduler:
     def lr(self) -> float:
         """The learning rate now."""
         return self.optimizer.lr
+
+    def state_dict(self) -> dict[str, Any]:
+        """The schedule's class, its count of calls and its initial rate α0, to resume later."""
+        return {"scheduler": type(self).__name__, "count": self.count, "initial_lr": self.initial_lr}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resume from a `state_dict()`; one from another schedule, or with a bad count or rate,
+        is refused with a LoadError and nothing is changed."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        if state.get("scheduler") != type(self).__name__:
+            raise LoadError(f"{owner}: the state is from {state.get('scheduler')!r}; nothing was loaded")
+        if not _is_count(state.get("count")):
+            raise LoadError(f"{owner}: count must be a whole number ≥ 0, got {state.get('count')!r}")
+        try:
+            initial_lr = _check(owner, "initial_lr", state.get("initial_lr"), 0.0)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as error:
+            raise LoadError(f"{error}; nothing was loaded") from error
+        self.count, self.initial_lr = int(state["count"]), initial_lr
 
 
 class InverseTimeDecay(LRScheduler):

@@ -211,3 +211,105 @@ def test_the_schedule_sets_the_rate_the_step_uses() -> None:
     optim.InverseTimeDecay(sgd, decay_rate=1.0).step()  # lr = 0.25
     sgd.step()
     assert p.data[0] == 0.75
+
+
+# --- resuming: state_dict / load_state_dict ---------------------------------------------------
+
+OPTIMISERS: list[Callable[[list[mg.Tensor]], optim.Optimizer]] = [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: optim.Momentum(ps, lr=0.1),
+    lambda ps: optim.RMSprop(ps, lr=0.01),
+    lambda ps: optim.Adam(ps, lr=0.01),
+]
+
+
+def _train(model: nn.Module, optimizer: optim.Optimizer, steps: int) -> None:
+    X = mg.tensor(np.linspace(-1, 1, 12).reshape(2, 6))
+    Y = mg.tensor([[0.0, 1.0, 0.0, 1.0, 1.0, 0.0]])
+    for _ in range(steps):
+        optimizer.zero_grad()
+        nn.sigmoid_cross_entropy(model(X), Y).backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMISERS)
+def test_a_resumed_run_takes_exactly_the_steps_of_an_uninterrupted_one(
+    make_optimizer: Callable[[list[mg.Tensor]], optim.Optimizer],
+) -> None:
+    model = nn.mlp([2, 3, 1], seed=0)
+    optimizer = make_optimizer(list(model.parameters()))
+    _train(model, optimizer, 3)
+    saved_model, saved_optimizer = model.state_dict(), optimizer.state_dict()
+    _train(model, optimizer, 3)
+
+    resumed = nn.mlp([2, 3, 1], seed=1)  # other weights, fresh averages: all must be replaced
+    resumed.load_state_dict(saved_model)
+    resumed_optimizer = make_optimizer(list(resumed.parameters()))
+    resumed_optimizer.load_state_dict(saved_optimizer)
+    _train(resumed, resumed_optimizer, 3)
+    for (name, expected), actual in zip(model.state_dict().items(), resumed.state_dict().values()):
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+    assert resumed_optimizer.t == optimizer.t == 6
+
+
+def test_optimizer_state_is_copied_both_ways() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    adam = optim.Adam([p], lr=0.1)
+    adam.step()
+    state = adam.state_dict()
+    assert state["optimizer"] == "Adam" and state["t"] == 1 and state["parameters"][0]["t"] == 1
+    state["parameters"][0]["v"][:] = 99.0  # changing the snapshot leaves the optimiser alone
+    assert adam.state[0].averages["v"][0] == pytest.approx(0.05)
+    adam.load_state_dict(adam.state_dict())
+    loaded = adam.state_dict()
+    adam.step()  # stepping after a load leaves the loaded dict alone
+    assert loaded["parameters"][0]["t"] == 1 and loaded["parameters"][0]["v"][0] == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.update(optimizer="SGD"), r"the state is from 'SGD', not Adam"),
+        (lambda s: s["parameters"].append({"t": 1}), r"the state holds 2 parameters, the optimiser 1"),
+        (
+            lambda s: s["parameters"][0].update(v=np.zeros(3)),
+            r"parameter 0 \(p \(2,\)\): 'v' is a float64 array \(3,\)",
+        ),
+        (lambda s: s.update(lr=-1.0), r"lr must be a finite number ≥ 0, got -1.0"),
+        (lambda s: s.update(t=1.5), r"t must be a whole number ≥ 0, got 1.5"),
+    ],
+)
+def test_a_state_that_does_not_fit_is_refused_and_nothing_changes(
+    change: Callable[[dict], None], message: str
+) -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    adam = optim.Adam([p], lr=0.1)
+    adam.step()
+    before = adam.state_dict()
+    bad = adam.state_dict()
+    change(bad)
+    with pytest.raises(nn.LoadError, match=r"^Adam\.load_state_dict: .*" + message + r".*nothing was loaded"):
+        adam.load_state_dict(bad)
+    after = adam.state_dict()
+    assert (after["t"], after["lr"]) == (before["t"], before["lr"])
+    np.testing.assert_array_equal(after["parameters"][0]["v"], before["parameters"][0]["v"])
+
+
+def test_a_resumed_schedule_continues_its_decay() -> None:
+    p = parameter([1.0])
+    optimizer = optim.SGD([p], lr=1.0)
+    schedule = optim.InverseTimeDecay(optimizer, decay_rate=1.0)
+    for _ in range(3):
+        schedule.step()
+    state, optimizer_state = schedule.state_dict(), optimizer.state_dict()
+    fresh = optim.SGD([parameter([1.0])], lr=5.0)
+    resumed = optim.InverseTimeDecay(fresh, decay_rate=1.0)
+    resumed.load_state_dict(state)
+    fresh.load_state_dict(optimizer_state)
+    assert fresh.lr == pytest.approx(1 / 4)  # α0 / (1 + 3), restored with the optimiser
+    resumed.step()
+    assert fresh.lr == pytest.approx(1 / 5)  # the count goes on from 3, and α0 is still 1
+    with pytest.raises(
+        nn.LoadError, match=r"ExponentialDecay\.load_state_dict: the state is from 'InverseTimeDecay'"
+    ):
+        optim.ExponentialDecay(fresh).load_state_dict(state)
