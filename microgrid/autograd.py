@@ -219,7 +219,7 @@ def _walk(
                         continue
                     if wanted is not None and id(parent) not in wanted:
                         continue
-                    data = parent_grad.data  # (`is not` on dtypes: quick, and != only if it says so)
+                    data = parent_grad.data  # (`is not`: a quick test; _fit compares dtypes properly)
                     if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
                         parent_grad = _fit(parent_grad, parent, op)
                     key = id(parent)
@@ -291,7 +291,8 @@ def _check_backward_result(op: Op, grads: Any) -> None:
 
 def _fit(grad: Tensor, parent: Tensor, op: Op | None) -> Tensor:
     """`grad` in the shape and dtype of `parent`: the one place where broadcasting is undone
-    (summing over the axes it added or stretched), with a check that the shapes then agree."""
+    (summing over the axes it added or stretched). A shape broadcasting could not have made is
+    a bug in the op's backward, named as such."""
     shape = parent.data.shape
     if grad.data.shape != shape:
         try:
