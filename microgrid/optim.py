@@ -129,6 +129,7 @@ class Optimizer:
         another number of parameters, or with an average whose shape is not its parameter's is
         refused with a LoadError that names each problem, and nothing is changed."""
         owner = f"{type(self).__name__}.load_state_dict"
+        _check_mapping(owner, state)
         problems = []
         if state.get("optimizer") != type(self).__name__:
             problems.append(f"the state is from {state.get('optimizer')!r}, not {type(self).__name__}")
@@ -141,9 +142,10 @@ class Optimizer:
             problems.append(str(error).removeprefix(f"{owner}: "))
         entries = state.get("parameters")
         restored = []
-        if not isinstance(entries, (list, tuple)) or len(entries) != len(self.params):
-            count = len(entries) if isinstance(entries, (list, tuple)) else entries
-            problems.append(f"the state holds {count!r} parameters, the optimiser {len(self.params)}")
+        if not isinstance(entries, (list, tuple)):
+            problems.append(f"parameters must be a list, one entry per parameter; got {entries!r}")
+        elif len(entries) != len(self.params):
+            problems.append(f"the state holds {len(entries)} parameters, the optimiser {len(self.params)}")
         else:
             for position, (p, entry) in enumerate(zip(self.params, entries)):
                 where = f"parameter {position} ({p.describe()})"
@@ -157,6 +159,7 @@ class Optimizer:
                     array = np.asarray(value)
                     if array.shape != p.shape or array.dtype.kind not in "fiu":
                         problems.append(f"{where}: {key!r} is a {array.dtype} array {array.shape}")
+                        continue
                     averages[key] = np.array(array, dtype=p.dtype)  # a copy, the parameter's dtype
                 restored.append(ParameterState(int(entry["t"]), averages))
         if problems:
@@ -165,6 +168,12 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters, t={self.t})"
+
+
+def _check_mapping(owner: str, state: Any) -> None:
+    """Refuse anything but a dict such as state_dict() returns."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{owner}: expected the dict state_dict() returns, got {type(state).__name__}")
 
 
 def _is_count(value: Any) -> bool:
@@ -289,6 +298,7 @@ class LRScheduler:
         """Resume from a `state_dict()`; one from another schedule, or with a bad count or rate,
         is refused with a LoadError and nothing is changed."""
         owner = f"{type(self).__name__}.load_state_dict"
+        _check_mapping(owner, state)
         if state.get("scheduler") != type(self).__name__:
             raise LoadError(f"{owner}: the state is from {state.get('scheduler')!r}; nothing was loaded")
         if not _is_count(state.get("count")):

@@ -277,6 +277,8 @@ def test_optimizer_state_is_copied_both_ways() -> None:
         ),
         (lambda s: s.update(lr=-1.0), r"lr must be a finite number ≥ 0, got -1.0"),
         (lambda s: s.update(t=1.5), r"t must be a whole number ≥ 0, got 1.5"),
+        (lambda s: s["parameters"][0].update(s=np.array(["a", "b"])), r"'s' is a <U1 array \(2,\)"),
+        (lambda s: s.update(parameters=None), r"parameters must be a list, one entry per parameter"),
     ],
 )
 def test_a_state_that_does_not_fit_is_refused_and_nothing_changes(
@@ -293,6 +295,14 @@ def test_a_state_that_does_not_fit_is_refused_and_nothing_changes(
     after = adam.state_dict()
     assert (after["t"], after["lr"]) == (before["t"], before["lr"])
     np.testing.assert_array_equal(after["parameters"][0]["v"], before["parameters"][0]["v"])
+
+
+def test_loading_something_that_is_not_a_state_dict_says_so() -> None:
+    adam = optim.Adam([parameter([1.0])])
+    with pytest.raises(
+        TypeError, match=r"Adam\.load_state_dict: expected the dict state_dict\(\) returns, got list"
+    ):
+        adam.load_state_dict([1, 2])  # type: ignore[arg-type]
 
 
 def test_a_resumed_schedule_continues_its_decay() -> None:
