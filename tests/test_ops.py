@@ -402,3 +402,34 @@ def test_stable_functions_have_the_right_limits() -> None:
     np.testing.assert_array_equal(mg.sigmoid(z).data, [1.0, 0.0])
     np.testing.assert_array_equal(mg.softplus(z).data, [1e4, 0.0])
     np.testing.assert_allclose(mg.logsumexp(mg.tensor([1e4, 1e4])).item(), 1e4 + np.log(2))
+
+
+# --- zero-size tensors: the op table's shapes are never empty, so a few ops are checked here ---
+
+ZERO_SIZE_CASES: dict[str, tuple[Callable[[mg.Tensor], mg.Tensor], Callable[[np.ndarray], np.ndarray]]] = {
+    "tanh": (lambda x: x.tanh(), np.tanh),
+    "sum over the empty axis": (lambda x: x.sum(axis=0), lambda a: a.sum(axis=0)),
+    "mean over the full axis": (lambda x: x.mean(axis=1), lambda a: a.mean(axis=1)),
+    "broadcast add": (lambda x: x + mg.ones(1, 3), lambda a: a + np.ones((1, 3))),
+    "matmul with inner size 0": (lambda x: mg.ones(2, 0) @ x, lambda a: np.ones((2, 0)) @ a),
+    "slice": (lambda x: x[:, 1:], lambda a: a[:, 1:]),
+    "concatenate": (lambda x: mg.concatenate([x, x]), lambda a: np.concatenate([a, a])),
+    "logsumexp over the full axis": (lambda x: x.logsumexp(axis=1), lambda a: np.log(np.exp(a).sum(axis=1))),
+}
+
+
+@pytest.mark.parametrize("name", ZERO_SIZE_CASES)
+def test_zero_size_tensors_go_forward_and_backward_like_numpy(name: str) -> None:
+    microgrid_fn, numpy_fn = ZERO_SIZE_CASES[name]
+    x = mg.randn(0, 3, requires_grad=True)
+    out = microgrid_fn(x)
+    np.testing.assert_array_equal(out.data, numpy_fn(x.data))  # shape and (no) values as numpy's
+    assert out.shape == numpy_fn(x.data).shape
+    out.sum().backward()
+    assert x.grad is not None and x.grad.shape == (0, 3)
+
+
+def test_max_over_an_empty_axis_is_refused_with_the_op_and_shape() -> None:
+    x = mg.randn(0, 3, requires_grad=True, name="x")
+    with pytest.raises(mg.ShapeError, match=r"^max axis=0: x \(0, 3\): zero-size array"):
+        x.max(axis=0)
