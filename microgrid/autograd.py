@@ -296,16 +296,13 @@ def _fit(grad: Tensor, parent: Tensor, op: Op | None) -> Tensor:
     shape = parent.data.shape
     if grad.data.shape != shape:
         try:
-            summed: Tensor | None = sum_to(grad, shape)
-        except GradError:
-            summed = None
-        if summed is None:
+            grad = sum_to(grad, shape)
+        except GradError as error:
             assert op is not None  # _seed checked the seeds' shapes
             raise GradError(
                 f"backward of {op.describe()}: gradient of shape {grad.shape} "
                 f"does not fit {parent.describe()}"
-            )
-        grad = summed
+            ) from error
     if grad.data.dtype != parent.data.dtype:
         grad = grad.astype(parent.data.dtype)
     return grad

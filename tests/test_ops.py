@@ -425,7 +425,6 @@ def test_zero_size_tensors_go_forward_and_backward_like_numpy(name: str) -> None
     x = mg.randn(0, 3, requires_grad=True)
     out = microgrid_fn(x)
     np.testing.assert_array_equal(out.data, numpy_fn(x.data))  # shape and (no) values as numpy's
-    assert out.shape == numpy_fn(x.data).shape
     out.sum().backward()
     assert x.grad is not None and x.grad.shape == (0, 3)
 
