@@ -18,9 +18,11 @@ and test accuracy for each activation).
 from __future__ import annotations
 
 import numpy as np
+from microgrid.demos import kit
 
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -43,7 +45,7 @@ def multiplied_out(model: mg.nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("activations", fast, out)
+    run = kit.Run("activations", fast, out)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
@@ -56,7 +58,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     for activation in ("identity", *ACTIVATIONS):
         models[activation] = mg.nn.mlp(LAYER_SIZES, hidden=activation, init="xavier", seed=SEED)
         optimizer = mg.optim.SGD(models[activation].parameters(), lr=LEARNING_RATE)
-        costs[activation] = demokit.train(
+        costs[activation] = kit.train(
             models[activation], split.X_train, split.Y_train, optimizer, iterations, description=activation
         )
 
@@ -74,9 +76,9 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run.save(
         plotting.grid_of_boundaries(
             {
-                "identity activations": demokit.probabilities(models["identity"]),
+                "identity activations": kit.probabilities(models["identity"]),
                 f"one matrix W[{depth}]···W[1]": one_matrix,
-                "ReLU activations": demokit.probabilities(models["relu"]),
+                "ReLU activations": kit.probabilities(models["relu"]),
             },
             split.X_train,
             split.Y_train,
@@ -95,10 +97,8 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         ylabel="cost J (log scale)",
         title=f"Cost (gradient descent, α = {LEARNING_RATE})",
     )
-    accuracies = {name: demokit.accuracies(models[name], split) for name in ("identity", *ACTIVATIONS)}
-    demokit.accuracy_bars(
-        accuracies, figure.add_subplot(1, 2, 2), "Accuracy after training", "hidden activation"
-    )
+    accuracies = {name: kit.accuracies(models[name], split) for name in ("identity", *ACTIVATIONS)}
+    kit.accuracy_bars(accuracies, figure.add_subplot(1, 2, 2), "Accuracy after training", "hidden activation")
     figure.suptitle(
         f"Hidden activations compared: network {LAYER_SIZES} on the moons, Xavier initialisation",
         fontsize=plotting.TITLE_SIZE + 1,
@@ -116,4 +116,4 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

@@ -15,8 +15,11 @@ ops and parameters (or their gradients).
 
 from __future__ import annotations
 
+from microgrid.demos import kit
+
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -31,7 +34,7 @@ FAST_ITERATIONS = 150
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("deep", fast, out)
+    run = kit.Run("deep", fast, out)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
@@ -46,12 +49,12 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         model = mg.nn.mlp(sizes, hidden="relu", init="he", seed=SEED)
         name = f"{key} {sizes}"
         optimizer = mg.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-        costs[name] = demokit.train(
+        costs[name] = kit.train(
             model, split.X_train, split.Y_train, optimizer, iterations, description=f"{key} {sizes}"
         )
         models[name] = model
         results[f"{key}_final_cost"] = costs[name][-1]
-        results.update(demokit.accuracies(model, split, prefix=f"{key}_"))
+        results.update(kit.accuracies(model, split, prefix=f"{key}_"))
 
     # --- pictures ----------------------------------------------------------------------------
     parameters = sum(p.size for p in models[f"deep {DEEP}"].parameters())
@@ -66,7 +69,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         "costs.png",
     )
     run.save(
-        demokit.train_test_boundaries(
+        kit.train_test_boundaries(
             models, split, f"Two spirals: a deep network vs a wide one, {parameters} parameters each"
         ),
         "boundaries.png",
@@ -84,4 +87,4 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

@@ -19,9 +19,11 @@ gradcheck_wrong.svg/.png (the graph, parameters coloured by their relative diffe
 from __future__ import annotations
 
 import numpy as np
+from microgrid.demos import kit
 
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 from microgrid.functional import as_tensor
 
 # --- settings ----------------------------------------------------------------------------------
@@ -64,7 +66,7 @@ def network(wrong: bool) -> mg.nn.Sequential:
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("gradcheck", fast, out)
+    run = kit.Run("gradcheck", fast, out)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
@@ -95,11 +97,9 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
         # --- training: the cost curve shows that something is wrong, not where --------------------------
         optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-        costs[name] = demokit.train(
-            model, split.X_train, split.Y_train, optimizer, iterations, description=name
-        )
+        costs[name] = kit.train(model, split.X_train, split.Y_train, optimizer, iterations, description=name)
         results[f"{key}_final_cost"] = costs[name][-1]
-        results.update(demokit.accuracies(model, split, prefix=f"{key}_"))
+        results.update(kit.accuracies(model, split, prefix=f"{key}_"))
 
     run.save(
         plotting.plot_costs(
@@ -114,4 +114,4 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

@@ -14,15 +14,16 @@ nothing here: the graph is tiny.)
 
 from __future__ import annotations
 
+from microgrid.demos import kit
+
 import microgrid as mg
-from microgrid import demokit
 
 # --- settings ----------------------------------------------------------------------------------
 A, B, C = 5.0, 3.0, 2.0
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("graph", fast, out)
+    run = kit.Run("graph", fast, out)
 
     # --- forward -----------------------------------------------------------------------------
     a = mg.tensor(A, requires_grad=True, name="a")
@@ -53,7 +54,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         "forward_backward": mg.draw(J, show="both"),  # and the backward pass the engine recorded
     }
     steps = mg.step_through(J)
-    for name, picture in demokit.progress(pictures.items(), "drawing", total=len(pictures)):
+    for name, picture in kit.progress(pictures.items(), "drawing", total=len(pictures)):
         for suffix in ("svg", "png"):
             picture.render(run.path(f"{name}.{suffix}"))
     steps.save_html(run.path("backprop.html"))
@@ -71,4 +72,4 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

@@ -20,9 +20,11 @@ symmetry.png (the trained W[1] of each network, one row per hidden unit).
 from __future__ import annotations
 
 import numpy as np
+from microgrid.demos import kit
 
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 1
@@ -44,7 +46,7 @@ INITIALISATIONS = {"zeros": "zeros", f"large random (×{LARGE_SCALE:g})": large_
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("init", fast, out)
+    run = kit.Run("init", fast, out)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
@@ -57,7 +59,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     for name, init in INITIALISATIONS.items():
         models[name] = mg.nn.mlp(LAYER_SIZES, hidden="relu", init=init, seed=SEED)
         optimizer = mg.optim.SGD(models[name].parameters(), lr=LEARNING_RATE)
-        costs[name] = demokit.train(
+        costs[name] = kit.train(
             models[name], split.X_train, split.Y_train, optimizer, iterations, description=f"init {name}"
         )
 
@@ -73,7 +75,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         "costs.png",
     )
     run.save(
-        demokit.boundaries(
+        kit.boundaries(
             models,
             split.X_train,
             split.Y_train,
@@ -112,10 +114,10 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     for prefix, name in zip(("zeros_", "large_", "he_"), INITIALISATIONS):
         results[f"{prefix}first_cost"] = costs[name][0]
         results[f"{prefix}final_cost"] = costs[name][-1]
-        results.update(demokit.accuracies(models[name], split, prefix=prefix))
+        results.update(kit.accuracies(models[name], split, prefix=prefix))
         results[f"{prefix}distinct_hidden_units"] = distinct_units[name]
     return run.finish(results)
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

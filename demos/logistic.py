@@ -15,9 +15,11 @@ training and the test set).
 from __future__ import annotations
 
 import numpy as np
+from microgrid.demos import kit
 
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -43,7 +45,7 @@ class LogisticRegression(mg.nn.Module):
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("logistic", fast, out)
+    run = kit.Run("logistic", fast, out)
 
     # --- data --------------------------------------------------------------------------------
     X, Y = datasets.blobs(m=EXAMPLES, noise=NOISE, seed=SEED)
@@ -55,7 +57,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     m = X_train.shape[1]
     J = mg.nn.sigmoid_cross_entropy(model(mg.tensor(X_train)), Y_train)
     J.backward()
-    A = demokit.probabilities(model)(X_train)
+    A = kit.probabilities(model)(X_train)
     dw_by_hand = X_train @ (A - Y_train).T / m
     db_by_hand = np.sum(A - Y_train) / m
     assert model.w.grad is not None and model.b.grad is not None
@@ -68,7 +70,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     # --- training ----------------------------------------------------------------------------
     optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
-    costs = demokit.train(model, X_train, Y_train, optimizer, iterations, description="gradient descent")
+    costs = kit.train(model, X_train, Y_train, optimizer, iterations, description="gradient descent")
 
     # --- pictures ----------------------------------------------------------------------------
     run.save(
@@ -80,7 +82,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         ),
         "cost.png",
     )
-    figure = demokit.train_test_boundaries(
+    figure = kit.train_test_boundaries(
         {"logistic regression": model},
         split,
         "Logistic regression: the boundary σ(wᵀx + b) = 0.5 is a straight line",
@@ -90,12 +92,12 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     return run.finish(
         {
             "final_cost": costs[-1],
-            "train_accuracy": demokit.evaluate(model, X_train, Y_train),
-            "test_accuracy": demokit.evaluate(model, X_test, Y_test),
+            "train_accuracy": kit.evaluate(model, X_train, Y_train),
+            "test_accuracy": kit.evaluate(model, X_test, Y_test),
             "gradient_vs_formula_difference": float(formula_difference),
         }
     )
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

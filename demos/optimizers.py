@@ -22,8 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from microgrid.demos import kit
+
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 3
@@ -45,7 +48,7 @@ OPTIMIZERS: tuple[tuple[str, str, Callable[[Iterator[mg.Tensor]], mg.optim.Optim
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("optimizers", fast, out)
+    run = kit.Run("optimizers", fast, out)
     epochs = FAST_EPOCHS if fast else EPOCHS
 
     # --- data --------------------------------------------------------------------------------
@@ -62,7 +65,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
             optimizer = make_optimizer(model.parameters())
             schedule = mg.optim.InverseTimeDecay(optimizer, time_interval=DECAY_INTERVAL) if decay else None
             label, prefix = (f"{name} + decay", f"{key}_decay_") if decay else (name, f"{key}_")
-            costs[decay][name] = demokit.train(
+            costs[decay][name] = kit.train(
                 model,
                 split.X_train,
                 split.Y_train,
@@ -75,7 +78,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
             )
             models[label] = model
             results[f"{prefix}final_cost"] = costs[decay][name][-1]
-            results.update(demokit.accuracies(model, split, prefix=prefix))
+            results.update(kit.accuracies(model, split, prefix=prefix))
 
     # --- pictures ----------------------------------------------------------------------------
     figure = plotting.new_figure(13, 4.8)
@@ -100,7 +103,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     )
     run.save(figure, "costs.png")
     run.save(
-        demokit.boundaries(
+        kit.boundaries(
             models, split.X_test, split.Y_test, "Decision boundary after training (points: the test set)"
         ),
         "boundaries.png",
@@ -110,4 +113,4 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

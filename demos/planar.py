@@ -15,8 +15,11 @@ Writes boundaries.png (logistic regression vs 4 tanh units, training and test se
 
 from __future__ import annotations
 
+from microgrid.demos import kit
+
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 1
@@ -35,7 +38,7 @@ def units(n_h: int) -> str:
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("planar", fast, out)
+    run = kit.Run("planar", fast, out)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
@@ -49,14 +52,14 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     for name, sizes in layer_sizes.items():
         models[name] = mg.nn.mlp(sizes, hidden="tanh", init="xavier", seed=SEED)
         optimizer = mg.optim.SGD(models[name].parameters(), lr=LEARNING_RATE)
-        costs[name] = demokit.train(
+        costs[name] = kit.train(
             models[name], split.X_train, split.Y_train, optimizer, iterations, description=name
         )
 
     # --- pictures ----------------------------------------------------------------------------
     flagship = units(FLAGSHIP)
     run.save(
-        demokit.train_test_boundaries(
+        kit.train_test_boundaries(
             {"logistic regression": models["logistic regression"], f"{flagship} (tanh)": models[flagship]},
             split,
             "Flower: a straight line fails, one hidden layer of tanh units finds the petals",
@@ -74,7 +77,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         "costs.png",
     )
     run.save(
-        demokit.boundaries(
+        kit.boundaries(
             models,
             split.X_train,
             split.Y_train,
@@ -87,15 +90,15 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     # --- summary -----------------------------------------------------------------------------
     results = {
         "logistic_final_cost": costs["logistic regression"][-1],
-        **demokit.accuracies(models["logistic regression"], split, prefix="logistic_"),
+        **kit.accuracies(models["logistic regression"], split, prefix="logistic_"),
         "final_cost": costs[flagship][-1],
-        **demokit.accuracies(models[flagship], split),
+        **kit.accuracies(models[flagship], split),
     }
     for n_h in HIDDEN_SIZES:
         model = models[units(n_h)]
-        results[f"hidden_{n_h}_test_accuracy"] = demokit.evaluate(model, split.X_test, split.Y_test)
+        results[f"hidden_{n_h}_test_accuracy"] = kit.evaluate(model, split.X_test, split.Y_test)
     return run.finish(results)
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

@@ -18,8 +18,11 @@ train/test accuracy) and boundaries.png (each model on the training and the test
 
 from __future__ import annotations
 
+from microgrid.demos import kit
+
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 2
@@ -42,7 +45,7 @@ VARIANTS = (
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("regularization", fast, out)
+    run = kit.Run("regularization", fast, out)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
@@ -56,7 +59,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     for key, name, lambd, keep_prob in VARIANTS:
         models[name] = mg.nn.mlp(LAYER_SIZES, hidden="relu", init="he", seed=SEED, keep_prob=keep_prob)
         optimizer = mg.optim.Adam(models[name].parameters(), lr=LEARNING_RATE)
-        costs[name] = demokit.train(
+        costs[name] = kit.train(
             models[name],
             split.X_train,
             split.Y_train,
@@ -67,7 +70,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
             description=name,
         )
         results[f"{key}_final_cost"] = costs[name][-1]
-        results.update(demokit.accuracies(models[name], split, prefix=f"{key}_"))
+        results.update(kit.accuracies(models[name], split, prefix=f"{key}_"))
 
     # --- pictures ----------------------------------------------------------------------------
     figure = plotting.new_figure(13, 4.8)
@@ -79,8 +82,8 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         ylabel="cost J on the training set (log scale)",
         title="Cost (with L2: including the penalty)",
     )
-    demokit.accuracy_bars(
-        {name: demokit.accuracies(model, split) for name, model in models.items()},
+    kit.accuracy_bars(
+        {name: kit.accuracies(model, split) for name, model in models.items()},
         figure.add_subplot(1, 2, 2),
         "Accuracy: regularisation closes the gap",
         "",
@@ -91,11 +94,11 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     )
     run.save(figure, "costs.png")
     run.save(
-        demokit.train_test_boundaries(models, split, "Overfitting and two cures: L2 and dropout"),
+        kit.train_test_boundaries(models, split, "Overfitting and two cures: L2 and dropout"),
         "boundaries.png",
     )
     return run.finish(results)
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

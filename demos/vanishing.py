@@ -20,9 +20,11 @@ layers while training, and the costs).
 from __future__ import annotations
 
 import numpy as np
+from microgrid.demos import kit
 
 import microgrid as mg
-from microgrid import datasets, demokit, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -62,7 +64,7 @@ def weight_gradient_norms(model: mg.nn.Sequential) -> list[float]:
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
-    run = demokit.Run("vanishing", fast, out)
+    run = kit.Run("vanishing", fast, out)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
     sizes = [2] + [WIDTH] * (DEPTH - 1) + [1]
 
@@ -74,7 +76,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     names = {key: name for key, name, _, _ in PAIRS}
     at_init: dict[str, list[float]] = {}
     models: dict[str, mg.nn.Sequential] = {}
-    for key, _, activation, init in demokit.progress(PAIRS, "backward at initialisation"):
+    for key, _, activation, init in kit.progress(PAIRS, "backward at initialisation"):
         models[key] = mg.nn.mlp(sizes, hidden=activation, init=init, seed=SEED)
         J = mg.nn.sigmoid_cross_entropy(models[key](mg.tensor(split.X_train)), split.Y_train)
         J.backward()
@@ -103,7 +105,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
                 norms[layer].append(all_norms[index])
 
         optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-        costs[names[key]] = demokit.train(
+        costs[names[key]] = kit.train(
             model,
             split.X_train,
             split.Y_train,
@@ -145,9 +147,9 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         results[f"{key}_first_to_last_ratio"] = norms[0] / norms[-1]
     for key in TRAINED:
         results[f"{key}_final_cost"] = costs[names[key]][-1]
-        results.update(demokit.accuracies(models[key], split, prefix=f"{key}_"))
+        results.update(kit.accuracies(models[key], split, prefix=f"{key}_"))
     return run.finish(results)
 
 
 if __name__ == "__main__":
-    main(**demokit.parse_args(__doc__))
+    main(**kit.parse_args(__doc__))

@@ -16,7 +16,7 @@ import numpy as np
 from microgrid.demos.gradcheck import WrongTanh  # the gradcheck demo's deliberate bug
 
 import microgrid as mg
-from microgrid import cli
+from microgrid.cli import main as cli
 
 # --- settings --------------------------------------------------------------------------------
 OUT = Path(__file__).resolve().parent / "images"

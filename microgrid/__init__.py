@@ -1,145 +1,75 @@
-"""microgrid: a small, real reverse-mode autodiff engine on numpy, for learning how it works."""
+"""microgrid: a small, real reverse-mode autodiff engine on numpy, for learning how it works.
 
-# Tensor first: its operators call into functional and autograd, which import it back.
-from microgrid.tensor import Tensor
+The engine is the flat modules here (tensor, function, ops, functional, autograd, modes, errors,
+checks, creation, gradcheck). Built on it: `nn`, `optim` and `data`; reading it: `viz` (pictures)
+and `cli`. `plotting` (matplotlib) is loaded the first time `mg.plotting` is used.
+"""
 
-# isort: split
+from typing import Any
 
-from microgrid.autograd import Op, backward, grad, sum_to
+from microgrid import autograd, data, functional, nn, optim
+from microgrid.autograd import backward, grad
 from microgrid.creation import generator, manual_seed, ones, randn, tensor, zeros
-from microgrid.errors import AnomalyError, GradError, ShapeError
-from microgrid.functional import (
-    abs,
-    add,
-    astype,
-    broadcast_to,
-    clip,
-    concatenate,
-    div,
-    equal,
-    exp,
-    getitem,
-    greater,
-    greater_equal,
-    leaky_relu,
-    less,
-    less_equal,
-    log,
-    log_softmax,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    mul,
-    neg,
-    not_equal,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    softmax,
-    softplus,
-    sqrt,
-    stack,
-    sub,
-    sum,
-    swapaxes,
-    tanh,
-    transpose,
-    where,
-)
+from microgrid.errors import AnomalyError, GradError, LoadError, ShapeError
+from microgrid.function import Op
+from microgrid.functional import *  # noqa: F403  (the public ops: functional.__all__)
 from microgrid.gradcheck import GradcheckReport, gradcheck, gradgradcheck
 from microgrid.modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope, set_grad_enabled
+from microgrid.ops import sum_to
+from microgrid.tensor import Tensor
 
-# isort: split
-
-# Layers, optimisers and data sit above the engine: they import it, it never imports them.
-from microgrid import data, datasets, nn, optim
-
-# Drawing reads the graph and never changes it; the engine does not import it.
-from microgrid.diagram import Diagram, draw
-from microgrid.stepthrough import step_through
+# Drawing reads the graph and never changes it; the engine does not import it. graphviz (the
+# Python package) is imported only when a picture is made.
+from microgrid.viz import Diagram, draw, step_through
 
 float32 = "float32"
 float64 = "float64"
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> Any:
+    """`mg.plotting`, imported on first use: it needs matplotlib, an optional extra."""
+    if name == "plotting":
+        import importlib
+
+        return importlib.import_module("microgrid.plotting")
+    raise AttributeError(f"module 'microgrid' has no attribute {name!r}")
+
+
 __all__ = [
     "AnomalyError",
     "Diagram",
     "GradError",
     "GradcheckReport",
+    "LoadError",
     "Op",
     "ShapeError",
     "Tensor",
-    "abs",
-    "add",
-    "astype",
+    "autograd",
     "backward",
-    "broadcast_to",
-    "clip",
-    "concatenate",
     "data",
-    "datasets",
     "detect_anomaly",
-    "div",
     "draw",
     "enable_grad",
-    "equal",
-    "exp",
     "float32",
     "float64",
     "generator",
-    "getitem",
     "grad",
     "gradcheck",
     "gradgradcheck",
-    "greater",
-    "greater_equal",
     "is_grad_enabled",
-    "leaky_relu",
-    "less",
-    "less_equal",
-    "log",
-    "log_softmax",
-    "logsumexp",
     "manual_seed",
-    "matmul",
-    "max",
-    "maximum",
-    "mean",
-    "min",
-    "minimum",
-    "mul",
-    "neg",
     "nn",
     "no_grad",
-    "not_equal",
     "ones",
     "optim",
-    "pow",
     "randn",
-    "relu",
-    "reshape",
     "scope",
     "set_grad_enabled",
-    "sigmoid",
-    "softmax",
-    "softplus",
-    "sqrt",
-    "stack",
     "step_through",
-    "sub",
-    "sum",
     "sum_to",
-    "swapaxes",
-    "tanh",
     "tensor",
-    "transpose",
-    "where",
     "zeros",
+    *functional.__all__,
 ]

@@ -1,171 +1,243 @@
-"""The engine: the Op base class and the reverse-mode walk over the recorded graph."""
+"""The backward walk: one generator, `walk`, that everything which needs gradients consumes.
+
+`backward()` and `grad()` store what it yields; the step-through shows it one step at a time; the
+diagrams draw the backward graph it records with create_graph=True. Nothing else runs a backward
+rule, undoes broadcasting or decides an order.
+
+    >>> a = mg.tensor(2.0, requires_grad=True, name="a")
+    >>> u = a * a
+    >>> u.name = "u"
+    >>> J = 3 * u
+    >>> [(step.tensor.label, step.grad.item()) for step in walk(J)]
+    [('mul(...)', 1.0), ('u', 3.0)]
+"""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
-from heapq import heappop, heappush
-from typing import Any, ClassVar
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from microgrid.errors import AnomalyError, GradError, ShapeError, cannot_broadcast
+from microgrid.errors import GradError, ShapeError
+from microgrid.function import Grads, Op, check_finite
 from microgrid.modes import set_grad_enabled, state
+from microgrid.ops import Add, sum_to
 from microgrid.tensor import Operand, Tensor, to_array
 
-Grads = Sequence["Tensor | None"]
-ndarray = np.ndarray  # (one attribute lookup fewer on every op)
+Pairs = list[tuple[Tensor, Tensor]]
 
 
-class Op:
-    """A primitive: `forward` maps numpy arrays to an array, `backward` maps d(out) to d(inputs).
+class Contribution(NamedTuple):
+    """What one op sent one of its inputs: `grad`, in the input's shape, made by `rule`."""
 
-    Subclasses write `forward` with numpy and `backward` with microgrid ops, so the backward pass
-    is itself a graph (differentiable again with `create_graph=True`). The instance is the
-    context: it holds the inputs, its parameters and anything forward saves for backward.
+    input: Tensor
+    position: int  # which input of the op
+    grad: Tensor
+    rule: str | None  # the op's local rule for this input, e.g. "g · b"
+    broadcast_shape: tuple[int, ...] | None  # the rule's shape when the engine summed it back
+
+
+class Step:
+    """One visit of the walk. `tensor`'s gradient `grad` is complete (every consumer has sent
+    its share), and its op has sent each input a contribution (`input_grads`, one per input of
+    `tensor.op`, None where none was sent). `finished` pairs each leaf whose last consumer this
+    was with its now complete gradient."""
+
+    __slots__ = ("finished", "grad", "input_grads", "raw_grads", "tensor")
+
+    def __init__(
+        self,
+        tensor: Tensor,
+        grad: Tensor | None,
+        input_grads: Sequence[Tensor | None],
+        raw_grads: Sequence[Tensor | None],
+        finished: Pairs,
+    ) -> None:
+        self.tensor = tensor
+        self.grad = grad  # None when no consumer sent anything (a custom rule returned None)
+        self.input_grads = input_grads
+        self.raw_grads = raw_grads  # as the rule returned them, before broadcasting was undone
+        self.finished = finished
+
+    def contributions(self) -> list[Contribution]:
+        """Each input's contribution with the rule that made it, in the order of the op's inputs."""
+        op = self.tensor.op
+        if op is None:
+            return []
+        found = []
+        for position, (parent, sent, raw) in enumerate(zip(op.inputs, self.input_grads, self.raw_grads)):
+            if sent is not None:
+                assert raw is not None
+                summed = raw.shape if raw.shape != sent.shape else None
+                found.append(Contribution(parent, position, sent, op.rule(position), summed))
+        return found
+
+    def __repr__(self) -> str:
+        grad = "no gradient" if self.grad is None else f"grad {self.grad.shape}"
+        leaves = f", finishes {', '.join(leaf.label for leaf, _ in self.finished)}" if self.finished else ""
+        return f"<Step {self.tensor.label}: {grad}{leaves}>"
+
+
+def walk(
+    outputs: Tensor | Sequence[Tensor],
+    grad_outputs: Operand | Sequence[Operand | None] | None = None,
+    *,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> Iterator[Step]:
+    """Reverse-mode sweep from `outputs`: one Step per recorded tensor behind them, newest first.
+
+    A tensor is made after its inputs, so when the newest unvisited tensor is taken, everything
+    made from it has been visited and its gradient is complete: the sum of one contribution per
+    use. `grad_outputs` seeds d(output)/d(output) (ones for a scalar). The rules run under
+    `no_grad()` unless `create_graph`, which records the gradients as a graph of their own.
+    `inputs` prunes the walk to the paths that reach them. Nothing is stored anywhere: the
+    consumer decides (`backward` fills `.grad`, `grad` returns a list).
     """
-
-    name: ClassVar[str] = "op"
-    # For binary ops, the infix symbol error messages use: `W[2] (1, 4) @ A[1] (3, 400)`.
-    symbol: ClassVar[str | None] = None
-
-    inputs: tuple[Tensor, ...] = ()
-    needs_grad: tuple[bool, ...] = ()
-
-    def forward(self, *arrays: Any, **unused: Any) -> np.ndarray:  # (*Any, **Any): any arity may override
-        """The output array computed from the input arrays."""
-        raise NotImplementedError
-
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor | Grads:
-        """One gradient per input (None where `needs_grad` is False), from d(loss)/d(out)."""
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        """The op as diagrams label it, with its parameters: `sum axis=1 keepdims`."""
-        return self.name
-
-    def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
-        """Why these input shapes cannot work, when forward raised; None to reuse numpy's words."""
-        return None
-
-    @classmethod
-    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
-        """Run forward on the inputs' data and, when recording, link the output to this op."""
-        # Every op of every step passes through here, so the common arities get a path
-        # without loops (a list comprehension is itself a function call before Python 3.12).
-        op = cls(**params) if params else cls()  # (a call without ** is quicker)
+    outputs, seeds = _seeds(outputs, grad_outputs, "walk")
+    order, uses, wanted = _collect(outputs, inputs)
+    pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of its gradient contributions so far
+    previous = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        for output, seed in zip(outputs, seeds):
+            key = id(output)
+            pending[key] = Add.apply(pending[key], seed) if key in pending else seed
+    finally:
+        state.grad_enabled = previous
+    # A leaf among the outputs that nothing in the graph reads is complete from the start.
+    ready: Pairs = []
+    for output in dict.fromkeys(outputs):
+        key = id(output)
+        if output.op is None and key in pending and key not in uses and (wanted is None or key in wanted):
+            ready.append((output, pending.pop(key)))
+    if not order:
+        for leaf, leaf_grad in ready:
+            yield Step(leaf, leaf_grad, (), (), [(leaf, leaf_grad)])
+        return
+    for node in order:
+        op = node.op
+        assert op is not None  # only recorded tensors are visited
+        grad = pending.pop(id(node), None)
+        finished, ready = ready, []
+        if grad is None:  # no consumer sent anything: nothing to pass on
+            for parent, needed in zip(op.inputs, op.needs_grad):
+                if needed and parent.op is None:
+                    _used(parent, uses, pending, finished)
+            yield Step(node, None, (), (), finished)
+            continue
+        previous = state.grad_enabled
+        state.grad_enabled = create_graph
+        raw: Any = None
         try:
-            if len(inputs) == 2:
-                a, b = inputs
-                data = op.forward(a.data, b.data)
-                needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
-            elif len(inputs) == 1:
-                data = op.forward(inputs[0].data)
-                needs_grad = (inputs[0].requires_grad,)
-            else:
-                data = op.forward(*[t.data for t in inputs])
-                needs_grad = tuple([t.requires_grad for t in inputs])
-        except (ValueError, IndexError, TypeError) as error:
-            # Say which op and which tensors, keep the kind of error (an IndexError stays one)
-            # and chain the original, so a bug inside a custom op's forward still shows its line.
-            raise _error_kind(error)(op.failure_message(inputs, error)) from error
-        if data.__class__ is not ndarray:
-            data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
-        if state.anomaly:
-            check_finite(data, f"{op.describe()} forward", inputs)
-        if state.grad_enabled and True in needs_grad:
-            op.inputs = inputs
-            op.needs_grad = needs_grad
-            return Tensor._make(data, op)
-        return Tensor._make(data)
-
-    def failure_message(self, inputs: Sequence[Tensor], error: Exception) -> str:
-        """`op: W[2] (1, 4) @ A[1] (3, 400): inner sizes 4 and 3 differ`."""
-        arrays = [t.data for t in inputs]
-        if self.symbol is not None and len(inputs) == 2:
-            operands = f"{inputs[0].describe()} {self.symbol} {inputs[1].describe()}"
-        else:
-            operands = ", ".join(t.describe() for t in inputs)
-        reason = self.shape_problem(arrays)
-        if reason is None and "broadcast" in str(error):
-            reason = cannot_broadcast(*(a.shape for a in arrays))
-        reason = reason or str(error).split("\n")[0]
-        return f"{self.describe()}: {operands}: {reason}"
+            raw = _checked_backward(op, grad, node) if state.anomaly else op.backward(grad, node)
+            if raw.__class__ is Tensor:
+                raw = (raw,)
+            sent: list[Tensor | None] = []
+            for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw, strict=True):
+                if not needed or (wanted is not None and id(parent) not in wanted):
+                    sent.append(None)
+                    continue
+                if parent_grad is not None:
+                    data = parent_grad.data  # (`is not`: a quick test; _fit compares dtypes properly)
+                    if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
+                        parent_grad = _fit(parent_grad, parent, op)
+                    key = id(parent)
+                    pending[key] = Add.apply(pending[key], parent_grad) if key in pending else parent_grad
+                sent.append(parent_grad)
+                if parent.op is None:
+                    _used(parent, uses, pending, finished)
+        except (ValueError, TypeError, AttributeError):
+            if raw is not None:
+                check_protocol(op, raw)  # say so if the rule broke the protocol
+            raise
+        finally:
+            state.grad_enabled = previous
+        yield Step(node, grad, sent, raw, finished)
 
 
-def _error_kind(error: Exception) -> type[Exception]:
-    """What a failed forward raises: a ShapeError for numpy's ValueErrors (shapes that do not
-    broadcast, reshape or reduce), else the same kind as numpy's error (IndexError, TypeError)."""
-    if isinstance(error, ValueError):
-        return ShapeError
-    return IndexError if isinstance(error, IndexError) else TypeError
+def _used(leaf: Tensor, uses: dict[int, int], pending: dict[int, Tensor], finished: Pairs) -> None:
+    """Count one consumer of `leaf` as done; after its last one, its gradient is complete."""
+    key = id(leaf)
+    left = uses[key] - 1
+    uses[key] = left
+    if not left and key in pending:
+        finished.append((leaf, pending.pop(key)))
 
 
-def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None:
-    """Under detect_anomaly: raise if `data` holds NaN or inf, naming the op and its inputs."""
-    if data.dtype.kind == "f" and not np.isfinite(data).all():
-        bad = "nan" if np.isnan(data).any() else "inf"
-        context = f" (while computing the backward of {state.backward_of})" if state.backward_of else ""
-        operands = ", ".join(t.describe() for t in inputs)
-        raise AnomalyError(f"{where} produced {bad}{context}; inputs: {operands}")
+_newest_first = operator.attrgetter("created")
 
 
-def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched."""
-    grad_shape = grad.data.shape
-    lead = len(grad_shape) - len(shape)  # axes broadcasting added in front
-    if lead < 0:
-        raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
-    axes = list(range(lead))
-    for axis, size in enumerate(shape, lead):
-        if size != grad_shape[axis]:
-            if size != 1:  # only a size-1 axis can have been stretched
-                raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
-            axes.append(axis)
-    if axes:
-        grad = ops.Sum.apply(grad, axis=tuple(axes), keepdims=True)
-    if lead:
-        grad = grad.reshape(shape)
-    return grad
+def _collect(
+    outputs: Sequence[Tensor], inputs: Sequence[Tensor] | None
+) -> tuple[list[Tensor], dict[int, int], set[int] | None]:
+    """The recorded tensors to visit, newest first; how many ops use each leaf; and, when
+    `inputs` is given, the ids of the tensors on a path to one of them (else None).
 
-
-def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Every tensor that requires grad behind `roots`, each once, inputs before their consumers.
-
-    A stack collects the graph (no recursion, so a chain of 100,000 ops needs no deep Python
-    stack); sorting by creation number orders it, since a tensor is made after its inputs.
+    A stack, not recursion, so a chain of 100,000 ops needs no deep Python stack. Sorting by
+    creation number orders the graph, since a tensor is made after its inputs.
     """
-    seen = {id(root) for root in roots}
-    stack = list(roots)
-    nodes = []
+    order: list[Tensor] = []
+    uses: dict[int, int] = {}
+    seen: set[int] = set()
+    stack = []
+    for output in outputs:
+        if output.op is not None and id(output) not in seen:
+            seen.add(id(output))
+            stack.append(output)
     while stack:
         node = stack.pop()
-        nodes.append(node)
-        if node.op is not None:
-            for parent in node.op.inputs:
-                if parent.requires_grad and id(parent) not in seen:
-                    seen.add(id(parent))
+        order.append(node)
+        op = node.op
+        assert op is not None
+        for parent, needed in zip(op.inputs, op.needs_grad):
+            if needed:
+                key = id(parent)
+                if parent.op is None:
+                    uses[key] = uses.get(key, 0) + 1
+                elif key not in seen:
+                    seen.add(key)
                     stack.append(parent)
-    nodes.sort(key=_creation_number)
-    return nodes
+    order.sort(key=_newest_first, reverse=True)
+    if inputs is None:
+        return order, uses, None
+    wanted = {id(t) for t in inputs}
+    for node in reversed(order):  # oldest first: a tensor's inputs are decided before it
+        op = node.op
+        assert op is not None
+        if any(needed and id(parent) in wanted for parent, needed in zip(op.inputs, op.needs_grad)):
+            wanted.add(id(node))
+    order = [node for node in order if id(node) in wanted]
+    uses = {}
+    for node in order:
+        op = node.op
+        assert op is not None
+        for parent, needed in zip(op.inputs, op.needs_grad):
+            if needed and parent.op is None and id(parent) in wanted:
+                uses[id(parent)] = uses.get(id(parent), 0) + 1
+    return order, uses, wanted
 
 
-_creation_number = operator.attrgetter("created")
-
-
-def _leads_to(order: list[Tensor], targets: set[int]) -> set[int]:
-    """The ids of the tensors in `order` from which some target can be reached going backward."""
-    reach: set[int] = set()
-    for node in order:  # inputs come first, so each node's inputs are already decided
-        if id(node) in targets or (
-            node.op is not None and any(id(parent) in reach for parent in node.op.inputs)
-        ):
-            reach.add(id(node))
-    return reach
+def _seeds(
+    outputs: Tensor | Sequence[Tensor], grad_outputs: Any, caller: str
+) -> tuple[list[Tensor], list[Tensor]]:
+    """The outputs as a list, and d(output)/d(output) for each: ones for a scalar, else given."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, np.generic, float, int)):
+        given: list[Any] = [grad_outputs] * len(outputs)
+    else:
+        given = list(grad_outputs)
+    if len(given) != len(outputs):
+        raise ValueError(f"{caller}: {len(outputs)} outputs but {len(given)} grad_outputs")
+    return outputs, [_seed(output, gradient, caller) for output, gradient in zip(outputs, given)]
 
 
 def _seed(output: Tensor, gradient: Operand | None, caller: str) -> Tensor:
     """d(output)/d(output): ones for a scalar, else the `gradient` the caller supplies."""
+    if not isinstance(output, Tensor):
+        raise TypeError(f"{caller}: outputs must be Tensors, got {type(output).__name__}")
     if not output.requires_grad:
         raise GradError(
             f"{caller}: {output.describe()} does not require grad, so it has no graph to walk: "
@@ -186,73 +258,24 @@ def _seed(output: Tensor, gradient: Operand | None, caller: str) -> Tensor:
     return seed
 
 
-def _walk(
-    outputs: Sequence[Tensor],
-    seeds: Sequence[Tensor],
-    create_graph: bool,
-    targets: set[int] | None,
-) -> list[tuple[Tensor, Tensor]]:
-    """Reverse-mode sweep from `outputs`, seeded with d(output)/d(output) = `seeds`.
-
-    Returns (tensor, its whole gradient) for every leaf reached, every tensor that retains its
-    gradient and, for grad(), every target. Other gradients are dropped once passed on, so they
-    free as the walk goes. `targets` (ids) also prunes the walk to the paths that reach them.
-    """
-    wanted = None if targets is None else _leads_to(topological_order(outputs), targets)
-    pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of its gradient contributions so far
-    # Recorded tensors with a gradient, newest first: a tensor's consumers are all newer, so when
-    # it is taken they have all been visited and its gradient is complete. The heap holds creation
-    # numbers, not tensors, because comparing tensors makes new tensors (`a < b` is an op).
-    waiting: list[int] = []  # a heap of −created
-    by_number: dict[int, Tensor] = {}
-    leaves: list[Tensor] = []  # no op to visit: they collect contributions until the walk ends
-    finished: list[tuple[Tensor, Tensor]] = []
-    # The seeds enter as the first batch of contributions, as if from an op above the outputs.
-    op: Op | None = None  # the op whose backward made the current contributions
-    input_grads: Any = None
-    contributions: Any = zip(outputs, [True] * len(outputs), seeds)
-    with set_grad_enabled(create_graph):
+def _fit(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
+    """`grad` in the shape and dtype of `parent`: where broadcasting is undone (by `sum_to`).
+    A shape broadcasting could not have made is a bug in the op's backward, named as such."""
+    shape = parent.data.shape
+    if grad.data.shape != shape:
         try:
-            while True:
-                for parent, needed, parent_grad in contributions:
-                    if not needed or parent_grad is None:
-                        continue
-                    if wanted is not None and id(parent) not in wanted:
-                        continue
-                    data = parent_grad.data  # (`is not`: a quick test; _fit compares dtypes properly)
-                    if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
-                        parent_grad = _fit(parent_grad, parent, op)
-                    key = id(parent)
-                    if key in pending:
-                        pending[key] = pending[key] + parent_grad
-                    else:
-                        pending[key] = parent_grad
-                        if parent.op is None:
-                            leaves.append(parent)
-                        else:
-                            heappush(waiting, -parent.created)
-                            by_number[parent.created] = parent
-                if not waiting:
-                    break
-                node = by_number.pop(-heappop(waiting))
-                grad = pending.pop(id(node))
-                if node.retains_grad or (targets is not None and id(node) in targets):
-                    finished.append((node, grad))
-                op = node.op
-                assert op is not None  # only recorded tensors wait in the heap
-                input_grads = None
-                if state.anomaly:
-                    input_grads = _checked_backward(op, grad, node)
-                else:
-                    result = op.backward(grad, node)
-                    input_grads = (result,) if isinstance(result, Tensor) else result
-                contributions = zip(op.inputs, op.needs_grad, input_grads, strict=True)
-        except (ValueError, TypeError, AttributeError):
-            if op is not None and input_grads is not None:
-                _check_backward_result(op, input_grads)  # say so if the rule broke the protocol
-            raise
-    finished += [(leaf, pending[id(leaf)]) for leaf in leaves]
-    return finished
+            grad = sum_to(grad, shape)
+        except GradError as error:
+            raise GradError(
+                f"backward of {op.describe()}: gradient of shape {grad.shape} "
+                f"does not fit {parent.describe()}"
+            ) from error
+    if grad.data.dtype != parent.data.dtype:
+        grad = grad.astype(parent.data.dtype)
+    return grad
+
+
+# --- the backward protocol: what a rule must return ----------------------------------------------
 
 
 def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
@@ -272,9 +295,10 @@ def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
     return grads
 
 
-def _check_backward_result(op: Op, grads: Any) -> None:
+def check_protocol(op: Op, grads: Any) -> None:
     """Raise a GradError if a backward rule returned something other than one Tensor (or None)
-    per input: the mistakes a new custom op makes, said in its own terms."""
+    per input: the mistakes a new custom op makes, said in its own terms. The walk asks only
+    after something failed, so a correct rule pays nothing for it."""
     where = f"backward of {op.describe()}"
     count = len(op.inputs)
     if not isinstance(grads, (tuple, list)):
@@ -289,23 +313,7 @@ def _check_backward_result(op: Op, grads: Any) -> None:
             )
 
 
-def _fit(grad: Tensor, parent: Tensor, op: Op | None) -> Tensor:
-    """`grad` in the shape and dtype of `parent`: the one place where broadcasting is undone
-    (summing over the axes it added or stretched). A shape broadcasting could not have made is
-    a bug in the op's backward, named as such."""
-    shape = parent.data.shape
-    if grad.data.shape != shape:
-        try:
-            grad = sum_to(grad, shape)
-        except GradError as error:
-            assert op is not None  # _seed checked the seeds' shapes
-            raise GradError(
-                f"backward of {op.describe()}: gradient of shape {grad.shape} "
-                f"does not fit {parent.describe()}"
-            ) from error
-    if grad.data.dtype != parent.data.dtype:
-        grad = grad.astype(parent.data.dtype)
-    return grad
+# --- what the walk is used for ------------------------------------------------------------------------
 
 
 def _own(grad: Tensor, handed_out: set[int]) -> Tensor:
@@ -319,10 +327,18 @@ def _own(grad: Tensor, handed_out: set[int]) -> Tensor:
 
 
 def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool = False) -> None:
-    """Accumulate d(output)/d(t) into `t.grad` for every leaf t (and tensor with retain_grad())."""
-    seed = _seed(output, gradient, "backward")
-    handed_out = {id(seed)}  # the caller's seed, and the gradients this call has stored
-    for tensor, tensor_grad in _walk([output], [seed], create_graph, targets=None):
+    """Accumulate d(output)/d(t) into `t.grad` for every leaf t (and tensor with retain_grad()).
+
+    Nothing is stored until the walk has ended, so a rule that fails part-way changes no `.grad`.
+    """
+    outputs, seeds = _seeds(output, gradient, "backward")
+    found: Pairs = []
+    for step in walk(outputs, seeds, create_graph=create_graph):
+        if step.tensor.retains_grad and step.tensor.op is not None and step.grad is not None:
+            found.append((step.tensor, step.grad))
+        found += step.finished
+    handed_out = {id(seed) for seed in seeds}
+    for tensor, tensor_grad in found:
         if tensor._grad is not None:
             with set_grad_enabled(create_graph):
                 tensor._grad = tensor._grad + tensor_grad
@@ -338,20 +354,19 @@ def grad(
     allow_unused: bool = False,
 ) -> list[Tensor | None]:
     """d(outputs)/d(inputs) as a list, one per input, leaving every `.grad` untouched."""
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, np.generic, float, int)):
-        seeds_given: list[Any] = [grad_outputs] * len(outputs)
-    else:
-        seeds_given = list(grad_outputs)
-    if len(seeds_given) != len(outputs):
-        raise ValueError(f"grad: {len(outputs)} outputs but {len(seeds_given)} grad_outputs")
     for t in inputs:
         if not isinstance(t, Tensor) or not t.requires_grad:
             label = t.describe() if isinstance(t, Tensor) else type(t).__name__
             raise GradError(f"grad: input {label} does not require grad")
-    seeds = [_seed(o, g, "grad") for o, g in zip(outputs, seeds_given)]
-    found = {id(t): g for t, g in _walk(outputs, seeds, create_graph, targets={id(t) for t in inputs})}
+    outputs, seeds = _seeds(outputs, grad_outputs, "grad")
+    wanted = {id(t) for t in inputs}
+    found: dict[int, Tensor] = {}
+    for step in walk(outputs, seeds, create_graph=create_graph, inputs=inputs):
+        if id(step.tensor) in wanted and step.grad is not None:
+            found[id(step.tensor)] = step.grad
+        for leaf, leaf_grad in step.finished:
+            found[id(leaf)] = leaf_grad
     result = [found.get(id(t)) for t in inputs]
     if not create_graph:
         handed_out = {id(seed) for seed in seeds}
@@ -366,5 +381,21 @@ def grad(
     return result
 
 
-# The primitives build on Op, so they are imported once it exists (sum_to applies Sum).
-from microgrid import ops  # noqa: E402
+def graph(roots: Sequence[Tensor], stop: frozenset[int] = frozenset()) -> list[Tensor]:
+    """Every tensor behind `roots` (leaves and constants too), each once, each after its inputs:
+    what a picture of the forward graph shows. Tensors whose id is in `stop` end the search."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(list(roots))]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node.op is not None and id(node) not in stop:
+            stack.extend((parent, False) for parent in reversed(node.op.inputs) if id(parent) not in visited)
+    return order

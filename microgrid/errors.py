@@ -16,3 +16,7 @@ class GradError(RuntimeError):
 
 class AnomalyError(FloatingPointError):
     """Under `detect_anomaly()`, an op produced NaN or inf."""
+
+
+class LoadError(ValueError):
+    """A state dict or a saved file that does not fit the model or optimiser; nothing was changed."""

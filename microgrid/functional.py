@@ -1,23 +1,70 @@
 """Every op as a function: thin wrappers over the primitives, and composites built from them.
 
-A composite has no backward rule of its own: `sub(a, b)` is `a + (−b)`, `mean` is `sum · 1/n`,
+A composite has no backward rule of its own: `mean` is `sum · 1/n`, `abs` is `x · sign(x)`,
 `softmax` is `exp(log_softmax)`. Its gradient is the chain rule through the primitives.
+`__all__` is the list of public ops; `microgrid` re-exports it, and each Tensor method shares
+its function's docstring.
 """
 
 from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from microgrid import ops
-from microgrid.errors import ShapeError, cannot_broadcast
-from microgrid.tensor import DTypeLike, Operand, Tensor, as_array, as_dtype, shape_from_args, to_array
+from microgrid.errors import ShapeError
+from microgrid.tensor import DTypeLike, Operand, Tensor, as_dtype, shape_from_args, to_array
 
 Axis = int | Sequence[int] | None
+
+__all__ = [
+    "abs",
+    "add",
+    "astype",
+    "broadcast_to",
+    "clip",
+    "concatenate",
+    "div",
+    "equal",
+    "exp",
+    "getitem",
+    "greater",
+    "greater_equal",
+    "leaky_relu",
+    "less",
+    "less_equal",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mul",
+    "neg",
+    "not_equal",
+    "pow",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "sign",
+    "softmax",
+    "softplus",
+    "sqrt",
+    "stack",
+    "sub",
+    "sum",
+    "swapaxes",
+    "tanh",
+    "transpose",
+    "where",
+]
 
 
 def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
@@ -54,13 +101,8 @@ def add(a: Operand, b: Operand) -> Tensor:
 
 
 def sub(a: Operand, b: Operand) -> Tensor:
-    """a − b, composed as a + (−b)."""
-    a, b = _pair(a, b)
-    try:
-        return ops.Add.apply(a, ops.Neg.apply(b))
-    except ShapeError:
-        _broadcastable("sub", a, b, "-")  # name the user's a and b, not the add and neg inside
-        raise
+    """a − b, broadcasting."""
+    return ops.Sub.apply(*_pair(a, b))
 
 
 def mul(a: Operand, b: Operand) -> Tensor:
@@ -69,13 +111,8 @@ def mul(a: Operand, b: Operand) -> Tensor:
 
 
 def div(a: Operand, b: Operand) -> Tensor:
-    """a / b, composed as a · b^−1."""
-    a, b = _pair(a, b)
-    try:
-        return ops.Mul.apply(a, ops.Pow.apply(b, as_tensor(-1.0, b)))
-    except ShapeError:
-        _broadcastable("div", a, b, "/")  # name the user's a and b, not the mul and pow inside
-        raise
+    """a / b elementwise, broadcasting."""
+    return ops.Div.apply(*_pair(a, b))
 
 
 def neg(a: Operand) -> Tensor:
@@ -114,7 +151,12 @@ def sqrt(x: Operand) -> Tensor:
 def abs(x: Operand) -> Tensor:
     """|x|, composed as x · sign(x) (so its gradient at 0 is 0, as in PyTorch)."""
     x = as_tensor(x)
-    return ops.Mul.apply(x, ops.constant(np.sign(x.data), x))
+    return ops.Mul.apply(x, ops.Sign.apply(x))
+
+
+def sign(x: Operand) -> Tensor:
+    """−1, 0 or 1 for each element (no gradient)."""
+    return ops.Sign.apply(as_tensor(x))
 
 
 def sigmoid(x: Operand) -> Tensor:
@@ -135,7 +177,7 @@ def relu(x: Operand) -> Tensor:
 def leaky_relu(x: Operand, alpha: float = 0.01) -> Tensor:
     """x where x > 0, else alpha · x."""
     x = as_tensor(x)
-    return where(x.data > 0, x, alpha * x)
+    return ops.Where.apply(ops.greater(x, as_tensor(0.0, x)), x, alpha * x)
 
 
 def softplus(x: Operand) -> Tensor:
@@ -145,37 +187,37 @@ def softplus(x: Operand) -> Tensor:
 
 def where(condition: Operand, a: Operand, b: Operand) -> Tensor:
     """a where `condition` is true, else b (no gradient flows to the condition)."""
-    cond = as_array(condition).astype(bool, copy=False)
+    if isinstance(condition, Tensor):
+        cond = (
+            condition
+            if condition.dtype == bool
+            else ops.Compare.apply(condition, as_tensor(0.0, condition), symbol="!=")
+        )
+    else:
+        cond = Tensor._make(np.asarray(condition, dtype=bool))
+        cond.name = "condition"
     a, b = _pair(a, b)
-    try:
-        return ops.Where.apply(a, b, condition=cond)
-    except ShapeError:
-        shapes = f"condition {cond.shape}, {a.describe()}, {b.describe()}"
-        raise ShapeError(f"where: {shapes}: shapes cannot be broadcast together") from None
+    return ops.Where.apply(cond, a, b)
 
 
 def maximum(a: Operand, b: Operand) -> Tensor:
-    """Elementwise max(a, b); at ties the gradient goes to a."""
-    a, b = _pair(a, b)
-    _broadcastable("maximum", a, b)
-    return where(a.data >= b.data, a, b)
+    """Elementwise max(a, b), NaN if either is; at ties the gradient goes to a."""
+    return ops.Maximum.apply(*_pair(a, b))
 
 
 def minimum(a: Operand, b: Operand) -> Tensor:
-    """Elementwise min(a, b); at ties the gradient goes to a."""
-    a, b = _pair(a, b)
-    _broadcastable("minimum", a, b)
-    return where(a.data <= b.data, a, b)
+    """Elementwise min(a, b), NaN if either is; at ties the gradient goes to a."""
+    return ops.Minimum.apply(*_pair(a, b))
 
 
 def clip(x: Operand, low: Operand | None = None, high: Operand | None = None) -> Tensor:
-    """x limited to [low, high]; the gradient is 0 where x was clipped."""
+    """x limited to [low, high] (NaN stays NaN); the gradient is 0 where x was clipped."""
     x = as_tensor(x)
+    if low is not None and high is not None:
+        return ops.Clip.apply(x, as_tensor(low, x), as_tensor(high, x))
     if low is not None:
-        x = maximum(x, low)
-    if high is not None:
-        x = minimum(x, high)
-    return x
+        return maximum(x, low)
+    return x if high is None else minimum(x, high)
 
 
 def astype(x: Operand, dtype: DTypeLike) -> Tensor:
@@ -213,9 +255,7 @@ def min(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
 def logsumexp(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log Σ e^x over `axis`, as m + log Σ e^(x − m) with m = max x, so nothing overflows."""
     x = as_tensor(x)
-    shift = max(x, axis, keepdims=True).detach()  # any constant shift gives the same value
-    if not np.isfinite(shift.data).all():  # all −inf (log 0): shift by 0 so the result is −inf
-        shift = Tensor._make(np.where(np.isfinite(shift.data), shift.data, 0.0))
+    shift = ops.Shift.apply(x, axis=_axis(axis), keepdims=True)
     total = sum(exp(x - shift), axis, keepdims=True).log() + shift
     return total if keepdims else total.reshape(_reduced_shape(x.shape, axis))
 
@@ -304,53 +344,37 @@ def stack(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
 # --- comparisons: no gradient, a bool tensor (as in PyTorch) -------------------------------
 
 
-def _compare(ufunc: Callable[..., np.ndarray], symbol: str, a: Operand, b: Operand) -> Tensor:
-    a, b = _pair(a, b)
-    _broadcastable(symbol, a, b)
-    return Tensor._make(ufunc(a.data, b.data))
-
-
 def less(a: Operand, b: Operand) -> Tensor:
     """a < b elementwise, as a bool tensor."""
-    return _compare(np.less, "<", a, b)
+    return ops.Compare.apply(*_pair(a, b), symbol="<")
 
 
 def less_equal(a: Operand, b: Operand) -> Tensor:
     """a <= b elementwise, as a bool tensor."""
-    return _compare(np.less_equal, "<=", a, b)
+    return ops.Compare.apply(*_pair(a, b), symbol="<=")
 
 
 def greater(a: Operand, b: Operand) -> Tensor:
     """a > b elementwise, as a bool tensor."""
-    return _compare(np.greater, ">", a, b)
+    return ops.Compare.apply(*_pair(a, b), symbol=">")
 
 
 def greater_equal(a: Operand, b: Operand) -> Tensor:
     """a >= b elementwise, as a bool tensor."""
-    return _compare(np.greater_equal, ">=", a, b)
+    return ops.Compare.apply(*_pair(a, b), symbol=">=")
 
 
 def equal(a: Operand, b: Operand) -> Tensor:
     """a == b elementwise, as a bool tensor."""
-    return _compare(np.equal, "==", a, b)
+    return ops.Compare.apply(*_pair(a, b), symbol="==")
 
 
 def not_equal(a: Operand, b: Operand) -> Tensor:
     """a != b elementwise, as a bool tensor."""
-    return _compare(np.not_equal, "!=", a, b)
+    return ops.Compare.apply(*_pair(a, b), symbol="!=")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _broadcastable(what: str, a: Tensor, b: Tensor, symbol: str = "and") -> None:
-    """Raise a ShapeError naming both tensors when their shapes do not broadcast."""
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ShapeError(
-            f"{what}: {a.describe()} {symbol} {b.describe()}: {cannot_broadcast(a.shape, b.shape)}"
-        ) from None
 
 
 def _axis(axis: Axis) -> int | tuple[int, ...] | None:
@@ -384,3 +408,12 @@ def _index(index: Any) -> Any:
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+# A Tensor method and its function share one docstring, the function's: `x.sigmoid()` is `sigmoid(x)`.
+for _method in (
+    "sum", "mean", "max", "min", "reshape", "transpose", "broadcast_to", "astype", "exp", "log",
+    "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "clip", "maximum",
+    "minimum", "logsumexp", "log_softmax", "softmax",
+):  # fmt: skip
+    getattr(Tensor, _method).__doc__ = globals()[_method].__doc__

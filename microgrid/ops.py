@@ -1,23 +1,50 @@
-"""The primitive ops. Each class: forward in numpy beside backward in microgrid ops.
+"""The primitives: each class computes its forward with numpy beside its backward in microgrid ops,
+and describes itself as data: `formula` (what it computes) and `rules` (the local derivative that
+backward applies to each input, with g = d(loss)/d(out)). Everything else in microgrid is composed
+of these, so it has no backward rule of its own.
 
-Everything else (sub, div, mean, abs, sqrt, softmax, losses, layers) is composed from these,
-so it needs no backward rule of its own. In each docstring, `g` is d(loss)/d(out).
+Why each one is a primitive:
+
+    Add Mul Neg Pow            the arithmetic every composite is made of.
+    Sub Div                    a − b and a / b could be a + (−b) and a · b⁻¹, but as one node each
+                               their backward pictures read as the course's formulas, and a
+                               training step runs ~9 % fewer instructions.
+    Exp Log Tanh Sigmoid       the course's functions: one node, one rule (tanh′ = 1 − tanh²,
+    Softplus Relu              σ′ = σ(1 − σ), relu′ = [z > 0]), and stable forwards (σ and softplus
+                               never overflow).
+    Maximum Minimum Clip       NaN goes through in either argument order, and their masks are made
+                               by recorded comparisons.
+    Where                      choose between two tensors by a condition: leaky_relu's two slopes.
+    Compare Sign               no gradient: the masks and conditions the rules above use. They are
+                               recorded all the same, so a picture can say `Z[1] > 0`.
+    Cast                       float32 ↔ float64 (and a bool mask to numbers).
+    Sum Max                    the reductions; mean is sum · 1/n, min is −max(−a).
+    Shift                      logsumexp's max-shift (no gradient: any shift gives the same value).
+    Reshape Transpose          shapes. BroadcastTo and Sum are each other's gradient; `sum_to`,
+    BroadcastTo GetItem        beside them, is the one place where the engine undoes broadcasting.
+    ScatterAdd Concatenate
+    MatMul                     W @ A, with transpose flags so that backward's dW = dZ · A[l−1]ᵀ is
+                               one node.
+
+Shapes may decide what a rule does (shapes are fixed for a recorded step); values never do: every
+mask a rule needs is computed by an op, so the backward pass is a complete graph.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from microgrid.autograd import Grads, Op
+from microgrid.errors import GradError
+from microgrid.function import Grads, Op
 from microgrid.tensor import Tensor
 
 
-def constant(array: np.ndarray | float, like: Tensor) -> Tensor:
-    """A graph leaf holding `array` (a mask or a zero) in the dtype of `like`."""
-    return Tensor._make(np.asarray(array, dtype=like.dtype))
+def constant(value: float, like: Tensor) -> Tensor:
+    """A number (0 or 1 in a rule) as a 0-d graph leaf in the dtype of `like`."""
+    return Tensor._make(np.asarray(value, dtype=like.dtype))
 
 
 def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
@@ -37,25 +64,39 @@ def describe_axes(name: str, axis: int | Sequence[int] | None, keepdims: bool) -
     return f"{text} keepdims" if keepdims else text
 
 
+def greater(a: Tensor, b: Tensor) -> Tensor:
+    """The mask [a > b], made by a recorded comparison (relu's rule needs it)."""
+    return Compare.apply(a, b, symbol=">")
+
+
 # --- elementwise arithmetic ----------------------------------------------------------------
 
 
 class Add(Op):
-    """a + b;  d/da = g,  d/db = g (the engine sums over broadcast axes)."""
-
     name, symbol = "add", "+"
+    formula, rules = "a + b", ("g", "g")
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a + b
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        return grad, grad
+        return grad, grad  # the engine sums each back over the axes broadcasting stretched
+
+
+class Sub(Op):
+    name, symbol = "sub", "-"
+    formula, rules = "a − b", ("g", "−g")
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a - b
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        return grad if self.needs_grad[0] else None, Neg.apply(grad) if self.needs_grad[1] else None
 
 
 class Mul(Op):
-    """a · b;  d/da = g · b,  d/db = g · a."""
-
     name, symbol = "mul", "*"
+    formula, rules = "a · b", ("g · b", "g · a")
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a * b
@@ -63,45 +104,56 @@ class Mul(Op):
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
         return (
-            grad * b if self.needs_grad[0] else None,
-            grad * a if self.needs_grad[1] else None,
+            Mul.apply(grad, b) if self.needs_grad[0] else None,
+            Mul.apply(grad, a) if self.needs_grad[1] else None,
         )
 
 
-class Neg(Op):
-    """−a;  d/da = −g."""
+class Div(Op):
+    name, symbol = "div", "/"
+    formula, rules = "a / b", ("g / b", "−g · a / b²")
 
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a / b
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        grad_a = Div.apply(grad, self.inputs[1])
+        # −g·a/b² = −(g/b)·(a/b) = −(g/b)·out: no square to compute.
+        grad_b = Neg.apply(Mul.apply(grad_a, out)) if self.needs_grad[1] else None
+        return grad_a if self.needs_grad[0] else None, grad_b
+
+
+class Neg(Op):
     name = "neg"
+    formula, rules = "−a", ("−g",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return -a
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return -grad
+        return Neg.apply(grad)
 
 
 class Pow(Op):
-    """a ** b;  d/da = g · b · a^(b−1) (0 where b = 0),  d/db = g · a^b · log a (0 where a ≤ 0)."""
-
     name, symbol = "pow", "**"
+    formula, rules = "a^b", ("g · b · a^(b−1)", "g · out · ln a")
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.power(a, b)
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
-        grad_a = None
+        grad_a = grad_b = None
         if self.needs_grad[0]:
-            exponent = b
-            is_zero = b.data == 0
-            if is_zero.any():  # a⁰ is constant: slope b·a^(b−1) = 0, but a^−1 is inf at a = 0
-                exponent = Where.apply(constant(1.0, b), b, condition=is_zero)
-            grad_a = grad * b * a ** (exponent - 1)
-        grad_b = None
+            # a⁰ is constant, so its slope is 0; but b·a^(b−1) is 0·a^−1 = nan at a = 0. Where
+            # b = 0, use the exponent 1 instead (any finite value would do: it is multiplied by 0).
+            one = constant(1.0, b)
+            exponent = Where.apply(Compare.apply(b, constant(0.0, b), symbol="=="), one, b)
+            grad_a = Mul.apply(Mul.apply(grad, b), Pow.apply(a, Sub.apply(exponent, one)))
         if self.needs_grad[1]:
-            positive = a.data > 0
-            safe_a = Where.apply(a, constant(1.0, a), condition=positive)
-            grad_b = grad * out * safe_a.log()
+            # ln a only where a > 0; elsewhere a^b is 0 or not real, and its slope in b is taken as 0.
+            safe_a = Where.apply(greater(a, constant(0.0, a)), a, constant(1.0, a))
+            grad_b = Mul.apply(Mul.apply(grad, out), Log.apply(safe_a))
         return grad_a, grad_b
 
 
@@ -109,45 +161,41 @@ class Pow(Op):
 
 
 class Exp(Op):
-    """e^a;  d/da = g · e^a (the output itself)."""
-
     name = "exp"
+    formula, rules = "e^a", ("g · e^a",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.exp(a)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad * out
+        return Mul.apply(grad, out)  # e^a is the output itself
 
 
 class Log(Op):
-    """ln a;  d/da = g / a."""
-
     name = "log"
+    formula, rules = "ln a", ("g / a",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.log(a)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad / self.inputs[0]
+        return Div.apply(grad, self.inputs[0])
 
 
 class Tanh(Op):
-    """tanh a;  d/da = g · (1 − tanh² a)."""
-
     name = "tanh"
+    formula, rules = "tanh a", ("g · (1 − out²)",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.tanh(a)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad * (1 - out * out)
+        return Mul.apply(grad, Sub.apply(constant(1.0, out), Mul.apply(out, out)))
 
 
 class Sigmoid(Op):
-    """σ(a) = 1 / (1 + e^−a);  d/da = g · σ(a) · (1 − σ(a))."""
-
     name = "sigmoid"
+    formula, rules = "σ(a) = 1 / (1 + e^−a)", ("g · out · (1 − out)",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         # Only e^−|a| is ever computed, so nothing overflows: |a| = 1e4 gives exactly 1 or 0.
@@ -156,56 +204,141 @@ class Sigmoid(Op):
         return np.where(a >= 0, s, e * s)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad * out * (1 - out)
+        return Mul.apply(Mul.apply(grad, out), Sub.apply(constant(1.0, out), out))
 
 
 class Softplus(Op):
-    """log(1 + e^a) = max(a, 0) + log(1 + e^−|a|);  d/da = g · σ(a)."""
-
     name = "softplus"
+    formula, rules = "ln(1 + e^a)", ("g · σ(a)",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.logaddexp(0.0, a)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad * Sigmoid.apply(self.inputs[0])
+        return Mul.apply(grad, Sigmoid.apply(self.inputs[0]))
 
 
 class Relu(Op):
-    """max(a, 0);  d/da = g · [a > 0]."""
-
     name = "relu"
+    formula, rules = "max(a, 0)", ("g · [a > 0]",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad * Tensor._make(self.inputs[0].data > 0)
+        a = self.inputs[0]
+        return Mul.apply(grad, greater(a, constant(0.0, a)))
 
 
-class Where(Op):
-    """condition ? a : b;  d/da = g where the condition holds, d/db = g elsewhere."""
-
-    name = "where"
-
-    def __init__(self, condition: np.ndarray) -> None:
-        self.condition = condition
+class Maximum(Op):
+    name = "maximum"
+    formula, rules = "max(a, b)", ("g · [a ≥ b]", "g · [a < b]")  # a tie's gradient goes to a
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.where(self.condition, a, b)
+        return np.maximum(a, b)
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        a, b = self.inputs
+        return _choose(grad, Compare.apply(a, b, symbol=">="), self.needs_grad)
+
+
+class Minimum(Op):
+    name = "minimum"
+    formula, rules = "min(a, b)", ("g · [a ≤ b]", "g · [a > b]")  # a tie's gradient goes to a
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.minimum(a, b)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        a, b = self.inputs
+        return _choose(grad, Compare.apply(a, b, symbol="<="), self.needs_grad)
+
+
+def _choose(grad: Tensor, first: Tensor, needs_grad: tuple[bool, ...]) -> Grads:
+    """g where `first` holds (for the first input) and g elsewhere (for the second)."""
+    zero = constant(0.0, grad)
+    return (
+        Where.apply(first, grad, zero) if needs_grad[0] else None,
+        Where.apply(first, zero, grad) if needs_grad[1] else None,
+    )
+
+
+class Clip(Op):
+    name = "clip"
+    formula = "min(max(a, low), high)"
+    rules = ("g · [low ≤ a ≤ high]", "g · [a < low]", "g · [a > high]")
+
+    def forward(self, a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        return np.minimum(np.maximum(a, low), high)  # (np.clip's Python wrapper is slower)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        a, low, high = self.inputs
+        above_low = Compare.apply(a, low, symbol=">=")
+        below_high = Compare.apply(a, high, symbol="<=")
+        inside = Mul.apply(above_low, below_high)  # `and` of two masks
         zero = constant(0.0, grad)
         return (
-            Where.apply(grad, zero, condition=self.condition) if self.needs_grad[0] else None,
-            Where.apply(zero, grad, condition=self.condition) if self.needs_grad[1] else None,
+            Where.apply(inside, grad, zero) if self.needs_grad[0] else None,
+            Where.apply(above_low, zero, grad) if self.needs_grad[1] else None,
+            Where.apply(below_high, zero, grad) if self.needs_grad[2] else None,
         )
 
 
-class Cast(Op):
-    """a as another float dtype;  d/da = g cast back."""
+class Where(Op):
+    name = "where"
+    formula, rules = "a if condition else b", (None, "g · [condition]", "g · [not condition]")
 
+    def forward(self, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(condition, a, b)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        return (None, *_choose(grad, self.inputs[0], self.needs_grad[1:]))
+
+
+class Compare(Op):
+    """a > b and the other comparisons: a bool mask, with no gradient."""
+
+    name = "compare"
+    differentiable = False
+    rules = (None, None)
+    UFUNCS: ClassVar[dict[str, Any]] = {
+        "<": (np.less, "less"),
+        "<=": (np.less_equal, "less_equal"),
+        ">": (np.greater, "greater"),
+        ">=": (np.greater_equal, "greater_equal"),
+        "==": (np.equal, "equal"),
+        "!=": (np.not_equal, "not_equal"),
+    }
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.ufunc, self.name = self.UFUNCS[symbol]
+        self.formula = f"a {symbol} b"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.ufunc(a, b)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        return None, None
+
+
+class Sign(Op):
+    """−1, 0 or 1: the sign of each element, with no gradient (|a| is a · sign a)."""
+
+    name = "sign"
+    formula, rules = "sign a", (None,)
+    differentiable = False
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return np.sign(a)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        return (None,)
+
+
+class Cast(Op):
     name = "astype"
+    formula, rules = "a", ("g cast back",)
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype
@@ -234,9 +367,8 @@ class Reduction(Op):
 
 
 class Sum(Reduction):
-    """Σ a over `axis`;  d/da = g repeated along the summed axes."""
-
     name = "sum"
+    formula, rules = "Σ a", ("g repeated along the summed axes",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.add.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
@@ -244,14 +376,13 @@ class Sum(Reduction):
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         shape = self.inputs[0].shape
         if not self.keepdims and self.axis is not None:  # a full sum's scalar broadcasts as is
-            grad = grad.reshape(kept_shape(shape, self.axis))
-        return grad.broadcast_to(shape)
+            grad = Reshape.apply(grad, shape=kept_shape(shape, self.axis))
+        return BroadcastTo.apply(grad, shape=shape)
 
 
 class Max(Reduction):
-    """max a over `axis`;  d/da = g at the maxima, shared equally between ties."""
-
     name = "max"
+    formula, rules = "max a", ("g · [a = max a] / number of maxima",)  # ties share the gradient
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.maximum.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
@@ -259,9 +390,28 @@ class Max(Reduction):
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         a = self.inputs[0]
         shape = kept_shape(a.shape, self.axis)
-        is_max = a.data == out.data.reshape(shape)
-        share = is_max / is_max.sum(axis=normalize_axes(self.axis, a.ndim), keepdims=True)
-        return grad.reshape(shape) * constant(share, grad)
+        is_max = Cast.apply(
+            Compare.apply(a, Reshape.apply(out, shape=shape), symbol="=="), dtype=grad.data.dtype
+        )
+        share = Div.apply(is_max, Sum.apply(is_max, axis=normalize_axes(self.axis, a.ndim), keepdims=True))
+        return Mul.apply(Reshape.apply(grad, shape=shape), share)
+
+
+class Shift(Reduction):
+    """max a over `axis`, kept as size 1, and 0 where that max is ±∞: logsumexp computes
+    m + log Σ e^(a − m) with m this shift, so nothing overflows, and a row of −∞ (log 0) gives −∞.
+    No gradient flows through it: any constant shift gives the same value."""
+
+    name = "shift"
+    formula, rules = "max a (0 where ±∞)", (None,)
+    differentiable = False
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        most = np.maximum.reduce(a, axis=self.axis, keepdims=True)
+        return np.where(np.isfinite(most), most, 0.0).astype(a.dtype, copy=False)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        return (None,)
 
 
 def kept_shape(shape: tuple[int, ...], axis: int | Sequence[int] | None) -> tuple[int, ...]:
@@ -276,9 +426,8 @@ def kept_shape(shape: tuple[int, ...], axis: int | Sequence[int] | None) -> tupl
 
 
 class Reshape(Op):
-    """a with a new shape;  d/da = g reshaped back."""
-
     name = "reshape"
+    formula, rules = "a", ("g reshaped back",)
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -290,13 +439,12 @@ class Reshape(Op):
         return a.reshape(self.shape)  # the method, not np.reshape's slower Python wrapper
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad.reshape(self.inputs[0].shape)
+        return Reshape.apply(grad, shape=self.inputs[0].shape)
 
 
 class Transpose(Op):
-    """a with its axes permuted;  d/da = g with the inverse permutation."""
-
     name = "transpose"
+    formula, rules = "aᵀ", ("gᵀ",)
 
     def __init__(self, axes: tuple[int, ...] | None) -> None:
         self.axes = axes
@@ -308,15 +456,13 @@ class Transpose(Op):
         return a.transpose(self.axes)  # the method, not np.transpose's slower Python wrapper
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        if self.axes is None:
-            return grad.transpose()
-        return grad.transpose(*(int(i) for i in np.argsort(self.axes)))
+        inverse = None if self.axes is None else tuple(int(i) for i in np.argsort(self.axes))
+        return Transpose.apply(grad, axes=inverse)
 
 
 class BroadcastTo(Op):
-    """a repeated along new or size-1 axes;  d/da = g summed back (by the engine's sum_to)."""
-
     name = "broadcast_to"
+    formula, rules = "a repeated", ("g summed over the repeated axes",)
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -332,13 +478,35 @@ class BroadcastTo(Op):
         return out
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad
+        return grad  # the engine's sum_to sums it back
+
+
+def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched.
+
+    The backward walk calls it for every gradient whose shape is not its input's, so no op's
+    rule has to remember broadcasting. A shape broadcasting could not have made is refused.
+    """
+    grad_shape = grad.data.shape
+    lead = len(grad_shape) - len(shape)  # axes broadcasting added in front
+    if lead < 0:
+        raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
+    axes = list(range(lead))
+    for axis, size in enumerate(shape, lead):
+        if size != grad_shape[axis]:
+            if size != 1:  # only a size-1 axis can have been stretched
+                raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
+            axes.append(axis)
+    if axes:
+        grad = Sum.apply(grad, axis=tuple(axes), keepdims=True)
+    if lead:
+        grad = Reshape.apply(grad, shape=shape)
+    return grad
 
 
 class GetItem(Op):
-    """a[index];  d/da = g scattered back into zeros, repeated indices adding up."""
-
     name = "getitem"
+    formula, rules = "a[index]", ("g scattered into zeros at index",)
 
     def __init__(self, index: Any) -> None:
         self.index = index
@@ -354,9 +522,10 @@ class GetItem(Op):
 
 
 class ScatterAdd(Op):
-    """zeros(shape) with g added at `index` (the gradient of getitem);  d/dg = (d/dout)[index]."""
+    """zeros(shape) with a added at `index`, repeated indices adding up: getitem's gradient."""
 
     name = "scatter_add"
+    formula, rules = "zeros with a added at index", ("g[index]",)
 
     def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
         self.index, self.shape = index, shape
@@ -398,9 +567,9 @@ def format_index(index: Any) -> str:
 
 
 class Concatenate(Op):
-    """The inputs joined along `axis`;  d/d(input i) = the slice of g that input i filled."""
-
     name = "concatenate"
+    formula, rules = "[a₁, a₂, …] joined", ("g[the part input {i} filled]",)
+    variadic = True
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -425,23 +594,32 @@ class Concatenate(Op):
 
 # --- linear algebra ------------------------------------------------------------------------
 
+# (transpose_a, transpose_b) -> formula and rules: with A′ = op(a), B′ = op(b), dA′ = g B′ᵀ and
+# dB′ = A′ᵀ g; a transposed operand's gradient is the transpose of its A′'s.
+_MATMUL_TEXT = {
+    (False, False): ("a @ b", ("g @ bᵀ", "aᵀ @ g")),
+    (False, True): ("a @ bᵀ", ("g @ b", "gᵀ @ a")),
+    (True, False): ("aᵀ @ b", ("b @ gᵀ", "a @ g")),
+    (True, True): ("aᵀ @ bᵀ", ("bᵀ @ gᵀ", "gᵀ @ aᵀ")),
+}
+
 
 class MatMul(Op):
-    """a @ b, either operand's last two axes optionally transposed (numpy's rules for 1-D and
-    batched operands);  d/da = g @ bᵀ,  d/db = aᵀ @ g.
-
-    The transposes are flags, not separate ops, so backward computes dW = dZ @ Aᵀ in one step.
-    """
+    """a @ b (numpy's rules for 1-D and batched operands), either operand's last two axes
+    optionally transposed: flags, not separate ops, so backward computes dW = dZ @ Aᵀ in one step."""
 
     name, symbol = "matmul", "@"
+    formula, rules = _MATMUL_TEXT[False, False]
 
     def __init__(self, transpose_a: bool = False, transpose_b: bool = False) -> None:
         self.transpose_a, self.transpose_b = transpose_a, transpose_b
+        if transpose_a or transpose_b:
+            self.formula, self.rules = _MATMUL_TEXT[transpose_a, transpose_b]
 
     def describe(self) -> str:
         if not (self.transpose_a or self.transpose_b):
             return self.name
-        return f"{self.name} {'aᵀ' if self.transpose_a else 'a'} @ {'bᵀ' if self.transpose_b else 'b'}"
+        return f"{self.name} {self.formula}"
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if self.transpose_a:
@@ -501,3 +679,11 @@ class MatMul(Op):
             else:
                 grad_b = MatMul.apply(a, grad, transpose_a=not ta)
         return grad_a, grad_b
+
+
+# Every primitive, for tests and docs: the classes of this module with a forward of their own.
+PRIMITIVES: tuple[type[Op], ...] = tuple(
+    cls
+    for cls in list(globals().values())
+    if isinstance(cls, type) and issubclass(cls, Op) and cls is not Op and "forward" in vars(cls)
+)

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from microgrid.errors import LoadError
 from microgrid.modes import no_grad
-from microgrid.nn.module import LoadError
 from microgrid.tensor import Tensor
 
 

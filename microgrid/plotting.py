@@ -7,7 +7,7 @@ through pyplot, so nothing here touches pyplot's global state or the backend a u
 Each single-panel helper draws into `ax` when given one (a subplot of your own figure) or into a
 new figure, and returns the Axes it drew on; `save_figure` takes that Axes or a Figure.
 
->>> from microgrid import datasets
+>>> from microgrid.data import datasets
 >>> X, Y = datasets.moons(seed=0)
 >>> save_figure(plot_dataset(X, Y, title="moons"), "out/moons.png")
 PosixPath('out/moons.png')

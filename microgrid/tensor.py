@@ -12,7 +12,7 @@ from microgrid.errors import GradError
 from microgrid.modes import state
 
 if TYPE_CHECKING:
-    from microgrid.autograd import Op
+    from microgrid.function import Op
 
 # What may stand where a Tensor is expected: the operand of `2 * x` or `x / arr`.
 Operand: TypeAlias = "Tensor | float | int | bool | np.ndarray | np.generic"
@@ -21,7 +21,7 @@ DTypeLike: TypeAlias = "type | np.dtype | str | None"
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 # Every recorded tensor gets the next creation number; leaves, having no inputs, keep 0. An op's
-# output is made after its inputs, so sorting a graph by this number orders it topologically.
+# output is made after its inputs, so the backward walk visits a graph newest first by it.
 _creation_counter = itertools.count(1)
 DEFAULT_DTYPE = np.dtype(np.float64)
 
@@ -138,13 +138,13 @@ class Tensor:
         self.created = 0
 
     @staticmethod  # not a classmethod: binding one costs time on every op
-    def _make(data: np.ndarray, op: Op | None = None, name: str | None = None) -> Tensor:
+    def _make(data: np.ndarray, op: Op | None = None, requires_grad: bool = False) -> Tensor:
         """A tensor around an array the engine just computed (no checks, no copy: the hot path)."""
         out = object.__new__(Tensor)
         out.data = data
         out._grad = None
-        out.requires_grad = op is not None
-        out.name = name
+        out.requires_grad = requires_grad
+        out.name = None
         out.op = op
         out.retains_grad = False
         out.scope = state.scope
@@ -206,7 +206,9 @@ class Tensor:
         return f"{self.op.name}(...)" if self.op is not None else "tensor"
 
     def describe(self) -> str:
-        """Name and shape, as error messages show them: `W[2] (1, 4)`."""
+        """Name and shape, as error messages show them: `W[2] (1, 4)`; a number as itself: `0.5`."""
+        if not self.name and self.op is None and self.ndim == 0:
+            return f"{self.data.item():g}"
         return f"{self.label} {self.shape}"
 
     def item(self) -> float:
@@ -229,7 +231,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
-        return Tensor._make(self.data, name=self.name)
+        leaf = Tensor._make(self.data)
+        leaf.name = self.name
+        return leaf
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) tracking gradients for this leaf; returns self."""
@@ -258,6 +262,8 @@ class Tensor:
 
     def backward(self, gradient: Operand | None = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into the `.grad` of every leaf (and retained tensor) behind it."""
+        from microgrid import autograd  # here, not at the top: the walk builds on Tensor
+
         autograd.backward(self, gradient, create_graph=create_graph)
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
@@ -309,7 +315,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     # --- operators and methods (the functions of microgrid.functional) -----------------------
-    # +, *, @ and unary − call their primitive directly: they run on every op of every step,
+    # Each method's docstring is its function's, set at the end of this module.
+    # + − * / @ and unary − call their primitive directly: they run on every op of every step,
     # and an operand that is already a Tensor needs no conversion.
 
     def __add__(self, other: Operand) -> Tensor:
@@ -319,10 +326,10 @@ class Tensor:
         return ops.Add.apply(F.as_tensor(other, self), self)
 
     def __sub__(self, other: Operand) -> Tensor:
-        return F.sub(self, other)
+        return ops.Sub.apply(self, other if other.__class__ is Tensor else F.as_tensor(other, self))
 
     def __rsub__(self, other: Operand) -> Tensor:
-        return F.sub(other, self)
+        return ops.Sub.apply(F.as_tensor(other, self), self)
 
     def __mul__(self, other: Operand) -> Tensor:
         return ops.Mul.apply(self, other if other.__class__ is Tensor else F.as_tensor(other, self))
@@ -331,10 +338,10 @@ class Tensor:
         return ops.Mul.apply(F.as_tensor(other, self), self)
 
     def __truediv__(self, other: Operand) -> Tensor:
-        return F.div(self, other)
+        return ops.Div.apply(self, other if other.__class__ is Tensor else F.as_tensor(other, self))
 
     def __rtruediv__(self, other: Operand) -> Tensor:
-        return F.div(other, self)
+        return ops.Div.apply(F.as_tensor(other, self), self)
 
     def __pow__(self, other: Operand) -> Tensor:
         return F.pow(self, other)
@@ -386,98 +393,76 @@ class Tensor:
         return F.swapaxes(self, -1, -2)
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Σ over `axis` (all axes when None)."""
         return F.sum(self, axis, keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Σ / count over `axis`."""
         return F.mean(self, axis, keepdims)
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Largest value over `axis`; ties share the gradient."""
         return F.max(self, axis, keepdims)
 
     def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Smallest value over `axis`."""
         return F.min(self, axis, keepdims)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        """Same values, new shape (one entry may be -1)."""
         return F.reshape(self, *shape)
 
     def transpose(self, *axes: int) -> Tensor:
-        """Permute the axes (reverse them when none are given)."""
         return F.transpose(self, *axes)
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
-        """Repeat along broadcast axes to `shape`."""
         return F.broadcast_to(self, shape)
 
     def astype(self, dtype: DTypeLike) -> Tensor:
-        """The same values as float32 or float64."""
         return F.astype(self, dtype)
 
     def exp(self) -> Tensor:
-        """e^x."""
         return F.exp(self)
 
     def log(self) -> Tensor:
-        """Natural logarithm."""
         return F.log(self)
 
     def sqrt(self) -> Tensor:
-        """√x."""
         return F.sqrt(self)
 
     def abs(self) -> Tensor:
-        """|x|."""
         return F.abs(self)
 
     def sigmoid(self) -> Tensor:
-        """1 / (1 + e^-x)."""
         return F.sigmoid(self)
 
     def tanh(self) -> Tensor:
-        """tanh x."""
         return F.tanh(self)
 
     def relu(self) -> Tensor:
-        """max(x, 0)."""
         return F.relu(self)
 
     def leaky_relu(self, alpha: float = 0.01) -> Tensor:
-        """x if x > 0 else alpha·x."""
         return F.leaky_relu(self, alpha)
 
     def softplus(self) -> Tensor:
-        """log(1 + e^x)."""
         return F.softplus(self)
 
     def clip(self, low: Operand | None = None, high: Operand | None = None) -> Tensor:
-        """Values limited to [low, high]."""
         return F.clip(self, low, high)
 
     def maximum(self, other: Operand) -> Tensor:
-        """Elementwise larger of self and other."""
         return F.maximum(self, other)
 
     def minimum(self, other: Operand) -> Tensor:
-        """Elementwise smaller of self and other."""
         return F.minimum(self, other)
 
     def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """log Σ e^x over `axis`, computed without overflow."""
         return F.logsumexp(self, axis, keepdims)
 
     def log_softmax(self, axis: int = 0) -> Tensor:
-        """x − logsumexp(x) along `axis` (classes are rows in the course layout)."""
         return F.log_softmax(self, axis)
 
     def softmax(self, axis: int = 0) -> Tensor:
-        """e^x / Σ e^x along `axis`."""
         return F.softmax(self, axis)
 
 
-# autograd, the ops and functional build on Tensor, so they are imported once Tensor exists.
-from microgrid import autograd, ops  # noqa: E402
+# The one import circle: Tensor's operators apply its ops, and the ops make Tensors. They are
+# imported once Tensor exists.
 from microgrid import functional as F  # noqa: E402
+from microgrid import ops  # noqa: E402

@@ -16,7 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import microgrid as mg
-from microgrid import datasets, plotting
+from microgrid import plotting
+from microgrid.data import datasets
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -198,7 +199,7 @@ def test_plotting_leaves_pyplot_and_the_backend_alone(tmp_path: Path) -> None:
     # A fresh interpreter: other tests may have imported pyplot in this one.
     script = (
         "import sys, matplotlib; matplotlib.use('svg'); "
-        "from microgrid import datasets, plotting; "
+        "from microgrid import plotting; from microgrid.data import datasets; "
         f"plotting.save_figure(plotting.plot_dataset(*datasets.moons()), {str(tmp_path / 'm.png')!r}); "
         "print('matplotlib.pyplot' in sys.modules, matplotlib.get_backend())"
     )

@@ -185,7 +185,7 @@ def _check_figure(page: Path, block: Block, value: Any) -> None:
 
 
 def _is_diagram(value: Any) -> bool:
-    from microgrid.diagram import Diagram
+    from microgrid.viz import Diagram
 
     return isinstance(value, Diagram)
 

@@ -28,7 +28,7 @@ from microgrid.nn.losses import (
     softmax_cross_entropy,
 )
 from microgrid.nn.metrics import accuracy, predict
-from microgrid.nn.module import IncompatibleKeys, LoadError, Module, ModuleList
+from microgrid.nn.module import IncompatibleKeys, Module, ModuleList
 
 __all__ = [
     "Dense",
@@ -37,7 +37,6 @@ __all__ = [
     "IncompatibleKeys",
     "Layer",
     "LeakyReLU",
-    "LoadError",
     "Module",
     "ModuleList",
     "ReLU",

@@ -17,15 +17,12 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from microgrid.errors import LoadError
 from microgrid.tensor import Tensor, as_array
 
 StateDict = dict[str, np.ndarray]
 # What train(), eval() and load() return: the module they were called on, with its own type.
 Self = TypeVar("Self", bound="Module")
-
-
-class LoadError(ValueError):
-    """A state dict or a saved file that does not fit the model; the model is left unchanged."""
 
 
 class IncompatibleKeys(NamedTuple):

@@ -14,8 +14,8 @@ from xml.etree import ElementTree
 import pytest
 
 import microgrid as mg
-from microgrid import render
-from microgrid.render import RendererNotFound
+from microgrid.viz import render
+from microgrid.viz.render import RendererNotFound
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_diagram import central_difference
+from pictures import central_difference
 
-from microgrid.expression import ExpressionError, evaluate, parse, variables
+from microgrid.cli.expression import ExpressionError, evaluate, parse, variables
 
 
 def value(text: str, **values: float) -> float:

@@ -21,10 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from microgrid import diagram, render
 from microgrid.autograd import sum_to
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
+from microgrid.viz import diagram, render
 
 
 @dataclass

@@ -14,7 +14,6 @@ only when a demo runs, so `import microgrid` never needs them.
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
 import os
 import time
@@ -25,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microgrid import plotting
+from microgrid.cli.demo import add_options
 from microgrid.data import minibatches
-from microgrid.datasets import Split
+from microgrid.data.datasets import Split
 from microgrid.functional import sigmoid
 from microgrid.modes import no_grad
 from microgrid.nn.losses import l2_penalty, sigmoid_cross_entropy
@@ -39,21 +39,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-DEMO_PACKAGE = "microgrid.demos"
 Results = dict[str, float]
 
 
 # --- command line --------------------------------------------------------------------------
-
-
-def add_options(parser: argparse.ArgumentParser) -> None:
-    """--fast and --out, the same for `python demos/NAME.py` and `microgrid demo NAME`."""
-    parser.add_argument(
-        "--fast", action="store_true", help="train briefly (seconds): for tests and a first look"
-    )
-    parser.add_argument(
-        "--out", metavar="DIR", default=None, help="folder for the pictures (default: ./out/NAME)"
-    )
 
 
 def parse_args(doc: str | None, argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -244,55 +233,3 @@ def train_test_boundaries(models: Mapping[str, Module], split: Split, title: str
     figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
     figure.suptitle(title, fontsize=plotting.TITLE_SIZE + 1)
     return figure
-
-
-# --- the `microgrid demo` command ----------------------------------------------------------------
-
-
-def demo_names() -> list[str]:
-    """Every demo, in the order of the course (demos/__init__.py lists them)."""
-    return list(importlib.import_module(DEMO_PACKAGE).COURSE_ORDER)
-
-
-def load(name: str) -> Any:
-    """The module of the demo `name`, with a clear error for a name that is not a demo."""
-    names = demo_names()
-    if name not in names:
-        raise ValueError(f"no demo named {name!r}; choose one of {', '.join(names)}")
-    return importlib.import_module(f"{DEMO_PACKAGE}.{name}")
-
-
-def describe(name: str) -> str:
-    """The first line of the demo's docstring: what it teaches."""
-    doc = load(name).__doc__ or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
-
-
-def add_demo_command(subparsers: Any) -> None:
-    """Add `demo NAME [--fast] [--out DIR]` and `demo --list` to the `microgrid` command."""
-    parser = subparsers.add_parser(
-        "demo",
-        help="run one of the course demos (--list shows them)",
-        description="Run one of the course demos: it trains, prints its key numbers and writes its "
-        "pictures into an output folder (default ./out/NAME). --list shows every demo.",
-    )
-    parser.add_argument(
-        "name", nargs="?", choices=demo_names(), metavar="NAME", help="the demo to run, e.g. planar"
-    )
-    parser.add_argument("--list", action="store_true", help="list the demos, one line each")
-    add_options(parser)
-    parser.set_defaults(run=run_demo_command)
-
-
-def run_demo_command(arguments: argparse.Namespace) -> int:
-    """List the demos, or run the one named, from parsed command-line arguments."""
-    if arguments.list or arguments.name is None:
-        names = demo_names()
-        width = max(len(name) for name in names)
-        for name in names:
-            print(f"{name:<{width}}  {describe(name)}")
-        if not arguments.list:
-            print("\nrun one with: microgrid demo NAME [--fast] [--out DIR]")
-        return 0
-    load(arguments.name).main(fast=arguments.fast, out=arguments.out)
-    return 0

@@ -10,10 +10,10 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
-from test_diagram import central_difference, dot_edges, dot_nodes, lecture
+from pictures import central_difference, dot_edges, dot_nodes, lecture
 
 import microgrid as mg
-from microgrid import diagram
+from microgrid.viz import diagram
 
 
 def test_one_frame_per_reverse_topological_step_after_the_forward_frame() -> None:

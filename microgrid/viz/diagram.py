@@ -34,11 +34,11 @@ from typing import Any
 import graphviz  # type: ignore[import-untyped]
 import numpy as np
 
-from microgrid import render
 from microgrid.autograd import Op, grad
 from microgrid.errors import GradError
 from microgrid.gradcheck import GradcheckReport
 from microgrid.tensor import Tensor
+from microgrid.viz import render
 
 # --- styles: the one table ----------------------------------------------------------------
 

@@ -145,7 +145,7 @@ def test_load_state_dict_names_every_problem_and_changes_nothing() -> None:
     state["layers.9.W"] = np.zeros((1, 1))
     state["layers.0.W"] = np.zeros((4, 2))
     state["layers.0.b"] = np.zeros((3, 1)) + 5.0  # fine on its own, but nothing may be loaded
-    with pytest.raises(nn.LoadError) as caught:
+    with pytest.raises(mg.LoadError) as caught:
         model.load_state_dict(state)
     message = str(caught.value)
     assert "missing keys: layers.2.b" in message
@@ -161,7 +161,7 @@ def test_load_state_dict_not_strict_skips_and_reports_keys_but_not_shapes() -> N
     assert result.unexpected_keys == ["extra"]
     assert result.missing_keys == ["layers.0.W", "layers.2.W", "layers.2.b"]
     np.testing.assert_array_equal(model.layers[0].b.data, np.ones((3, 1)))
-    with pytest.raises(nn.LoadError, match=r"layers.0.b has shape \(2, 1\)"):
+    with pytest.raises(mg.LoadError, match=r"layers.0.b has shape \(2, 1\)"):
         model.load_state_dict({"layers.0.b": np.ones((2, 1))}, strict=False)
 
 
@@ -266,7 +266,7 @@ def test_a_bad_file_is_refused_clearly_and_the_model_is_unchanged(
     damage(path, nn.mlp([2, 4, 1], seed=9).state_dict())
     model = nn.mlp([2, 4, 1], seed=0)
     before = values(model)
-    with pytest.raises(nn.LoadError, match=message) as caught:
+    with pytest.raises(mg.LoadError, match=message) as caught:
         model.load(path)
     assert str(path) in str(caught.value)
     assert_same_values(values(model), before)
@@ -283,7 +283,7 @@ def test_a_damaged_member_is_refused(tmp_path: Path) -> None:
     data[offset + 200] ^= 0xFF  # flip bits inside the first array's data: its CRC no longer matches
     path.write_bytes(bytes(data))
     before = values(model)
-    with pytest.raises(nn.LoadError, match=r"array 'layers.0.W' is truncated or damaged"):
+    with pytest.raises(mg.LoadError, match=r"array 'layers.0.W' is truncated or damaged"):
         model.load(path)
     assert_same_values(values(model), before)
 

@@ -1,26 +1,17 @@
-"""The `microgrid` command line.
+"""`microgrid graph EXPRESSION`: draw the forward and backward graph of a formula typed in.
 
-    microgrid graph "3*(a + b*c)" --set a=5 b=3 c=2 -o out.svg
-
-Each subcommand is an `add_..._command(subcommands)` function that adds its parser and sets
-`run`; list it in COMMANDS to add another (a `microgrid demo NAME` fits the same mould).
+microgrid graph "3*(a + b*c)" --set a=5 b=3 c=2 -o out.svg
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from microgrid import demokit, diagram, render
-from microgrid.diagram import DiagramTooLarge, draw
-from microgrid.errors import GradError, ShapeError
-from microgrid.expression import ALLOWED, ExpressionError, evaluate
-from microgrid.stepthrough import step_through
-
-# Errors that are the user's input, not a bug: printed as one line, exit status 1.
-USER_ERRORS = (ExpressionError, render.RendererNotFound, DiagramTooLarge, GradError, ShapeError)
+from microgrid.cli.expression import ALLOWED, ExpressionError, evaluate
+from microgrid.viz import diagram, render
+from microgrid.viz.diagram import draw
+from microgrid.viz.stepthrough import step_through
 
 GRAPH_EXAMPLES = """examples:
   microgrid graph "3*(a + b*c)" --set a=5 b=3 c=2 -o lecture.svg
@@ -41,7 +32,7 @@ def assignment(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"the value of {variable} must be a number, got {value!r}") from None
 
 
-def add_graph_command(subcommands: argparse._SubParsersAction) -> None:
+def add_command(subcommands: argparse._SubParsersAction) -> None:
     """`microgrid graph EXPRESSION --set a=5 ... [-o FILE] [--format F] [--html FILE]`."""
     parser = subcommands.add_parser(
         "graph",
@@ -93,30 +84,3 @@ def run_graph(args: argparse.Namespace) -> int:
     if args.html is not None:
         print(f"wrote {step_through(output).save_html(args.html)}")
     return 0
-
-
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_graph_command, demokit.add_demo_command]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The `microgrid` parser with every subcommand of COMMANDS."""
-    parser = argparse.ArgumentParser(prog="microgrid", description="microgrid: autograd you can see.")
-    subcommands = parser.add_subparsers(dest="command", required=True)
-    for add_command in COMMANDS:
-        add_command(subcommands)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `microgrid` script; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except USER_ERRORS as error:
-        print(f"microgrid {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,9 +9,9 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from test_diagram import dot_nodes
+from pictures import dot_nodes
 
-from microgrid import cli
+from microgrid.cli import main as cli
 
 LECTURE = ["graph", "3*(a + b*c)", "--set", "a=5", "b=3", "c=2"]
 

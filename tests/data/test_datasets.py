@@ -1,4 +1,4 @@
-"""microgrid.datasets: layout, labels, seeds, balance, argument checks, difficulty, and splitting."""
+"""microgrid.data.datasets: layout, labels, seeds, balance, argument checks, difficulty, and splitting."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import microgrid as mg
-from microgrid import datasets
+from microgrid.data import datasets
 
 Generator = Callable[..., tuple[np.ndarray, np.ndarray]]
 GENERATORS: dict[str, Generator] = {

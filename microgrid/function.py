@@ -1,0 +1,178 @@
+"""Op: the base class of every primitive, and `Op.apply`, the one door every computation goes through.
+
+A primitive is a subclass with `forward` (numpy arrays in, an array out) beside `backward`
+(microgrid Tensors in, Tensors out, so that the backward pass is itself a graph). It describes
+itself as data, which diagrams, captions and tests read:
+
+    class Mul(Op):
+        name, symbol = "mul", "*"
+        formula = "a · b"              # what it computes, in the names of forward's parameters
+        rules = ("g · b", "g · a")     # d(loss)/d(input) for each input; g is d(loss)/d(out)
+
+        def forward(self, a, b): ...
+        def backward(self, grad, out): ...
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from microgrid.errors import AnomalyError, ShapeError, cannot_broadcast
+from microgrid.modes import state
+
+if TYPE_CHECKING:
+    from microgrid.tensor import Tensor
+
+Grads = Sequence["Tensor | None"]
+_ndarray = np.ndarray  # a module global is found faster than np.ndarray: −0.8 % instructions per step
+
+
+class Op:
+    """A primitive: `forward` maps numpy arrays to an array, `backward` maps d(out) to d(inputs).
+
+    The instance is the context: `apply` makes it, stores the inputs in `inputs` and which of them
+    need a gradient in `needs_grad`; anything else backward needs (an axis, a shape) is an
+    attribute set in `__init__`. `backward(grad, out)` gets g = d(loss)/d(out) and returns one
+    Tensor per input (None where `needs_grad` is False), computed with microgrid ops only, so
+    that with `create_graph=True` the gradients are recorded and can be differentiated again.
+
+    An op you write yourself needs only `forward` and `backward`; `formula` and `rules` make its
+    diagrams and step-through captions say what it computes (without them they show its name).
+    """
+
+    name: str = "op"
+    # For binary ops, the infix symbol error messages use: `W[2] (1, 4) @ A[1] (3, 400)`.
+    symbol: str | None = None
+    # What the op computes, written with the names of forward's parameters: "a · b".
+    formula: str | None = None
+    # One local rule per input, d(loss)/d(input) in terms of g = d(loss)/d(out), the inputs and
+    # `out`: ("g · b", "g · a"); None for an input that never gets a gradient (a condition).
+    rules: tuple[str | None, ...] | None = None
+    # A variadic op (concatenate) gives one rule for every input, `{i}` standing for its number.
+    variadic: ClassVar[bool] = False
+    # False for ops whose output has no gradient (comparisons, sign): they are recorded, so
+    # pictures show where a mask comes from, but the backward walk never visits them.
+    differentiable: ClassVar[bool] = True
+
+    inputs: tuple[Tensor, ...] = ()
+    needs_grad: tuple[bool, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__ is None and cls.formula is not None:
+            cls.__doc__ = cls.summary()  # help(ops.Mul) says what the data says: one source
+
+    @classmethod
+    def summary(cls) -> str:
+        """`a · b;  d/da = g · b,  d/db = g · a`: the formula and the rules on one line."""
+        rules = cls.rules or ()
+        slots = cls.slots() if not cls.variadic else ("a_i",)
+        parts = [f"d/d{slot} = {rule.replace('{i}', 'i')}" for slot, rule in zip(slots, rules) if rule]
+        return "; ".join([f"{cls.formula}", ", ".join(parts) or "no gradient"])
+
+    def forward(self, *arrays: Any, **unused: Any) -> np.ndarray:  # (*Any, **Any): any arity may override
+        """The output array computed from the input arrays."""
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor, out: Tensor) -> Tensor | Grads:
+        """One gradient per input (None where `needs_grad` is False), from d(loss)/d(out)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The op as diagrams label it, with its parameters: `sum axis=1 keepdims`."""
+        return self.name
+
+    def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
+        """Why these input shapes cannot work, when forward raised; None to reuse numpy's words."""
+        return None
+
+    @classmethod
+    def slots(cls) -> tuple[str, ...]:
+        """The names of forward's inputs (`("a", "b")`), which `formula` and `rules` are written in."""
+        parameters = inspect.signature(cls.forward).parameters.values()
+        return tuple(p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self")
+
+    def rule(self, position: int) -> str | None:
+        """The local rule for input `position` ("g · b"), or None when there is none to show."""
+        if self.rules is None:
+            return None
+        if self.variadic:
+            return self.rules[0].replace("{i}", str(position + 1)) if self.rules[0] else None
+        return self.rules[position] if position < len(self.rules) else None
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        """Run forward on the inputs' data and, when recording, link the output to this op."""
+        # Every op of every step passes through here, so the common arities get a path without
+        # loops: a list comprehension is itself a function call before Python 3.12 (−3 % per step).
+        op = cls(**params) if params else cls()  # (a call without ** is quicker)
+        try:
+            if len(inputs) == 2:
+                a, b = inputs
+                data = op.forward(a.data, b.data)
+                needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
+            elif len(inputs) == 1:
+                data = op.forward(inputs[0].data)
+                needs_grad = (inputs[0].requires_grad,)
+            else:
+                data = op.forward(*[t.data for t in inputs])
+                needs_grad = tuple([t.requires_grad for t in inputs])
+        except (ValueError, IndexError, TypeError) as error:
+            # Say which op and which tensors, keep the kind of error (an IndexError stays one)
+            # and chain the original, so a bug inside a custom op's forward still shows its line.
+            raise _error_kind(error)(op.failure_message(inputs, error)) from error
+        if data.__class__ is not _ndarray:
+            data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
+        if state.anomaly:
+            check_finite(data, f"{op.describe()} forward", inputs)
+        if state.grad_enabled:
+            if True in needs_grad:
+                op.inputs = inputs
+                op.needs_grad = needs_grad
+                return Tensor._make(data, op, cls.differentiable)
+            if any(t.op is not None for t in inputs):
+                # Made from recorded tensors but needing no gradient (a mask such as Z[1] > 0):
+                # recorded all the same, so that a picture can say where it comes from.
+                op.inputs = inputs
+                op.needs_grad = needs_grad
+                return Tensor._make(data, op, False)
+        return Tensor._make(data)
+
+    def failure_message(self, inputs: Sequence[Tensor], error: Exception) -> str:
+        """`op: W[2] (1, 4) @ A[1] (3, 400): inner sizes 4 and 3 differ`."""
+        arrays = [t.data for t in inputs]
+        if self.symbol is not None and len(inputs) == 2:
+            operands = f"{inputs[0].describe()} {self.symbol} {inputs[1].describe()}"
+        else:
+            operands = ", ".join(t.describe() for t in inputs)
+        reason = self.shape_problem(arrays)
+        if reason is None and "broadcast" in str(error):
+            reason = cannot_broadcast(*(a.shape for a in arrays))
+        reason = reason or str(error).split("\n")[0]
+        return f"{self.describe()}: {operands}: {reason}"
+
+
+def _error_kind(error: Exception) -> type[Exception]:
+    """What a failed forward raises: a ShapeError for numpy's ValueErrors (shapes that do not
+    broadcast, reshape or reduce), else the same kind as numpy's error (IndexError, TypeError)."""
+    if isinstance(error, ValueError):
+        return ShapeError
+    return IndexError if isinstance(error, IndexError) else TypeError
+
+
+def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None:
+    """Under detect_anomaly: raise if `data` holds NaN or inf, naming the op and its inputs."""
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        bad = "nan" if np.isnan(data).any() else "inf"
+        context = f" (while computing the backward of {state.backward_of})" if state.backward_of else ""
+        operands = ", ".join(t.describe() for t in inputs)
+        raise AnomalyError(f"{where} produced {bad}{context}; inputs: {operands}")
+
+
+# The import circle between Tensor and its ops closes here: Op.apply makes Tensors, and Tensor's
+# operators apply ops. Imported last, so whichever of the two is imported first, Op exists.
+from microgrid.tensor import Tensor  # noqa: E402
