@@ -10,7 +10,7 @@ from typing import Any
 from microgrid import autograd, data, functional, nn, optim
 from microgrid.autograd import backward, grad
 from microgrid.creation import generator, manual_seed, ones, randn, tensor, zeros
-from microgrid.errors import AnomalyError, GradError, LoadError, ShapeError
+from microgrid.errors import AnomalyError, ArgumentTypeError, GradError, LoadError, ShapeError
 from microgrid.function import Op
 from microgrid.functional import *  # noqa: F403  (the public ops: functional.__all__)
 from microgrid.gradcheck import GradcheckReport, gradcheck, gradgradcheck
@@ -39,6 +39,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AnomalyError",
+    "ArgumentTypeError",
     "Diagram",
     "GradError",
     "GradcheckReport",

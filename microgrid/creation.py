@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from microgrid import checks
 from microgrid.tensor import DTypeLike, Tensor, as_dtype, shape_from_args
 
 Seed: TypeAlias = "int | np.random.Generator | np.random.RandomState | None"
@@ -17,7 +18,7 @@ _global_generator = np.random.default_rng(0)
 def manual_seed(seed: int) -> None:
     """Reseed the generator that everything random uses when it is given no seed."""
     global _global_generator
-    _global_generator = np.random.default_rng(seed)
+    _global_generator = np.random.default_rng(checks.count("manual_seed", "seed", seed, at_least=0))
 
 
 def generator(seed: Seed = None) -> np.random.Generator | np.random.RandomState:
@@ -31,12 +32,8 @@ def generator(seed: Seed = None) -> np.random.Generator | np.random.RandomState:
         return _global_generator
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise TypeError(
-        "seed must be an int ≥ 0, a numpy.random.Generator or a numpy.random.RandomState, "
-        f"got {type(seed).__name__} {seed!r}"
-    )
+    others = "a numpy.random.Generator or a numpy.random.RandomState"
+    return np.random.default_rng(checks.count("generator", "seed", seed, at_least=0, alternatives=others))
 
 
 def tensor(
@@ -46,12 +43,10 @@ def tensor(
     return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
 
 
-def _shape(shape: tuple[int | Sequence[int], ...]) -> tuple[int, ...]:
-    """The requested shape, checked to be non-negative."""
+def _shape(owner: str, shape: tuple[int | Sequence[int], ...]) -> tuple[int, ...]:
+    """The requested shape, each size checked to be an int ≥ 0."""
     resolved = shape_from_args(shape)
-    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in resolved):
-        raise ValueError(f"shape must be non-negative integers, got {resolved}")
-    return tuple(int(n) for n in resolved)
+    return tuple(checks.count(owner, f"shape[{axis}]", n, at_least=0) for axis, n in enumerate(resolved))
 
 
 def zeros(
@@ -61,7 +56,7 @@ def zeros(
     dtype: DTypeLike = None,
 ) -> Tensor:
     """A tensor of zeros."""
-    return Tensor(np.zeros(_shape(shape), as_dtype(dtype)), requires_grad=requires_grad, name=name)
+    return Tensor(np.zeros(_shape("zeros", shape), as_dtype(dtype)), requires_grad=requires_grad, name=name)
 
 
 def ones(
@@ -71,7 +66,7 @@ def ones(
     dtype: DTypeLike = None,
 ) -> Tensor:
     """A tensor of ones."""
-    return Tensor(np.ones(_shape(shape), as_dtype(dtype)), requires_grad=requires_grad, name=name)
+    return Tensor(np.ones(_shape("ones", shape), as_dtype(dtype)), requires_grad=requires_grad, name=name)
 
 
 def randn(
@@ -82,5 +77,5 @@ def randn(
     dtype: DTypeLike = None,
 ) -> Tensor:
     """Standard normal samples; the same `seed` gives the same numbers (see `generator`)."""
-    values = generator(seed).standard_normal(_shape(shape)).astype(as_dtype(dtype))
+    values = generator(seed).standard_normal(_shape("randn", shape)).astype(as_dtype(dtype))
     return Tensor(values, requires_grad=requires_grad, name=name)

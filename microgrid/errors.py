@@ -20,3 +20,11 @@ class AnomalyError(FloatingPointError):
 
 class LoadError(ValueError):
     """A state dict or a saved file that does not fit the model or optimiser; nothing was changed."""
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong kind, such as a string or a bool where a number is due.
+
+    A TypeError, as Python has it, and a ValueError too, so that `except ValueError` catches every
+    refused setting, whether its kind or its value is wrong.
+    """

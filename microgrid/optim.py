@@ -18,31 +18,17 @@ appears at the optimiser's tenth step takes its first step with t = 1.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
+from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
-
-
-def _check(
-    owner: str, name: str, value: float, low: float, high: float = math.inf, high_open: bool = False
-) -> float:
-    """`value` as a float, refused with its name unless a finite number in [low, high] (or [low, high))."""
-    if not isinstance(value, Real) or isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
-    inside = low <= value < high if high_open else low <= value <= high
-    if not inside or not math.isfinite(value):
-        closing = ")" if high_open else "]"
-        allowed = f"a finite number ≥ {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{closing}"
-        raise ValueError(f"{owner}: {name} must be {allowed}, got {value!r}")
-    return float(value)
 
 
 @dataclass
@@ -83,8 +69,8 @@ class Optimizer:
             if id(p) in seen:
                 raise ValueError(f"{owner}: parameter {p.describe()} is listed twice")
             seen.add(id(p))
-        self.lr = _check(owner, "lr", lr, 0.0)
-        self.weight_decay = _check(owner, "weight_decay", weight_decay, 0.0)
+        self.lr = checks.number(owner, "lr", lr, at_least=0)
+        self.weight_decay = checks.number(owner, "weight_decay", weight_decay, at_least=0)
         self.t = 0  # calls of step()
         self.state: list[ParameterState] = [ParameterState() for _ in self.params]
 
@@ -130,16 +116,14 @@ class Optimizer:
         refused with a LoadError that names each problem, and nothing is changed."""
         owner = f"{type(self).__name__}.load_state_dict"
         _check_mapping(owner, state)
-        problems = []
+        problems: list[str] = []
         if state.get("optimizer") != type(self).__name__:
             problems.append(f"the state is from {state.get('optimizer')!r}, not {type(self).__name__}")
-        if not _is_count(state.get("t")):
-            problems.append(f"t must be a whole number ≥ 0, got {state.get('t')!r}")
-        lr = self.lr
-        try:
-            lr = _check(owner, "lr", state.get("lr"), 0.0)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as error:
-            problems.append(str(error).removeprefix(f"{owner}: "))
+        t, lr = self.t, self.lr
+        with _noted(problems, owner):
+            t = checks.count(owner, "t", state.get("t"), at_least=0)
+        with _noted(problems, owner):
+            lr = checks.number(owner, "lr", state.get("lr"), at_least=0)
         entries = state.get("parameters")
         restored = []
         if not isinstance(entries, (list, tuple)):
@@ -149,9 +133,12 @@ class Optimizer:
         else:
             for position, (p, entry) in enumerate(zip(self.params, entries)):
                 where = f"parameter {position} ({p.describe()})"
-                if not isinstance(entry, Mapping) or not _is_count(entry.get("t")):
-                    problems.append(f"{where}: needs a step count t")
+                if not isinstance(entry, Mapping):
+                    problems.append(f"{where}: needs a dict of t and averages, got {type(entry).__name__}")
                     continue
+                steps = 0
+                with _noted(problems, owner):
+                    steps = checks.count(f"{owner}: {where}", "t", entry.get("t"), at_least=0)
                 averages = {}
                 for key, value in entry.items():
                     if key == "t":
@@ -161,10 +148,10 @@ class Optimizer:
                         problems.append(f"{where}: {key!r} is a {array.dtype} array {array.shape}")
                         continue
                     averages[key] = np.array(array, dtype=p.dtype)  # a copy, the parameter's dtype
-                restored.append(ParameterState(int(entry["t"]), averages))
+                restored.append(ParameterState(steps, averages))
         if problems:
             raise LoadError(f"{owner}: {'; '.join(problems)}; nothing was loaded")
-        self.t, self.lr, self.state = int(state["t"]), lr, restored
+        self.t, self.lr, self.state = t, lr, restored
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters, t={self.t})"
@@ -176,9 +163,13 @@ def _check_mapping(owner: str, state: Any) -> None:
         raise TypeError(f"{owner}: expected the dict state_dict() returns, got {type(state).__name__}")
 
 
-def _is_count(value: Any) -> bool:
-    """True for a whole number ≥ 0 (a bool is not one)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 0)
+@contextlib.contextmanager
+def _noted(problems: list[str], owner: str) -> Iterator[None]:
+    """Run a check, adding its refusal to `problems` (without the owner, said once) instead of raising it."""
+    try:
+        yield
+    except ValueError as error:  # a refused kind too: checks raise an ArgumentTypeError, a ValueError
+        problems.append(str(error).removeprefix(f"{owner}: "))
 
 
 class SGD(Optimizer):
@@ -193,8 +184,9 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr, weight_decay)
-        self.momentum = _check(type(self).__name__, "momentum", momentum, 0.0, 1.0, high_open=True)
-        self.dampening = _check(type(self).__name__, "dampening", dampening, 0.0, 1.0)
+        owner = type(self).__name__
+        self.momentum = checks.number(owner, "momentum", momentum, at_least=0, below=1)
+        self.dampening = checks.number(owner, "dampening", dampening, at_least=0, at_most=1)
 
     def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
         if not self.momentum:
@@ -224,8 +216,9 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr, weight_decay)
-        self.beta = _check(type(self).__name__, "beta", beta, 0.0, 1.0, high_open=True)
-        self.eps = _check(type(self).__name__, "eps", eps, 0.0)
+        owner = type(self).__name__
+        self.beta = checks.number(owner, "beta", beta, at_least=0, below=1)
+        self.eps = checks.number(owner, "eps", eps, at_least=0)
 
     def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
         s = state.average("s", g * g, self.beta, 1.0 - self.beta)
@@ -247,9 +240,9 @@ class Adam(Optimizer):
         owner = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"{owner}: betas must be a pair (β1, β2) such as (0.9, 0.999), got {betas!r}")
-        self.beta1 = _check(owner, "betas[0]", betas[0], 0.0, 1.0, high_open=True)
-        self.beta2 = _check(owner, "betas[1]", betas[1], 0.0, 1.0, high_open=True)
-        self.eps = _check(owner, "eps", eps, 0.0)
+        self.beta1 = checks.number(owner, "betas[0]", betas[0], at_least=0, below=1)
+        self.beta2 = checks.number(owner, "betas[1]", betas[1], at_least=0, below=1)
+        self.eps = checks.number(owner, "eps", eps, at_least=0)
 
     def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
         v = state.average("v", g, self.beta1, 1.0 - self.beta1)
@@ -301,13 +294,12 @@ class LRScheduler:
         _check_mapping(owner, state)
         if state.get("scheduler") != type(self).__name__:
             raise LoadError(f"{owner}: the state is from {state.get('scheduler')!r}; nothing was loaded")
-        if not _is_count(state.get("count")):
-            raise LoadError(f"{owner}: count must be a whole number ≥ 0, got {state.get('count')!r}")
         try:
-            initial_lr = _check(owner, "initial_lr", state.get("initial_lr"), 0.0)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as error:
+            count = checks.count(owner, "count", state.get("count"), at_least=0)
+            initial_lr = checks.number(owner, "initial_lr", state.get("initial_lr"), at_least=0)
+        except ValueError as error:  # a refused kind too: an ArgumentTypeError is a ValueError
             raise LoadError(f"{error}; nothing was loaded") from error
-        self.count, self.initial_lr = int(state["count"]), initial_lr
+        self.count, self.initial_lr = count, initial_lr
 
 
 class InverseTimeDecay(LRScheduler):
@@ -319,12 +311,9 @@ class InverseTimeDecay(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, decay_rate: float = 1.0, time_interval: int = 1) -> None:
         super().__init__(optimizer)
-        self.decay_rate = _check(type(self).__name__, "decay_rate", decay_rate, 0.0)
-        if not isinstance(time_interval, int) or isinstance(time_interval, bool) or time_interval < 1:
-            raise ValueError(
-                f"InverseTimeDecay: time_interval must be a positive integer, got {time_interval!r}"
-            )
-        self.time_interval = time_interval
+        owner = type(self).__name__
+        self.decay_rate = checks.number(owner, "decay_rate", decay_rate, at_least=0)
+        self.time_interval = checks.count(owner, "time_interval", time_interval)
 
     def lr_at(self, count: int) -> float:
         return self.initial_lr / (1.0 + self.decay_rate * (count // self.time_interval))
@@ -335,7 +324,7 @@ class ExponentialDecay(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, gamma: float = 0.95) -> None:
         super().__init__(optimizer)
-        self.gamma = _check(type(self).__name__, "gamma", gamma, 0.0, 1.0)
+        self.gamma = checks.number(type(self).__name__, "gamma", gamma, at_least=0, at_most=1)
 
     def lr_at(self, count: int) -> float:
         return self.initial_lr * self.gamma**count

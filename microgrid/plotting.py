@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from microgrid import checks
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -149,8 +151,7 @@ def _draw_boundary(
     """Shade predict_fn over the data's range plus a margin, draw the points; return the accuracy."""
     from matplotlib.colors import LinearSegmentedColormap
 
-    if not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int ≥ 2 (grid points per axis), got {resolution!r}")
+    resolution = checks.count("plotting", "resolution (grid points per axis)", resolution, at_least=2)
     low, high = X.min(axis=1), X.max(axis=1)
     margin = np.maximum(0.1 * (high - low), 0.5)
     x1, x2 = np.meshgrid(*(np.linspace(lo, hi, resolution) for lo, hi in zip(low - margin, high + margin)))
@@ -206,8 +207,7 @@ def grid_of_boundaries(
     """One decision-boundary panel per named predict_fn (e.g. per hidden size), accuracy in each title."""
     if not predict_fns:
         raise ValueError("grid_of_boundaries needs at least one predict_fn, got none")
-    if not isinstance(columns, int) or columns < 1:
-        raise ValueError(f"columns must be an int ≥ 1, got {columns!r}")
+    columns = checks.count("grid_of_boundaries", "columns", columns)
     X, labels = _class_labels(X, Y)
     columns = min(columns, len(predict_fns))
     rows = math.ceil(len(predict_fns) / columns)

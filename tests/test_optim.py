@@ -158,14 +158,26 @@ def test_zero_grad_clears_the_gradients() -> None:
         (
             lambda: optim.SGD([parameter([1.0])], lr="0.1"),
             TypeError,
-            "SGD: lr must be a number, got str '0.1'",
+            "SGD: lr must be a finite number ≥ 0, got '0.1'",
         ),
         (lambda: optim.SGD([parameter([1.0])], lr=float("inf")), ValueError, "lr must be a finite number"),
-        (lambda: optim.SGD([parameter([1.0])], momentum=None), TypeError, "momentum must be a number, got"),
+        (
+            lambda: optim.SGD([parameter([1.0])], momentum=None),
+            TypeError,
+            r"momentum must be a number in \[0, 1\), got None",
+        ),
         (lambda: optim.Adam([parameter([1.0])], betas=0.9), TypeError, r"betas must be a pair .*, got 0.9"),
         (lambda: optim.Adam([parameter([1.0])], eps=float("nan")), ValueError, "eps must be a finite number"),
-        (lambda: optim.Momentum([parameter([1.0])], beta=1.0), ValueError, r"momentum must be in \[0, 1\)"),
-        (lambda: optim.Adam([parameter([1.0])], betas=(0.9, 1.2)), ValueError, r"betas\[1\] must be in"),
+        (
+            lambda: optim.Momentum([parameter([1.0])], beta=1.0),
+            ValueError,
+            r"Momentum: momentum must be a number in \[0, 1\), got 1.0",
+        ),
+        (
+            lambda: optim.Adam([parameter([1.0])], betas=(0.9, 1.2)),
+            ValueError,
+            r"Adam: betas\[1\] must be a number in \[0, 1\), got 1.2",
+        ),
     ],
 )
 def test_bad_settings_are_refused_clearly(call: Callable[[], object], error: type, message: str) -> None:
@@ -276,7 +288,15 @@ def test_optimizer_state_is_copied_both_ways() -> None:
             r"parameter 0 \(p \(2,\)\): 'v' is a float64 array \(3,\)",
         ),
         (lambda s: s.update(lr=-1.0), r"lr must be a finite number ≥ 0, got -1.0"),
-        (lambda s: s.update(t=1.5), r"t must be a whole number ≥ 0, got 1.5"),
+        (lambda s: s.update(t=1.5), r"t must be an int ≥ 0, got 1.5"),
+        (
+            lambda s: s["parameters"][0].update(t=-1),
+            r"parameter 0 \(p \(2,\)\): t must be an int ≥ 0, got -1",
+        ),
+        (
+            lambda s: s["parameters"].__setitem__(0, [1]),
+            r"parameter 0 \(p \(2,\)\): needs a dict of t and averages, got list",
+        ),
         (lambda s: s["parameters"][0].update(s=np.array(["a", "b"])), r"'s' is a <U1 array \(2,\)"),
         (lambda s: s.update(parameters=None), r"parameters must be a list, one entry per parameter"),
     ],
@@ -323,3 +343,31 @@ def test_a_resumed_schedule_continues_its_decay() -> None:
         mg.LoadError, match=r"ExponentialDecay\.load_state_dict: the state is from 'InverseTimeDecay'"
     ):
         optim.ExponentialDecay(fresh).load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"count": True}, "count must be an int ≥ 0, got True"),
+        ({"count": -1}, "count must be an int ≥ 0, got -1"),
+        ({"initial_lr": "1"}, "initial_lr must be a finite number ≥ 0, got '1'"),
+    ],
+)
+def test_a_schedule_state_with_a_bad_count_or_rate_is_refused(change: dict, message: str) -> None:
+    schedule = optim.InverseTimeDecay(optim.SGD([parameter([1.0])], lr=1.0))
+    schedule.step()
+    with pytest.raises(
+        mg.LoadError, match=rf"^InverseTimeDecay\.load_state_dict: {message}; nothing was loaded"
+    ):
+        schedule.load_state_dict({**schedule.state_dict(), **change})
+    assert (schedule.count, schedule.initial_lr) == (1, 1.0)
+
+
+def test_time_interval_is_a_count_of_calls() -> None:
+    sgd = optim.SGD([parameter([1.0])])
+    assert optim.InverseTimeDecay(sgd, time_interval=np.int64(3)).time_interval == 3
+    for bad in (0, 2.0, True):
+        with pytest.raises(
+            ValueError, match=rf"InverseTimeDecay: time_interval must be an int ≥ 1, got {bad}"
+        ):
+            optim.InverseTimeDecay(sgd, time_interval=bad)

@@ -148,6 +148,16 @@ def test_grid_of_boundaries_needs_models() -> None:
         plotting.grid_of_boundaries({}, *datasets.moons(m=10))
 
 
+def test_a_grid_too_coarse_or_a_column_count_that_is_not_a_count_is_refused() -> None:
+    X, Y = datasets.moons(m=10)
+    with pytest.raises(
+        ValueError, match=r"^plotting: resolution \(grid points per axis\) must be an int ≥ 2, got 1$"
+    ):
+        plotting.plot_decision_boundary(half_plane, X, Y, resolution=1)
+    with pytest.raises(ValueError, match="^grid_of_boundaries: columns must be an int ≥ 1, got True$"):
+        plotting.grid_of_boundaries({"half plane": half_plane}, X, Y, columns=True)
+
+
 # --- curves ----------------------------------------------------------------------------------
 
 

@@ -120,8 +120,12 @@ def test_creation_helpers() -> None:
     mg.manual_seed(4)
     np.testing.assert_array_equal(first, mg.randn(5).data)
     assert mg.randn(2, dtype="float32", requires_grad=True).dtype == np.float32
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match=r"zeros: shape\[0\] must be an int ≥ 0, got -1"):
         mg.zeros(-1, 2)
+    with pytest.raises(ValueError, match=r"randn: shape\[1\] must be an int ≥ 0, got True"):
+        mg.randn((2, True))
+    with pytest.raises(ValueError, match="manual_seed: seed must be an int ≥ 0, got -1"):
+        mg.manual_seed(-1)
 
 
 def test_truth_value_of_a_multi_element_tensor_is_ambiguous() -> None:

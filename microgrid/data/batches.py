@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from microgrid import checks
 from microgrid.creation import Seed, generator
 from microgrid.errors import ShapeError
 from microgrid.tensor import Operand, Tensor, as_array
@@ -32,12 +33,11 @@ def minibatches(
             f"minibatches: X {inputs.shape} and Y {labels.shape} need the same number of examples "
             "in their last axis (one example per column)"
         )
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"minibatches: batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = checks.count("minibatches", "batch_size", batch_size)
     m = inputs.shape[-1]
     order = generator(seed).permutation(m) if shuffle else np.arange(m)
     # The checks above run at the call; the batches are cut as they are asked for.
-    return _batches(inputs, labels, order, int(batch_size))
+    return _batches(inputs, labels, order, batch_size)
 
 
 def _batches(

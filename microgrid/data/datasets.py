@@ -21,30 +21,17 @@ never changes), a numpy Generator or RandomState, or None for the global generat
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
 
+from microgrid import checks
 from microgrid.creation import Seed, generator
 
-# --- argument checks -------------------------------------------------------------------------
 
-
-def _count(name: str, value: int, minimum: int = 1) -> int:
-    """`value` checked to be an int ≥ `minimum`."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int ≥ {minimum}, got {value!r}")
-    return int(value)
-
-
-def _real(name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
-    """`value` checked to be a finite real number with low ≤ value ≤ high."""
-    valid = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not valid or not low <= value <= high:
-        bounds = f"≥ {low}" if high == math.inf else f"between {low} and {high}"
-        raise ValueError(f"{name} must be a number {bounds}, got {value!r}")
-    return float(value)
+def _examples(owner: str, m: int, noise: float) -> tuple[int, float]:
+    """The number of examples m ≥ 1 and the noise's standard deviation ≥ 0, checked."""
+    return checks.count(owner, "m", m), checks.number(owner, "noise", noise, at_least=0)
 
 
 def _dataset(
@@ -77,10 +64,10 @@ def flower(
     With 4 petals the classes sit in opposite quadrants, so no line beats a coin by much
     (logistic regression ≈ 50%) while a hidden layer of 4 tanh units reaches ≈ 90%.
     """
-    m, noise = _count("m", m), _real("noise", noise)
-    petals = _count("petals", petals, minimum=2)
+    m, noise = _examples("flower", m, noise)
+    petals = checks.count("flower", "petals", petals, at_least=2)
     if petals % 2:
-        raise ValueError(f"petals must be even so that the two classes alternate, got {petals}")
+        raise ValueError(f"flower: petals must be even so that the two classes alternate, got {petals}")
     rng = generator(seed)
     petal = np.arange(m) % petals
     width = 2 * math.pi / petals
@@ -93,18 +80,17 @@ def circles(
     m: int = 400, noise: float = 0.05, factor: float = 0.5, seed: Seed = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class 0 on the unit circle, class 1 on a circle of radius `factor` inside it."""
-    m, noise = _count("m", m), _real("noise", noise)
-    if not isinstance(factor, Real) or not 0 < factor < 1:
-        raise ValueError(f"factor (inner radius / outer radius) must be between 0 and 1, got {factor!r}")
+    m, noise = _examples("circles", m, noise)
+    factor = checks.number("circles", "factor (inner radius / outer radius)", factor, above=0, below=1)
     rng = generator(seed)
     labels = np.arange(m) % 2
-    radius = np.where(labels == 0, 1.0, float(factor))
+    radius = np.where(labels == 0, 1.0, factor)
     return _dataset(_on_circle(radius, rng.uniform(0, 2 * math.pi, m)), labels, 2, noise, rng)
 
 
 def moons(m: int = 400, noise: float = 0.1, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: class 0 arches up, class 1 (shifted right and down) arches down."""
-    m, noise = _count("m", m), _real("noise", noise)
+    m, noise = _examples("moons", m, noise)
     rng = generator(seed)
     labels = np.arange(m) % 2
     arch = _on_circle(1.0, rng.uniform(0, math.pi, m))
@@ -127,12 +113,14 @@ def spirals(
     `arms` defaults to `classes` (one arm per class) and must be a multiple of it, so that the
     classes stay balanced.
     """
-    m, noise = _count("m", m), _real("noise", noise)
-    classes = _count("classes", classes, minimum=2)
-    arms = classes if arms is None else _count("arms", arms)
+    m, noise = _examples("spirals", m, noise)
+    classes = checks.count("spirals", "classes", classes, at_least=2)
+    arms = classes if arms is None else checks.count("spirals", "arms", arms)
     if arms % classes:
-        raise ValueError(f"arms ({arms}) must be a multiple of classes ({classes}) to keep classes balanced")
-    turns = _real("turns", turns)
+        raise ValueError(
+            f"spirals: arms ({arms}) must be a multiple of classes ({classes}) to keep classes balanced"
+        )
+    turns = checks.number("spirals", "turns", turns, at_least=0)
     rng = generator(seed)
     arm = np.arange(m) % arms
     along = rng.uniform(0, 1, m)
@@ -145,7 +133,7 @@ def xor(m: int = 400, noise: float = 0.3, seed: Seed = 0) -> tuple[np.ndarray, n
 
     With m=4 and noise=0 this is the XOR truth table itself.
     """
-    m, noise = _count("m", m), _real("noise", noise)
+    m, noise = _examples("xor", m, noise)
     rng = generator(seed)
     corner = np.arange(m) % 4
     points = np.stack([np.where(corner % 2 == 0, 1.0, -1.0), np.where(corner < 2, 1.0, -1.0)])
@@ -156,8 +144,8 @@ def blobs(
     m: int = 400, noise: float = 0.5, classes: int = 2, seed: Seed = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs of std `noise`, one per class, centred evenly on a circle of radius 2."""
-    m, noise = _count("m", m), _real("noise", noise)
-    classes = _count("classes", classes, minimum=2)
+    m, noise = _examples("blobs", m, noise)
+    classes = checks.count("blobs", "classes", classes, at_least=2)
     rng = generator(seed)
     labels = np.arange(m) % classes
     centres = _on_circle(2.0, 2 * math.pi * labels / classes)
@@ -184,7 +172,7 @@ def train_test_split(X: np.ndarray, Y: np.ndarray, test_fraction: float = 0.2, s
             f"train_test_split: X and Y must be 2-D with one example per column and the same "
             f"number of columns, got X {X.shape} and Y {Y.shape}"
         )
-    test_fraction = _real("test_fraction", test_fraction, high=1.0)
+    test_fraction = checks.number("train_test_split", "test_fraction", test_fraction, at_least=0, at_most=1)
     m = X.shape[1]
     n_test = round(m * test_fraction)
     if not 0 < n_test < m:

@@ -22,6 +22,7 @@ from typing import TypeAlias
 
 import numpy as np
 
+from microgrid import checks
 from microgrid.creation import Seed, generator
 
 Initializer: TypeAlias = "Callable[[tuple[int, ...], Seed], np.ndarray]"
@@ -32,7 +33,7 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
     if len(shape) != 2:
         raise ValueError(f"init: a weight has the shape (n_out, n_in), got {tuple(shape)}")
     n_out, n_in = shape
-    return n_in, n_out
+    return checks.count("init", "n_in", n_in), checks.count("init", "n_out", n_out)
 
 
 def _normal(shape: Sequence[int], std: float, seed: Seed) -> np.ndarray:

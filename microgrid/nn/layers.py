@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Sequence
-from numbers import Real
-from typing import Any, ClassVar, TypeGuard
+from typing import Any, ClassVar
 
 import numpy as np
 
+from microgrid import checks
 from microgrid.creation import Seed, generator
 from microgrid.errors import ShapeError
 from microgrid.functional import as_tensor, leaky_relu, relu, sigmoid, softmax, tanh
@@ -31,16 +31,9 @@ def scoped(name: str | None) -> contextlib.AbstractContextManager[Any]:
     return scope(name) if name is not None else contextlib.nullcontext()
 
 
-def _is_number(value: object) -> TypeGuard[float]:
-    """A real number (numpy's included), not a bool, a string or an array."""
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
 def _keep_prob(owner: str, keep_prob: object) -> float:
-    """`keep_prob` as a float, refused unless it is a probability in (0, 1]."""
-    if not _is_number(keep_prob) or not 0.0 < keep_prob <= 1.0:
-        raise ValueError(f"{owner}: keep_prob must be in (0, 1], got {keep_prob!r}")
-    return float(keep_prob)
+    """`keep_prob` as a float, refused unless it is a probability in (0, 1]: 0 would keep nothing."""
+    return checks.number(owner, "keep_prob", keep_prob, above=0, at_most=1)
 
 
 class Layer(Module):
@@ -59,8 +52,8 @@ class Layer(Module):
 
     def number(self, layer: int | None) -> None:
         """Belong to the course's layer `layer`: rename the output and the parameters, move scope."""
-        if layer is not None and (not isinstance(layer, int) or isinstance(layer, bool) or layer < 0):
-            raise ValueError(f"{type(self).__name__}: layer must be a number ≥ 0, got {layer!r}")
+        if layer is not None:
+            layer = checks.count(type(self).__name__, "layer", layer, at_least=0)
         old_scope = self.__dict__.get("scope_name")
         self.layer = layer
         self.scope_name = None if layer is None else f"layer {layer}"
@@ -118,10 +111,7 @@ class Dense(Layer):
         dtype: DTypeLike = None,
     ) -> None:
         super().__init__(layer)
-        for what, size in (("n_in", n_in), ("n_out", n_out)):
-            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
-                raise ValueError(f"Dense: {what} must be a positive integer, got {size!r}")
-        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.n_in, self.n_out = checks.count("Dense", "n_in", n_in), checks.count("Dense", "n_out", n_out)
         self.init = init if isinstance(init, str) else getattr(init, "__name__", repr(init))
         weights = np.asarray(initializers.get(init)((self.n_out, self.n_in), seed))
         if weights.shape != (self.n_out, self.n_in):
@@ -198,9 +188,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha: float = 0.01, layer: int | None = None) -> None:
         super().__init__(layer)
-        if not _is_number(alpha):
-            raise TypeError(f"LeakyReLU: alpha must be a number, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = checks.number("LeakyReLU", "alpha", alpha)
 
     def forward(self, x: Operand) -> Tensor:
         return leaky_relu(x, self.alpha)
@@ -247,7 +235,7 @@ class Dropout(Layer):
             meaning = (
                 f"; Dropout({given!r}) in PyTorch drops {given!r} of the units, which is "
                 f"Dropout(keep_prob={1 - given:g}) here"
-                if _is_number(given) and 0 <= given < 1
+                if checks.is_number(given) and 0 <= given < 1
                 else ""
             )
             raise TypeError(

@@ -9,10 +9,9 @@ over m = 0 examples has no value.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 
+from microgrid import checks
 from microgrid.errors import ShapeError
 from microgrid.functional import as_tensor, clip, log, log_softmax, softplus
 from microgrid.nn.module import Module
@@ -126,10 +125,8 @@ def l2_penalty(model: Module, lambd: float, m: int) -> Tensor:
     Every parameter named W (the last part of its path, as in `layers.0.W`) counts as a weight.
     Add it to the cost: `J = sigmoid_cross_entropy(Z, Y) + l2_penalty(model, 0.7, m)`.
     """
-    if not isinstance(m, Integral) or isinstance(m, bool) or m < 1:
-        raise ValueError(f"l2_penalty: m (the number of examples) must be an int ≥ 1, got {m!r}")
-    if not isinstance(lambd, Real) or isinstance(lambd, bool) or not 0 <= lambd < float("inf"):
-        raise ValueError(f"l2_penalty: lambd (λ) must be a finite number ≥ 0, got {lambd!r}")
+    m = checks.count("l2_penalty", "m (the number of examples)", m)
+    lambd = checks.number("l2_penalty", "lambd (λ)", lambd, at_least=0)
     weights = [p for name, p in model.named_parameters() if name.rsplit(".", 1)[-1] == "W"]
     if not weights:
         raise ValueError(f"l2_penalty: {type(model).__name__} has no weight parameter named W")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 import numpy as np
 
+from microgrid import checks
 from microgrid.errors import ShapeError
 from microgrid.tensor import Operand, as_array
 
@@ -26,14 +26,13 @@ def predict(output: Operand, threshold: float = 0.5, from_logits: bool = False) 
         raise ShapeError(f"predict: the output must be (1, m) or (classes, m), got shape {scores.shape}")
     if scores.shape[0] > 1:
         return np.argmax(scores, axis=0).reshape(1, -1)
-    if not isinstance(threshold, Real) or isinstance(threshold, bool):
-        raise TypeError(f"predict: threshold must be a number, got {threshold!r}")
     if from_logits:
-        if not 0 < threshold < 1:
-            raise ValueError(
-                f"predict: with from_logits=True the threshold is a probability in (0, 1), got {threshold!r}"
-            )
-        threshold = math.log(threshold / (1 - threshold))
+        probability = checks.number(
+            "predict", "threshold, with from_logits=True,", threshold, above=0, below=1
+        )
+        threshold = math.log(probability / (1 - probability))
+    else:
+        threshold = checks.number("predict", "threshold", threshold)
     return (scores > threshold).astype(np.int64)
 
 

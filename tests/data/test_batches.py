@@ -94,7 +94,7 @@ def test_mismatched_examples_and_bad_batch_sizes_are_refused() -> None:
     X, Y = numbered_examples()
     with pytest.raises(mg.ShapeError, match=r"X \(3, 148\) and Y \(1, 147\) need the same number of"):
         minibatches(X, Y[:, 1:], 64)  # refused at the call, before any batch is asked for
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="minibatches: batch_size must be an int ≥ 1, got 0"):
         minibatches(X, Y, 0)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got True"):
+    with pytest.raises(ValueError, match="minibatches: batch_size must be an int ≥ 1, got True"):
         minibatches(X, Y, True)

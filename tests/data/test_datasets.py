@@ -108,9 +108,9 @@ def test_a_different_seed_gives_different_data(name: str) -> None:
         ({"m": 0}, "m must be an int ≥ 1, got 0"),
         ({"m": 2.5}, "m must be an int"),
         ({"m": True}, "m must be an int"),
-        ({"noise": -0.1}, "noise must be a number ≥ 0"),
-        ({"noise": float("nan")}, "noise must be a number"),
-        ({"noise": float("inf")}, "noise must be a number"),
+        ({"noise": -0.1}, "noise must be a finite number ≥ 0, got -0.1"),
+        ({"noise": float("nan")}, "noise must be a finite number ≥ 0, got nan"),
+        ({"noise": float("inf")}, "noise must be a finite number ≥ 0, got inf"),
     ],
 )
 def test_bad_sizes_and_noise_are_refused(name: str, arguments: dict, message: str) -> None:
@@ -144,11 +144,11 @@ def test_seed_none_follows_manual_seed_and_a_random_state_is_accepted(name: str)
     [
         (datasets.flower, {"petals": 3}, "petals must be even"),
         (datasets.flower, {"petals": 0}, "petals must be an int ≥ 2"),
-        (datasets.circles, {"factor": 1.5}, "factor .* between 0 and 1"),
-        (datasets.circles, {"factor": 0}, "factor .* between 0 and 1"),
+        (datasets.circles, {"factor": 1.5}, r"circles: factor .* must be a number in \(0, 1\), got 1.5"),
+        (datasets.circles, {"factor": 0}, r"circles: factor .* must be a number in \(0, 1\), got 0"),
         (datasets.spirals, {"classes": 1}, "classes must be an int ≥ 2"),
         (datasets.spirals, {"classes": 2, "arms": 3}, r"arms \(3\) must be a multiple of classes \(2\)"),
-        (datasets.spirals, {"turns": -1}, "turns must be a number ≥ 0"),
+        (datasets.spirals, {"turns": -1}, "spirals: turns must be a finite number ≥ 0, got -1"),
         (datasets.blobs, {"classes": 1}, "classes must be an int ≥ 2"),
     ],
 )
@@ -262,7 +262,12 @@ def test_split_of_a_generated_dataset_keeps_its_pairs() -> None:
     [
         (np.zeros((2, 5)), np.zeros((1, 4)), 0.2, r"same number of columns, got X \(2, 5\) and Y \(1, 4\)"),
         (np.zeros(5), np.zeros((1, 5)), 0.2, "must be 2-D"),
-        (np.zeros((2, 5)), np.zeros((1, 5)), 1.5, "test_fraction must be a number between 0.0 and 1.0"),
+        (
+            np.zeros((2, 5)),
+            np.zeros((1, 5)),
+            1.5,
+            r"train_test_split: test_fraction must be a number in \[0, 1\]",
+        ),
         (np.zeros((2, 5)), np.zeros((1, 5)), 0.05, "gives 0 test and 5 training examples"),
         (np.zeros((2, 5)), np.zeros((1, 5)), 0.95, "gives 5 test and 0 training examples"),
     ],

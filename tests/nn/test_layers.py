@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -248,9 +249,10 @@ def test_dropout_names_its_mask_D() -> None:
 
 @pytest.mark.parametrize("keep_prob", [0.0, -0.1, 1.5, "0.5", True])
 def test_dropout_refuses_a_keep_prob_outside_0_1(keep_prob: float) -> None:
-    with pytest.raises(ValueError, match=r"keep_prob must be in \(0, 1\], got"):
+    refusal = rf"keep_prob must be a number in \(0, 1\], got {re.escape(repr(keep_prob))}$"
+    with pytest.raises(ValueError, match=rf"^Dropout: {refusal}"):
         nn.Dropout(keep_prob=keep_prob)
-    with pytest.raises(ValueError, match=r"keep_prob must be in \(0, 1\], got"):
+    with pytest.raises(ValueError, match=rf"^mlp: {refusal}"):
         nn.mlp([2, 3, 1], keep_prob=keep_prob)
 
 
@@ -323,11 +325,13 @@ def test_a_random_state_reproduces_the_course_notebooks_weights() -> None:
         (lambda: nn.mlp([3]), "needs the input size and at least one layer"),
         (lambda: nn.mlp([3, 1], hidden="swish"), "unknown hidden activation 'swish'"),
         (lambda: nn.mlp([3, 1], output="softmaxx"), "unknown output activation 'softmaxx'"),
-        (lambda: nn.Dense(0, 3), "n_in must be a positive integer"),
-        (lambda: nn.Dense(True, 3), "n_in must be a positive integer, got True"),
-        (lambda: nn.Dense(2, 3, layer=True), "layer must be a number ≥ 0, got True"),
+        (lambda: nn.Dense(0, 3), "Dense: n_in must be an int ≥ 1, got 0"),
+        (lambda: nn.Dense(True, 3), "Dense: n_in must be an int ≥ 1, got True"),
+        (lambda: nn.Dense(2, np.int64(-2)), r"Dense: n_out must be an int ≥ 1, got np.int64\(-2\)"),
+        (lambda: nn.Dense(2, 3, layer=True), "Dense: layer must be an int ≥ 0, got True"),
         (lambda: nn.mlp(5), r"sizes needs the input size and at least one layer, e.g. \[2, 4, 1\], got 5"),
-        (lambda: nn.LeakyReLU("x"), "alpha must be a number, got 'x'"),
+        (lambda: nn.LeakyReLU("x"), "LeakyReLU: alpha must be a finite number, got 'x'"),
+        (lambda: nn.LeakyReLU(float("nan")), "LeakyReLU: alpha must be a finite number, got nan"),
         (lambda: nn.Dense(2, 3, init="kaiming"), "unknown initialiser 'kaiming'; choose one of"),
         (
             lambda: nn.Dense(2, 3, init=lambda shape, seed: np.zeros((3,))),

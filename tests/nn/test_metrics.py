@@ -36,9 +36,15 @@ def test_predict_takes_the_argmax_down_each_column() -> None:
 @pytest.mark.parametrize(
     ("threshold", "from_logits", "error", "message"),
     [
-        (0.0, True, ValueError, r"with from_logits=True the threshold is a probability in \(0, 1\), got 0.0"),
-        (1.0, True, ValueError, r"threshold is a probability in \(0, 1\), got 1.0"),
-        ("0.5", False, TypeError, r"threshold must be a number, got '0.5'"),
+        (
+            0.0,
+            True,
+            ValueError,
+            r"predict: threshold, with from_logits=True, must be a number in \(0, 1\), got 0.0",
+        ),
+        (1.0, True, ValueError, r"threshold, with from_logits=True, must be a number in \(0, 1\), got 1.0"),
+        ("0.5", False, TypeError, r"predict: threshold must be a finite number, got '0.5'"),
+        (float("inf"), False, ValueError, r"predict: threshold must be a finite number, got inf"),
     ],
 )
 def test_predict_refuses_a_threshold_that_is_not_a_probability(
