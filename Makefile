@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 		$(PYTHON) -m pip install --quiet --target .venv-bootstrap virtualenv && \
 		PYTHONPATH=.venv-bootstrap $(PYTHON) -m virtualenv --quiet $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,demos,render,docs]"
+	$(PY) -m pip install --quiet -e ".[dev,demos,docs]"
 	@touch $@
 
 lint: $(VENV)/.installed

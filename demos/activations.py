@@ -17,12 +17,13 @@ and test accuracy for each activation).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -49,18 +50,18 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
 
     # --- train one network per hidden activation, the identity included -------------------------------
-    models: dict[str, mg.nn.Sequential] = {}
-    costs: dict[str, list[float]] = {}
-    for activation in ("identity", *ACTIVATIONS):
-        models[activation] = mg.nn.mlp(LAYER_SIZES, hidden=activation, init="xavier", seed=SEED)
-        optimizer = mg.optim.SGD(models[activation].parameters(), lr=LEARNING_RATE)
-        costs[activation] = kit.train(
-            models[activation], split.X_train, split.Y_train, optimizer, iterations, description=activation
+    gradient_descent = partial(mg.optim.SGD, lr=LEARNING_RATE)
+    settings = {
+        activation: kit.Setting(
+            mg.nn.mlp(LAYER_SIZES, hidden=activation, init="xavier", seed=SEED), gradient_descent
         )
+        for activation in ("identity", *ACTIVATIONS)
+    }
+    models, costs = kit.train_each(settings, split.X_train, split.Y_train, iterations)
 
     # --- part 1: the identity network is one matrix ------------------------------------------------
     W, b = multiplied_out(models["identity"])

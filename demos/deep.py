@@ -15,11 +15,12 @@ ops and parameters (or their gradients).
 
 from __future__ import annotations
 
+from functools import partial
+
 from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -38,26 +39,24 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.spirals(m=EXAMPLES, noise=NOISE, turns=TURNS, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.spirals(m=EXAMPLES, noise=NOISE, turns=TURNS, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
 
     # --- the deep network and the wide one -----------------------------------------------------
-    models: dict[str, mg.nn.Sequential] = {}
-    costs: dict[str, list[float]] = {}
+    adam = partial(mg.optim.Adam, lr=LEARNING_RATE)
+    names = {"deep": f"deep {DEEP}", "wide": f"wide {WIDE}"}
+    settings = {
+        names["deep"]: kit.Setting(mg.nn.mlp(DEEP, hidden="relu", init="he", seed=SEED), adam),
+        names["wide"]: kit.Setting(mg.nn.mlp(WIDE, hidden="relu", init="he", seed=SEED), adam),
+    }
+    models, costs = kit.train_each(settings, split.X_train, split.Y_train, iterations)
     results: dict[str, float] = {}
-    for key, sizes in (("deep", DEEP), ("wide", WIDE)):
-        model = mg.nn.mlp(sizes, hidden="relu", init="he", seed=SEED)
-        name = f"{key} {sizes}"
-        optimizer = mg.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-        costs[name] = kit.train(
-            model, split.X_train, split.Y_train, optimizer, iterations, description=f"{key} {sizes}"
-        )
-        models[name] = model
+    for key, name in names.items():
         results[f"{key}_final_cost"] = costs[name][-1]
-        results.update(kit.accuracies(model, split, prefix=f"{key}_"))
+        results.update(kit.accuracies(models[name], split, prefix=f"{key}_"))
 
     # --- pictures ----------------------------------------------------------------------------
-    parameters = sum(p.size for p in models[f"deep {DEEP}"].parameters())
+    parameters = sum(p.size for p in models[names["deep"]].parameters())
     run.save(
         plotting.plot_costs(
             costs,
@@ -76,7 +75,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     )
 
     # --- the deep network's graph, one box per layer ---------------------------------------------
-    deep = models[f"deep {DEEP}"]
+    deep = models[names["deep"]]
     Z = deep(mg.tensor(split.X_train, name="X"))
     with mg.scope("cost"):  # a scope of its own, so that the cost collapses into one box too
         J = mg.nn.sigmoid_cross_entropy(Z, split.Y_train)

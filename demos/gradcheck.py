@@ -18,13 +18,13 @@ gradcheck_wrong.svg/.png (the graph, parameters coloured by their relative diffe
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
-from microgrid.functional import as_tensor
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 1
@@ -34,6 +34,8 @@ LAYER_SIZES = [2, 4, 1]
 LEARNING_RATE = 0.5
 ITERATIONS = 1500
 FAST_ITERATIONS = 100
+# (key in the results, name in the pictures, with the faulty tanh?)
+NETWORKS = (("correct", "correct tanh", False), ("wrong", "wrong tanh backward", True))
 
 
 # --- the deliberate bug: a tanh primitive with a wrong backward rule -------------------------------
@@ -53,7 +55,7 @@ class WrongTanhLayer(mg.nn.Layer):
     """A = tanh Z through WrongTanh."""
 
     def forward(self, x: mg.Tensor) -> mg.Tensor:
-        return WrongTanh.apply(as_tensor(x))
+        return WrongTanh.apply(x)
 
 
 def network(wrong: bool) -> mg.nn.Sequential:
@@ -70,18 +72,17 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.flower(m=EXAMPLES, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.flower(m=EXAMPLES, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
     X_check = mg.tensor(split.X_train[:, :CHECK_EXAMPLES], name="X")
     Y_check = split.Y_train[:, :CHECK_EXAMPLES]
 
+    # --- gradient check of each network, then its diagram coloured by the check -----------------------
+    models = {name: network(wrong) for _, name, wrong in NETWORKS}
     results: dict[str, float] = {}
-    costs: dict[str, list[float]] = {}
-    for key, wrong in (("correct", False), ("wrong", True)):
-        model = network(wrong)
-        name = "wrong tanh backward" if wrong else "correct tanh"
+    for key, name, _ in NETWORKS:
+        model = models[name]
 
-        # --- gradient check, then the diagram coloured by it ------------------------------------------
         def cost(*parameters: mg.Tensor, model: mg.nn.Sequential = model) -> mg.Tensor:
             # gradcheck nudges the parameters in place; the cost reads them through the model.
             return mg.nn.sigmoid_cross_entropy(model(X_check), Y_check)
@@ -95,11 +96,13 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         for check in report.checks:
             results[f"{key}_difference_{check.name}"] = check.difference
 
-        # --- training: the cost curve shows that something is wrong, not where --------------------------
-        optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-        costs[name] = kit.train(model, split.X_train, split.Y_train, optimizer, iterations, description=name)
+    # --- training: the cost curve shows that something is wrong, not where ------------------------------
+    gradient_descent = partial(mg.optim.SGD, lr=LEARNING_RATE)
+    settings = {name: kit.Setting(model, gradient_descent) for name, model in models.items()}
+    _, costs = kit.train_each(settings, split.X_train, split.Y_train, iterations)
+    for key, name, _ in NETWORKS:
         results[f"{key}_final_cost"] = costs[name][-1]
-        results.update(kit.accuracies(model, split, prefix=f"{key}_"))
+        results.update(kit.accuracies(models[name], split, prefix=f"{key}_"))
 
     run.save(
         plotting.plot_costs(

@@ -19,12 +19,13 @@ symmetry.png (the trained W[1] of each network, one row per hidden unit).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 1
@@ -42,7 +43,11 @@ def large_random(shape: tuple[int, ...], seed: mg.nn.init.Seed = None) -> np.nda
     return mg.nn.init.normal(shape, seed, scale=LARGE_SCALE)
 
 
-INITIALISATIONS = {"zeros": "zeros", f"large random (×{LARGE_SCALE:g})": large_random, "He": "he"}
+INITIALISATIONS: dict[str, str | mg.nn.init.Initializer] = {
+    "zeros": "zeros",
+    f"large random (×{LARGE_SCALE:g})": large_random,
+    "He": "he",
+}
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
@@ -50,18 +55,16 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.circles(m=EXAMPLES, noise=NOISE, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.circles(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
 
-    # --- one network per initialisation ------------------------------------------------------------
-    models: dict[str, mg.nn.Sequential] = {}
-    costs: dict[str, list[float]] = {}
-    for name, init in INITIALISATIONS.items():
-        models[name] = mg.nn.mlp(LAYER_SIZES, hidden="relu", init=init, seed=SEED)
-        optimizer = mg.optim.SGD(models[name].parameters(), lr=LEARNING_RATE)
-        costs[name] = kit.train(
-            models[name], split.X_train, split.Y_train, optimizer, iterations, description=f"init {name}"
-        )
+    # --- one network per initialisation, each trained by gradient descent ------------------------------
+    gradient_descent = partial(mg.optim.SGD, lr=LEARNING_RATE)
+    settings = {
+        name: kit.Setting(mg.nn.mlp(LAYER_SIZES, hidden="relu", init=init, seed=SEED), gradient_descent)
+        for name, init in INITIALISATIONS.items()
+    }
+    models, costs = kit.train_each(settings, split.X_train, split.Y_train, iterations)
 
     # --- pictures ----------------------------------------------------------------------------
     run.save(

@@ -7,8 +7,11 @@ A demo is a flat script in demos/ (shipped as the package `microgrid.demos`) who
     microgrid demo planar --fast --out /tmp/planar
     microgrid demo --list
 
-matplotlib, tqdm and threadpoolctl are the optional extra `microgrid[demos]`; they are imported
-only when a demo runs, so `import microgrid` never needs them.
+The flagship demos (logistic, planar) write their training loop out, so that a learner sees it;
+the others compare several settings and train each with `train_each`.
+
+matplotlib, tqdm and threadpoolctl come with the optional extra `microgrid[demos]`; they are
+imported only when a demo runs, so `import microgrid` and `microgrid demo --list` never need them.
 """
 
 from __future__ import annotations
@@ -18,22 +21,15 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import microgrid as mg
 from microgrid import plotting
 from microgrid.cli.demo import add_options
-from microgrid.data import minibatches
-from microgrid.data.datasets import Split
-from microgrid.functional import sigmoid
-from microgrid.modes import no_grad
-from microgrid.nn.losses import l2_penalty, sigmoid_cross_entropy
-from microgrid.nn.metrics import accuracy, predict
-from microgrid.nn.module import Module
-from microgrid.optim import LRScheduler, Optimizer
-from microgrid.tensor import Tensor
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -108,14 +104,14 @@ def progress(items: Iterable[Any], description: str, total: int | None = None) -
 
 
 def train(
-    model: Module,
+    model: mg.nn.Module,
     X: np.ndarray,
     Y: np.ndarray,
-    optimizer: Optimizer,
+    optimizer: mg.optim.Optimizer,
     epochs: int,
     *,
     batch_size: int | None = None,
-    schedule: LRScheduler | None = None,
+    schedule: mg.optim.LRScheduler | None = None,
     lambd: float = 0.0,
     seed: int = 0,
     after_backward: Callable[[], None] | None = None,
@@ -131,7 +127,7 @@ def train(
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     rng = np.random.default_rng(seed)
-    full_batch = [(Tensor(X, name="X"), Tensor(Y, name="Y"))]
+    full_batch = [(mg.Tensor(X, name="X"), mg.Tensor(Y, name="Y"))]
     m = X.shape[1]
     costs: list[float] = []
     report_every = max(1, epochs // 100)
@@ -140,12 +136,12 @@ def train(
     with threadpool_limits(limits=1, user_api="blas"):
         model.train()
         for epoch in bar:
-            batches = full_batch if batch_size is None else minibatches(X, Y, batch_size, seed=rng)
+            batches = full_batch if batch_size is None else mg.data.minibatches(X, Y, batch_size, seed=rng)
             total = 0.0
             for X_batch, Y_batch in batches:
-                J = sigmoid_cross_entropy(model(X_batch), Y_batch)
+                J = mg.nn.sigmoid_cross_entropy(model(X_batch), Y_batch)
                 if lambd:
-                    J = J + l2_penalty(model, lambd, X_batch.shape[1])
+                    J = J + mg.nn.l2_penalty(model, lambd, X_batch.shape[1])
                 optimizer.zero_grad()
                 J.backward()
                 if after_backward is not None:
@@ -161,23 +157,72 @@ def train(
     return costs
 
 
-def probabilities(model: Module) -> Callable[[np.ndarray], np.ndarray]:
+@dataclass(frozen=True)
+class Setting:
+    """One contender of a comparison: a model and how to train it (`lambd`, `after_backward`: see `train`).
+
+    `optimizer` makes the optimiser from the model's parameters, e.g. partial(mg.optim.SGD, lr=0.1);
+    `schedule`, when given, makes a learning-rate schedule for that optimiser.
+    """
+
+    model: mg.nn.Module
+    optimizer: Callable[[Iterable[mg.Tensor]], mg.optim.Optimizer]
+    schedule: Callable[[mg.optim.Optimizer], mg.optim.LRScheduler] | None = None
+    lambd: float = 0.0
+    after_backward: Callable[[], None] | None = None
+
+
+def train_each(
+    settings: Mapping[str, Setting],
+    X: np.ndarray,
+    Y: np.ndarray,
+    epochs: int,
+    *,
+    batch_size: int | None = None,
+    seed: int = 0,
+) -> tuple[dict[str, mg.nn.Module], dict[str, list[float]]]:
+    """`train` each named setting's model on (X, Y), the name on its progress bar.
+
+    Returns the trained models and the cost of every epoch, both by name, in the settings' order.
+    """
+    models: dict[str, mg.nn.Module] = {}
+    costs: dict[str, list[float]] = {}
+    for name, setting in settings.items():
+        optimizer = setting.optimizer(setting.model.parameters())
+        costs[name] = train(
+            setting.model,
+            X,
+            Y,
+            optimizer,
+            epochs,
+            batch_size=batch_size,
+            schedule=None if setting.schedule is None else setting.schedule(optimizer),
+            lambd=setting.lambd,
+            seed=seed,
+            after_backward=setting.after_backward,
+            description=name,
+        )
+        models[name] = setting.model
+    return models, costs
+
+
+def probabilities(model: mg.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
     """points (2, k) ↦ σ(model(points)) (1, k), the probability of class 1, without a graph."""
 
     def class_one(points: np.ndarray) -> np.ndarray:
-        with no_grad():
-            return sigmoid(model(Tensor(points))).data
+        with mg.no_grad():
+            return mg.sigmoid(model(mg.Tensor(points))).data
 
     return class_one
 
 
-def evaluate(model: Module, X: np.ndarray, Y: np.ndarray) -> float:
+def evaluate(model: mg.nn.Module, X: np.ndarray, Y: np.ndarray) -> float:
     """The model's accuracy on (X, Y): class 1 where the logit z > 0, i.e. σ(z) > 0.5."""
-    with no_grad():
-        return accuracy(predict(model(Tensor(X)), from_logits=True), Y)
+    with mg.no_grad():
+        return mg.nn.accuracy(mg.nn.predict(model(mg.Tensor(X)), from_logits=True), Y)
 
 
-def accuracies(model: Module, split: Split, prefix: str = "") -> Results:
+def accuracies(model: mg.nn.Module, split: mg.data.Split, prefix: str = "") -> Results:
     """`{prefix}train_accuracy` and `{prefix}test_accuracy` of the model, for a demo's results."""
     return {
         f"{prefix}train_accuracy": evaluate(model, split.X_train, split.Y_train),
@@ -186,7 +231,7 @@ def accuracies(model: Module, split: Split, prefix: str = "") -> Results:
 
 
 def boundaries(
-    models: Mapping[str, Module], X: np.ndarray, Y: np.ndarray, title: str, columns: int = 3
+    models: Mapping[str, mg.nn.Module], X: np.ndarray, Y: np.ndarray, title: str, columns: int = 3
 ) -> Figure:
     """One decision-boundary panel per named model on (X, Y), its accuracy in the panel's title."""
     return plotting.grid_of_boundaries(
@@ -216,7 +261,7 @@ def accuracy_bars(scores: Mapping[str, Mapping[str, float]], ax: Axes, title: st
     return ax
 
 
-def train_test_boundaries(models: Mapping[str, Module], split: Split, title: str) -> Figure:
+def train_test_boundaries(models: Mapping[str, mg.nn.Module], split: mg.data.Split, title: str) -> Figure:
     """One row per named model: its decision boundary on the training set, then on the test set."""
     figure = plotting.new_figure(9.5, 4.0 * len(models) + 0.5)
     sets = (("training set", split.X_train, split.Y_train), ("test set", split.X_test, split.Y_test))

@@ -19,7 +19,6 @@ from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -48,8 +47,8 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run = kit.Run("logistic", fast, out)
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.blobs(m=EXAMPLES, noise=NOISE, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.blobs(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
     X_train, Y_train, X_test, Y_test = split
 
     # --- backward() against the lecture's formulas, at the start (w = 0, b = 0) ---------------------
@@ -67,10 +66,16 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         np.abs(model.w.grad.data - dw_by_hand).max(), np.abs(model.b.grad.data - db_by_hand).max()
     )
 
-    # --- training ----------------------------------------------------------------------------
+    # --- training: gradient descent on the whole training set ----------------------------------------
     optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     iterations = FAST_ITERATIONS if fast else ITERATIONS
-    costs = kit.train(model, X_train, Y_train, optimizer, iterations, description="gradient descent")
+    costs: list[float] = []
+    for _ in kit.progress(range(iterations), "gradient descent"):
+        optimizer.zero_grad()  # backward() adds to .grad: clear the last iteration's gradients
+        J = mg.nn.sigmoid_cross_entropy(model(X_train), Y_train)  # forward: A = σ(wᵀX + b), then the cost
+        J.backward()  # backward: dJ/dw and dJ/db into w.grad and b.grad
+        optimizer.step()  # w ← w − α·dw, b ← b − α·db
+        costs.append(J.item())
 
     # --- pictures ----------------------------------------------------------------------------
     run.save(

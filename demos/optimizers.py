@@ -20,13 +20,12 @@ boundary per run, test set).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from functools import partial
 
 from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 3
@@ -39,12 +38,18 @@ DECAY_INTERVAL = 40  # epochs between two steps of the decay
 EPOCHS = 400
 FAST_EPOCHS = 30
 
-# (key in the results, name in the pictures, how to make it)
-OPTIMIZERS: tuple[tuple[str, str, Callable[[Iterator[mg.Tensor]], mg.optim.Optimizer]], ...] = (
-    ("gd", "GD", lambda params: mg.optim.SGD(params, lr=LEARNING_RATE)),
-    ("momentum", "momentum", lambda params: mg.optim.Momentum(params, lr=LEARNING_RATE, beta=0.9)),
-    ("adam", "Adam", lambda params: mg.optim.Adam(params, lr=LEARNING_RATE)),
+# (key in the results, name in the pictures, how to make it from the parameters)
+OPTIMIZERS = (
+    ("gd", "GD", partial(mg.optim.SGD, lr=LEARNING_RATE)),
+    ("momentum", "momentum", partial(mg.optim.Momentum, lr=LEARNING_RATE, beta=0.9)),
+    ("adam", "Adam", partial(mg.optim.Adam, lr=LEARNING_RATE)),
 )
+INVERSE_TIME_DECAY = partial(mg.optim.InverseTimeDecay, time_interval=DECAY_INTERVAL)
+
+
+def label(name: str, decay: bool) -> str:
+    """The name of a run in the pictures: "Adam", or "Adam + decay"."""
+    return f"{name} + decay" if decay else name
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
@@ -52,33 +57,28 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     epochs = FAST_EPOCHS if fast else EPOCHS
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
 
     # --- six runs: three optimisers, with and without decay ---------------------------------------------
-    models: dict[str, mg.nn.Sequential] = {}
-    costs: dict[bool, dict[str, list[float]]] = {False: {}, True: {}}
+    settings = {
+        label(name, decay): kit.Setting(
+            mg.nn.mlp(LAYER_SIZES, hidden="relu", init="he", seed=SEED),  # the same weights every time
+            optimizer,
+            schedule=INVERSE_TIME_DECAY if decay else None,
+        )
+        for decay in (False, True)
+        for _, name, optimizer in OPTIMIZERS
+    }
+    models, costs = kit.train_each(
+        settings, split.X_train, split.Y_train, epochs, batch_size=BATCH_SIZE, seed=SEED
+    )
     results: dict[str, float] = {}
     for decay in (False, True):
-        for key, name, make_optimizer in OPTIMIZERS:
-            model = mg.nn.mlp(LAYER_SIZES, hidden="relu", init="he", seed=SEED)
-            optimizer = make_optimizer(model.parameters())
-            schedule = mg.optim.InverseTimeDecay(optimizer, time_interval=DECAY_INTERVAL) if decay else None
-            label, prefix = (f"{name} + decay", f"{key}_decay_") if decay else (name, f"{key}_")
-            costs[decay][name] = kit.train(
-                model,
-                split.X_train,
-                split.Y_train,
-                optimizer,
-                epochs,
-                batch_size=BATCH_SIZE,
-                schedule=schedule,
-                seed=SEED,
-                description=label,
-            )
-            models[label] = model
-            results[f"{prefix}final_cost"] = costs[decay][name][-1]
-            results.update(kit.accuracies(model, split, prefix=prefix))
+        for key, name, _ in OPTIMIZERS:
+            prefix = f"{key}_decay_" if decay else f"{key}_"
+            results[f"{prefix}final_cost"] = costs[label(name, decay)][-1]
+            results.update(kit.accuracies(models[label(name, decay)], split, prefix=prefix))
 
     # --- pictures ----------------------------------------------------------------------------
     figure = plotting.new_figure(13, 4.8)
@@ -89,7 +89,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
         if decay:
             rate = f"α = α0 / (1 + ⌊epoch / {DECAY_INTERVAL}⌋), α0 = {LEARNING_RATE}"
         plotting.plot_costs(
-            costs[decay],
+            {name: costs[label(name, decay)] for _, name, _ in OPTIMIZERS},
             ax=ax,
             log_scale=True,
             xlabel="epoch",

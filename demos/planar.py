@@ -19,7 +19,6 @@ from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 1
@@ -42,19 +41,25 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.flower(m=EXAMPLES, noise=NOISE, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.flower(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
 
     # --- logistic regression (no hidden layer), then one hidden layer of n_h tanh units ---------------
+    # Each trained by gradient descent on the whole training set: the course's loop, written out.
     layer_sizes = {"logistic regression": [2, 1], **{units(n_h): [2, n_h, 1] for n_h in HIDDEN_SIZES}}
     models: dict[str, mg.nn.Sequential] = {}
     costs: dict[str, list[float]] = {}
     for name, sizes in layer_sizes.items():
-        models[name] = mg.nn.mlp(sizes, hidden="tanh", init="xavier", seed=SEED)
-        optimizer = mg.optim.SGD(models[name].parameters(), lr=LEARNING_RATE)
-        costs[name] = kit.train(
-            models[name], split.X_train, split.Y_train, optimizer, iterations, description=name
-        )
+        model = mg.nn.mlp(sizes, hidden="tanh", init="xavier", seed=SEED)
+        optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+        costs[name] = []
+        for _ in kit.progress(range(iterations), name):
+            optimizer.zero_grad()  # backward() adds to .grad: clear the last iteration's gradients
+            J = mg.nn.sigmoid_cross_entropy(model(split.X_train), split.Y_train)  # forward, then the cost
+            J.backward()  # backward: dJ/dW[l] and dJ/db[l] of every layer, into .grad
+            optimizer.step()  # W[l] ← W[l] − α·dW[l], b[l] ← b[l] − α·db[l]
+            costs[name].append(J.item())
+        models[name] = model
 
     # --- pictures ----------------------------------------------------------------------------
     flagship = units(FLAGSHIP)

@@ -18,11 +18,12 @@ train/test accuracy) and boundaries.png (each model on the training and the test
 
 from __future__ import annotations
 
+from functools import partial
+
 from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 2
@@ -49,26 +50,22 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     iterations = FAST_ITERATIONS if fast else ITERATIONS
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.xor(m=EXAMPLES, noise=NOISE, seed=SEED)
-    split = datasets.train_test_split(X, Y, test_fraction=TEST_FRACTION, seed=SEED)
+    X, Y = mg.data.xor(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = mg.data.train_test_split(X, Y, test_fraction=TEST_FRACTION, seed=SEED)
 
     # --- one network per variant ---------------------------------------------------------------
-    models: dict[str, mg.nn.Sequential] = {}
-    costs: dict[str, list[float]] = {}
-    results: dict[str, float] = {}
-    for key, name, lambd, keep_prob in VARIANTS:
-        models[name] = mg.nn.mlp(LAYER_SIZES, hidden="relu", init="he", seed=SEED, keep_prob=keep_prob)
-        optimizer = mg.optim.Adam(models[name].parameters(), lr=LEARNING_RATE)
-        costs[name] = kit.train(
-            models[name],
-            split.X_train,
-            split.Y_train,
-            optimizer,
-            iterations,
+    adam = partial(mg.optim.Adam, lr=LEARNING_RATE)
+    settings = {
+        name: kit.Setting(
+            mg.nn.mlp(LAYER_SIZES, hidden="relu", init="he", seed=SEED, keep_prob=keep_prob),
+            adam,
             lambd=lambd,
-            seed=SEED,
-            description=name,
         )
+        for _, name, lambd, keep_prob in VARIANTS
+    }
+    models, costs = kit.train_each(settings, split.X_train, split.Y_train, iterations)
+    results: dict[str, float] = {}
+    for key, name, _, _ in VARIANTS:
         results[f"{key}_final_cost"] = costs[name][-1]
         results.update(kit.accuracies(models[name], split, prefix=f"{key}_"))
 

@@ -19,12 +19,13 @@ layers while training, and the costs).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from microgrid.demos import kit
 
 import microgrid as mg
 from microgrid import plotting
-from microgrid.data import datasets
 
 # --- settings ----------------------------------------------------------------------------------
 SEED = 0
@@ -69,8 +70,8 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     sizes = [2] + [WIDTH] * (DEPTH - 1) + [1]
 
     # --- data --------------------------------------------------------------------------------
-    X, Y = datasets.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
-    split = datasets.train_test_split(X, Y, seed=SEED)
+    X, Y = mg.data.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
+    split = mg.data.train_test_split(X, Y, seed=SEED)
 
     # --- ‖dW[l]‖ at initialisation, one backward pass per pair ------------------------------------------
     names = {key: name for key, name, _, _ in PAIRS}
@@ -93,27 +94,20 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
     # --- training two of them: do the first layers learn? ---------------------------------------------
     watched = {"layer 1": 0, f"layer {DEPTH // 2 + 1}": DEPTH // 2, f"layer {DEPTH}": DEPTH - 1}
-    during: dict[str, dict[str, list[float]]] = {}
-    costs: dict[str, list[float]] = {}
-    for key in TRAINED:
-        model = models[key]
-        during[key] = {layer: [] for layer in watched}
+    during: dict[str, dict[str, list[float]]] = {key: {layer: [] for layer in watched} for key in TRAINED}
 
-        def record(model: mg.nn.Sequential = model, norms: dict[str, list[float]] = during[key]) -> None:
-            all_norms = weight_gradient_norms(model)
-            for layer, index in watched.items():
-                norms[layer].append(all_norms[index])
+    def record(key: str) -> None:
+        """After every backward: ‖dW[l]‖ of the watched layers of the network `key`, into during[key]."""
+        norms = weight_gradient_norms(models[key])
+        for layer, index in watched.items():
+            during[key][layer].append(norms[index])
 
-        optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-        costs[names[key]] = kit.train(
-            model,
-            split.X_train,
-            split.Y_train,
-            optimizer,
-            iterations,
-            after_backward=record,
-            description=names[key],
-        )
+    gradient_descent = partial(mg.optim.SGD, lr=LEARNING_RATE)
+    settings = {
+        names[key]: kit.Setting(models[key], gradient_descent, after_backward=partial(record, key))
+        for key in TRAINED
+    }
+    _, costs = kit.train_each(settings, split.X_train, split.Y_train, iterations)
 
     figure = plotting.new_figure(16, 5.0)
     first = figure.add_subplot(1, 3, 1)

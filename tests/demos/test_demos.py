@@ -7,6 +7,7 @@ flower, zero initialisation stays at chance, ...), loose enough for the short --
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import re
@@ -26,7 +27,7 @@ import matplotlib.image
 
 from microgrid.cli import demo as demo_command
 from microgrid.cli import main as cli
-from microgrid.viz import diagram, render
+from microgrid.viz import dot, render
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -71,7 +72,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Ran]:
 
     def run_once(name: str) -> Ran:
         if name in DIAGRAM_DEMOS and render.find_renderer() is None:
-            pytest.skip("no Graphviz renderer: pip install microgrid[render]")
+            pytest.skip("no Graphviz renderer: pip install microgrid[draw]")
         if name not in done:
             out = tmp_path_factory.mktemp(name)
             printed = io.StringIO()
@@ -226,9 +227,9 @@ def test_gradcheck_diagram_colours_the_faulty_layer(run: Callable[[str], Ran]) -
     r = ran.results
     wrong = node_fills(ran.out / "gradcheck_wrong.svg")
     correct = node_fills(ran.out / "gradcheck_correct.svg")
-    passed = diagram.gradcheck_fill(0.0, True)
+    passed = dot.gradcheck_fill(0.0, True)
     for parameter in ("W[1]", "b[1]"):
-        assert diagram.gradcheck_fill(r[f"wrong_difference_{parameter}"], False) in wrong[parameter]
+        assert dot.gradcheck_fill(r[f"wrong_difference_{parameter}"], False) in wrong[parameter]
         assert passed not in wrong[parameter]
     for parameter in ("W[1]", "b[1]", "W[2]", "b[2]"):
         assert passed in correct[parameter]
@@ -245,6 +246,34 @@ def test_regularization_narrows_the_train_test_gap(run: Callable[[str], Ran]) ->
 
 
 # --- how the demos are found and run ----------------------------------------------------------------
+
+
+def microgrid_imports(path: Path) -> set[str]:
+    """What a script imports from microgrid: `microgrid` for `import microgrid as mg`, else module.name."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "microgrid"}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "microgrid":
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "demos").glob("*.py")), ids=lambda path: path.stem)
+def test_demos_import_microgrid_like_a_user(path: Path) -> None:
+    public = {"microgrid", "microgrid.plotting", "microgrid.demos.kit"}
+    if path.stem == "kit":
+        public.add("microgrid.cli.demo.add_options")  # the same --fast and --out as `microgrid demo`
+    assert microgrid_imports(path) <= public
+
+
+@pytest.mark.parametrize("name", ["logistic", "planar"])
+def test_the_flagship_demos_write_their_training_loop_out(name: str) -> None:
+    source = (REPO / "demos" / f"{name}.py").read_text(encoding="utf-8")
+    steps = ("optimizer.zero_grad()", "J = mg.nn.sigmoid_cross_entropy(", "J.backward()", "optimizer.step()")
+    for step in steps:
+        assert step in source
+    assert not re.search(r"kit\.train(_each)?\(", source), "the loop is the kit's, not written out"
 
 
 def test_the_course_order_lists_every_demo_script() -> None:
