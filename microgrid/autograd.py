@@ -97,22 +97,32 @@ def walk(
     consumer decides (`backward` fills `.grad`, `grad` returns a list).
     """
     outputs, seeds = _seeds(outputs, grad_outputs, "walk")
+    return _walk(outputs, seeds, create_graph, inputs)
+
+
+# The walk keys its dicts and sets by the tensors themselves: Tensor.__hash__ is identity, and two
+# live objects never hash alike, so the elementwise == of Tensors is never asked.
+
+
+def _walk(
+    outputs: list[Tensor], seeds: list[Tensor], create_graph: bool, inputs: Sequence[Tensor] | None
+) -> Iterator[Step]:
+    """`walk` for outputs and seeds already checked: what backward() and grad() call."""
     order, uses, wanted = _collect(outputs, inputs)
-    pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of its gradient contributions so far
+    pending: dict[Tensor, Tensor] = {}  # tensor -> the sum of its gradient contributions so far
     previous = state.grad_enabled
     state.grad_enabled = create_graph
     try:
         for output, seed in zip(outputs, seeds):
-            key = id(output)
-            pending[key] = Add.apply(pending[key], seed) if key in pending else seed
+            pending[output] = Add.apply(pending[output], seed) if output in pending else seed
     finally:
         state.grad_enabled = previous
     # A leaf among the outputs that nothing in the graph reads is complete from the start.
-    ready: Pairs = []
-    for output in dict.fromkeys(outputs):
-        key = id(output)
-        if output.op is None and key in pending and key not in uses and (wanted is None or key in wanted):
-            ready.append((output, pending.pop(key)))
+    ready: Pairs = [
+        (output, pending.pop(output))
+        for output in dict.fromkeys(outputs)
+        if output.op is None and output not in uses and (wanted is None or output in wanted)
+    ]
     if not order:
         for leaf, leaf_grad in ready:
             yield Step(leaf, leaf_grad, (), (), [(leaf, leaf_grad)])
@@ -120,12 +130,14 @@ def walk(
     for node in order:
         op = node.op
         assert op is not None  # only recorded tensors are visited
-        grad = pending.pop(id(node), None)
+        grad = pending.pop(node, None)
         finished, ready = ready, []
         if grad is None:  # no consumer sent anything: nothing to pass on
             for parent, needed in zip(op.inputs, op.needs_grad):
-                if needed and parent.op is None:
-                    _used(parent, uses, pending, finished)
+                if needed and parent.op is None and (wanted is None or parent in wanted):
+                    uses[parent] -= 1
+                    if not uses[parent] and parent in pending:
+                        finished.append((parent, pending.pop(parent)))
             yield Step(node, None, (), (), finished)
             continue
         previous = state.grad_enabled
@@ -137,18 +149,22 @@ def walk(
                 raw = (raw,)
             sent: list[Tensor | None] = []
             for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw, strict=True):
-                if not needed or (wanted is not None and id(parent) not in wanted):
+                if not needed or (wanted is not None and parent not in wanted):
                     sent.append(None)
                     continue
                 if parent_grad is not None:
                     data = parent_grad.data  # (`is not`: a quick test; _fit compares dtypes properly)
                     if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
                         parent_grad = _fit(parent_grad, parent, op)
-                    key = id(parent)
-                    pending[key] = Add.apply(pending[key], parent_grad) if key in pending else parent_grad
+                    pending[parent] = (
+                        Add.apply(pending[parent], parent_grad) if parent in pending else parent_grad
+                    )
                 sent.append(parent_grad)
-                if parent.op is None:
-                    _used(parent, uses, pending, finished)
+                if parent.op is None:  # a leaf: complete after its last consumer
+                    left = uses[parent] - 1
+                    uses[parent] = left
+                    if not left and parent in pending:
+                        finished.append((parent, pending.pop(parent)))
         except (ValueError, TypeError, AttributeError):
             if raw is not None:
                 check_protocol(op, raw)  # say so if the rule broke the protocol
@@ -158,34 +174,25 @@ def walk(
         yield Step(node, grad, sent, raw, finished)
 
 
-def _used(leaf: Tensor, uses: dict[int, int], pending: dict[int, Tensor], finished: Pairs) -> None:
-    """Count one consumer of `leaf` as done; after its last one, its gradient is complete."""
-    key = id(leaf)
-    left = uses[key] - 1
-    uses[key] = left
-    if not left and key in pending:
-        finished.append((leaf, pending.pop(key)))
-
-
 _newest_first = operator.attrgetter("created")
 
 
 def _collect(
     outputs: Sequence[Tensor], inputs: Sequence[Tensor] | None
-) -> tuple[list[Tensor], dict[int, int], set[int] | None]:
+) -> tuple[list[Tensor], dict[Tensor, int], set[Tensor] | None]:
     """The recorded tensors to visit, newest first; how many ops use each leaf; and, when
-    `inputs` is given, the ids of the tensors on a path to one of them (else None).
+    `inputs` is given, the tensors on a path to one of them (else None).
 
     A stack, not recursion, so a chain of 100,000 ops needs no deep Python stack. Sorting by
     creation number orders the graph, since a tensor is made after its inputs.
     """
     order: list[Tensor] = []
-    uses: dict[int, int] = {}
-    seen: set[int] = set()
+    uses: dict[Tensor, int] = {}
+    seen: set[Tensor] = set()
     stack = []
     for output in outputs:
-        if output.op is not None and id(output) not in seen:
-            seen.add(id(output))
+        if output.op is not None and output not in seen:
+            seen.add(output)
             stack.append(output)
     while stack:
         node = stack.pop()
@@ -194,29 +201,28 @@ def _collect(
         assert op is not None
         for parent, needed in zip(op.inputs, op.needs_grad):
             if needed:
-                key = id(parent)
                 if parent.op is None:
-                    uses[key] = uses.get(key, 0) + 1
-                elif key not in seen:
-                    seen.add(key)
+                    uses[parent] = uses.get(parent, 0) + 1
+                elif parent not in seen:
+                    seen.add(parent)
                     stack.append(parent)
     order.sort(key=_newest_first, reverse=True)
     if inputs is None:
         return order, uses, None
-    wanted = {id(t) for t in inputs}
+    wanted = set(inputs)
     for node in reversed(order):  # oldest first: a tensor's inputs are decided before it
         op = node.op
         assert op is not None
-        if any(needed and id(parent) in wanted for parent, needed in zip(op.inputs, op.needs_grad)):
-            wanted.add(id(node))
-    order = [node for node in order if id(node) in wanted]
+        if any(needed and parent in wanted for parent, needed in zip(op.inputs, op.needs_grad)):
+            wanted.add(node)
+    order = [node for node in order if node in wanted]
     uses = {}
     for node in order:
         op = node.op
         assert op is not None
         for parent, needed in zip(op.inputs, op.needs_grad):
-            if needed and parent.op is None and id(parent) in wanted:
-                uses[id(parent)] = uses.get(id(parent), 0) + 1
+            if needed and parent.op is None and parent in wanted:
+                uses[parent] = uses.get(parent, 0) + 1
     return order, uses, wanted
 
 
@@ -333,7 +339,7 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
     """
     outputs, seeds = _seeds(output, gradient, "backward")
     found: Pairs = []
-    for step in walk(outputs, seeds, create_graph=create_graph):
+    for step in _walk(outputs, seeds, create_graph, None):
         if step.tensor.retains_grad and step.tensor.op is not None and step.grad is not None:
             found.append((step.tensor, step.grad))
         found += step.finished
@@ -362,7 +368,7 @@ def grad(
     outputs, seeds = _seeds(outputs, grad_outputs, "grad")
     wanted = {id(t) for t in inputs}
     found: dict[int, Tensor] = {}
-    for step in walk(outputs, seeds, create_graph=create_graph, inputs=inputs):
+    for step in _walk(outputs, seeds, create_graph, inputs):
         if id(step.tensor) in wanted and step.grad is not None:
             found[id(step.tensor)] = step.grad
         for leaf, leaf_grad in step.finished:

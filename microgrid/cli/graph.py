@@ -11,6 +11,7 @@ from pathlib import Path
 from microgrid.cli.expression import ALLOWED, ExpressionError, evaluate
 from microgrid.viz import diagram, render
 from microgrid.viz.diagram import draw
+from microgrid.viz.graph import number_text
 from microgrid.viz.stepthrough import step_through
 
 GRAPH_EXAMPLES = """examples:
@@ -74,11 +75,11 @@ def run_graph(args: argparse.Namespace) -> int:
     if output.requires_grad:
         output.backward()
     gradients = "  ".join(
-        f"d{args.name}/d{name} = {diagram.number_text(t.grad.data)}"
+        f"d{args.name}/d{name} = {number_text(t.grad.data)}"
         for name, t in leaves.items()
         if t.grad is not None
     )
-    print(f"{args.name} = {diagram.number_text(output.data)}" + (f"    {gradients}" if gradients else ""))
+    print(f"{args.name} = {number_text(output.data)}" + (f"    {gradients}" if gradients else ""))
     if args.output is not None:
         print(f"wrote {picture.render(args.output, args.format)}")
     if args.html is not None:

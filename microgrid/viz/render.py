@@ -1,7 +1,7 @@
 """DOT text to SVG, PNG or PDF with whichever Graphviz is at hand, no root needed.
 
 The renderer is the system's `dot` when it is on PATH (full Graphviz: every format, vector PDF),
-else the static `graphviz-pure` binary that `pip install "microgrid[render]"` puts beside Python
+else the static `graphviz-pure` binary that `pip install "microgrid[draw]"` puts beside Python
 (SVG and PNG). graphviz-pure cannot write PDF, so a PDF is then its PNG at 200 dpi wrapped by
 Pillow: a raster page, honest about being one. With no renderer at all, the DOT file is still
 written and RendererNotFound says how to get one.
@@ -21,7 +21,7 @@ PDF_DPI = 200  # resolution of the PNG inside a PDF made without system Graphviz
 TIMEOUT = 120  # seconds; a layout that takes longer is a graph to collapse, not to wait for
 
 HOW_TO_GET_ONE = (
-    'install one without root: `pip install "microgrid[render]"` (the graphviz-pure binary; '
+    'install one without root: `pip install "microgrid[draw]"` (the graphviz-pure binary; '
     "`make test` and `make docs-images` install it into .venv), or system Graphviz "
     "(`apt install graphviz`, `brew install graphviz` or `conda install graphviz`)"
 )

@@ -1,10 +1,11 @@
-"""Backpropagation one gradient at a time: a self-contained HTML page, numbered SVG frames, a GIF.
+"""Backpropagation one step at a time: a self-contained HTML page, numbered SVG frames, a GIF.
 
-Frame 0 is the graph after the forward pass. Frame k finalises the k-th tensor in reverse
-topological order, the order of the engine's walk: its node has an orange border, the edges to
-its consumers are orange, and the caption shows each consumer's contribution (the local
-derivative from the op's docstring and its value) and their sum. Gradients still to come are
-hidden, but keep their place, so the layout is the same in every frame.
+The frames are the engine's own walk (`mg.autograd.walk`), one per step, in its order. Frame 0 is
+the graph after the forward pass. Frame k is the walk's k-th step: the tensor it visits, whose
+gradient is now complete (an orange border); its op (orange, with the arrows from its inputs)
+applies its local rules and sends each input a contribution, spelled out in the caption with
+real names and numbers; a leaf whose last consumer this was gets its final gradient too.
+Gradients still to come are hidden but keep their place, so the layout is the same in every frame.
 
     mg.step_through(J).save_html("backprop.html")   # previous / next / slider, no network needed
 """
@@ -21,36 +22,47 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from microgrid.autograd import sum_to
-from microgrid.modes import no_grad
+from microgrid.autograd import Contribution, Step
 from microgrid.tensor import Tensor
-from microgrid.viz import diagram, render
+from microgrid.viz import dot, render
+from microgrid.viz.diagram import RANKDIRS
+from microgrid.viz.graph import Graph, grad_name, number_text, value_text
+from microgrid.viz.picture import check_size, forward_picture
 
 
 @dataclass
 class Frame:
-    """One step: the node it highlights, the consumers' op nodes, the caption, and the numbers."""
+    """One step of the walk: the node it visits, the caption, and the numbers behind it."""
 
-    key: str | None  # DOT key of the tensor whose gradient is finalised (None: before backward)
-    consumer_ops: list[str]
+    key: str | None  # DOT key of the tensor the walk visits (None: the forward frame)
     title: str
     lines: list[str]
-    gradient: Tensor | None = None  # the finalised gradient
-    contributions: list[Tensor] = field(default_factory=list)  # one per consumer; they sum to it
+    step: Step | None = None
+    finished: list[str] = field(default_factory=list)  # DOT keys of the leaves finished here
+
+    @property
+    def gradient(self) -> Tensor | None:
+        """The visited tensor's complete gradient."""
+        return None if self.step is None else self.step.grad
+
+    @property
+    def contributions(self) -> list[Contribution]:
+        """What the visited tensor's op sends each of its inputs, with the rule that made it."""
+        return [] if self.step is None else self.step.contributions()
 
 
 class StepThrough:
     """The frames of backpropagation through the graph behind `output`."""
 
     def __init__(self, output: Tensor, rankdir: str = "LR", max_nodes: int | None = 150) -> None:
-        if rankdir not in diagram.RANKDIRS:
+        if rankdir not in RANKDIRS:
             raise ValueError(f"step_through: rankdir must be LR or TB, got {rankdir!r}")
-        self.graph = diagram.Graph(output)
+        self.graph = Graph(output)
         self.rankdir = rankdir
         self.grads = self.graph.gradients()
-        self.picture = diagram.forward_picture(self.graph, self.grads)
+        self.picture = forward_picture(self.graph, self.grads)
         self.picture.stepping = True
-        diagram.check_size(self.picture, max_nodes, collapsed=False)
+        check_size(self.picture, max_nodes, collapsed=False)
         self.frames = [self._start_frame(), *self._frames()]
 
     # --- frames --------------------------------------------------------------------------------
@@ -59,79 +71,60 @@ class StepThrough:
         root = self.graph.roots[0]
         return Frame(
             None,
-            [],
-            f"Forward pass done: {self.graph.name(root)} = {_value(root)}",
+            f"Forward pass done: {self.graph.name(root)} = {value_text(root)}",
             [
-                "Backward visits the tensors in reverse topological order: each gradient is final "
-                "once every consumer has sent its contribution."
+                "Backward now walks the recorded tensors newest first, as the engine does: a "
+                "tensor's gradient is complete once every op that used it has sent its share."
             ],
         )
 
     def _frames(self) -> list[Frame]:
-        order = [t for t in reversed(self.graph.tensors) if t.requires_grad]
-        consumers = self.graph.consumers()
+        steps = self.graph.steps()
+        received: dict[int, list[Tensor]] = {}  # id(tensor) -> the contributions it has had so far
         frames = []
-        for step, t in enumerate(order, start=1):
-            name = diagram.grad_name(self.graph.name(t))
-            title = f"Step {step} of {len(order)}: {name} is final"
-            uses = [(out, position) for out, position in consumers.get(id(t), []) if id(out) in self.grads]
-            gradient = self.grads[id(t)]
-            if not uses:
-                itself = self.graph.name(t)
-                lines = [
-                    f"{name} = {_value(gradient)}: the seed of the backward pass, d{itself}/d{itself} = 1"
-                ]
-                frames.append(Frame(self.graph.key(t), [], title, lines, gradient))
-                continue
-            parts = [self._contribution(t, out, position) for out, position in uses]
-            lines = [text for _, text in parts]
-            if len(uses) > 1:
-                lines.append(
-                    f"accumulated: {name} = the sum of these {len(uses)} contributions = {_value(gradient)}"
-                )
-            else:
-                lines.append(f"{name} = {_value(gradient)}")
-            ops = [f"op_{self.graph.key(out)}" for out, _ in uses]
-            frames.append(Frame(self.graph.key(t), ops, title, lines, gradient, [c for c, _ in parts]))
+        for number, step in enumerate(steps, start=1):
+            t = step.tensor
+            name = self.graph.name(t)
+            title = f"Step {number} of {len(steps)}: {grad_name(name)} is final"
+            lines = [self._complete(t, step.grad, received.get(id(t), []))]
+            for contribution in step.contributions():
+                received.setdefault(id(contribution.input), []).append(contribution.grad)
+                lines.append(self.graph.sent(step, contribution))
+            for leaf, leaf_grad in step.finished:
+                lines.append(self._complete(leaf, leaf_grad, received.get(id(leaf), [])))
+            finished = [self.graph.key(leaf) for leaf, _ in step.finished]
+            frames.append(Frame(self.graph.key(t), title, lines, step, finished))
         return frames
 
-    def _contribution(self, t: Tensor, out: Tensor, position: int) -> tuple[Tensor, str]:
-        """What `out`'s op sends back to input `position` (the op's own backward rule), and the
-        caption line: `from J = mul(a=3, b=v): d/db = g · a with g = dJ → 3`."""
-        op = out.op
-        assert op is not None
-        with no_grad():
-            result = op.backward(self.grads[id(out)], out)
-            part = (result,) if isinstance(result, Tensor) else tuple(result)
-            contribution = part[position]
-            assert contribution is not None
-            summed = ""
-            if contribution.shape != t.shape:
-                summed = f", summed over broadcast axes {contribution.shape} → {t.shape}"
-                contribution = sum_to(contribution, t.shape)
-        names = [self.graph.name(x) for x in op.inputs]
-        if len(names) <= 2:  # the docstrings call the inputs a and b
-            names = [f"{letter}={name}" for letter, name in zip("ab", names)]
-        g = diagram.grad_name(self.graph.name(out))
-        rule = diagram.op_rule(op, position)
-        text = (
-            f"from {self.graph.name(out)} = {op.describe()}({', '.join(names)}): {rule} with g = {g}"
-            f" → {_value(contribution)}{summed}"
-        )
-        return contribution, text
+    def _complete(self, t: Tensor, gradient: Tensor | None, parts: list[Tensor]) -> str:
+        """`dv = 3, complete`, with the sum when several ops contributed, or the seed."""
+        name = self.graph.name(t)
+        if gradient is None:
+            return f"{grad_name(name)}: no gradient reached it"
+        if any(t is root for root in self.graph.roots):
+            return f"{grad_name(name)} = {value_text(gradient)}: the seed, d{name}/d{name} = 1"
+        if len(parts) > 1:
+            terms = " + ".join(number_text(p.data) if p.ndim == 0 else "…" for p in parts)
+            return (
+                f"{grad_name(name)} = {terms} = {value_text(gradient)}: the sum of the {len(parts)} "
+                f"contributions of the ops that use {name}, now complete"
+            )
+        return f"{grad_name(name)} = {value_text(gradient)}, complete"
 
     # --- pictures ------------------------------------------------------------------------------------
 
     def source(self, index: int) -> str:
-        """The DOT text of frame `index`: its node highlighted, later gradients hidden."""
+        """The DOT text of frame `index`: the visited node and its op highlighted, gradients
+        not yet complete hidden."""
         frame = self.frames[index]
-        done = {f.key for f in self.frames[: index + 1]}
+        done = {key for f in self.frames[: index + 1] for key in (f.key, *f.finished)}
+        op_key = None if frame.key is None else f"op_{frame.key}"
         for node in self.picture.nodes.values():
-            node.current = node.key == frame.key
+            node.current = node.key in (frame.key, op_key)
             node.grad_hidden = node.grad is not None and node.key not in done
         for edge in self.picture.edges:
-            edge.current = edge.tail == frame.key and edge.head in frame.consumer_ops
-        return str(diagram.to_digraph(self.picture, self.rankdir).source)
+            edge.current = edge.head == op_key
+        return str(dot.to_digraph(self.picture, self.rankdir).source)
 
     def rendered(self, format: str) -> list[bytes]:
         """Every frame rendered (several Graphviz processes at once)."""
@@ -194,19 +187,12 @@ def step_through(output: Tensor, rankdir: str = "LR", max_nodes: int | None = 15
     return StepThrough(output, rankdir, max_nodes)
 
 
-def _value(t: Tensor) -> str:
-    """A tensor's value as one line of text."""
-    if t.ndim == 0:
-        return diagram.number_text(t.data)
-    return " ".join([str(t.shape), *diagram.value_lines(t.data)])
-
-
 def _caption_source(frame: Frame) -> str:
     """A DOT graph of one left-aligned text block: the frame's caption, rendered like the diagram."""
     rows = [f"<B>{html.escape(frame.title)}</B>", *(html.escape(line) for line in frame.lines)]
     cells = "".join(f'<TR><TD ALIGN="LEFT">{row}</TD></TR>' for row in rows)
     label = f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="3">{cells}</TABLE>>'
-    style = f'bgcolor=white; node [shape=plaintext fontname="{diagram.FONT}" fontsize=13]'
+    style = f'bgcolor=white; node [shape=plaintext fontname="{dot.FONT}" fontsize=13]'
     return f"digraph caption {{ {style}; caption [label={label}] }}"
 
 

@@ -35,7 +35,7 @@ def test_format_option_chooses_the_file_type(tmp_path: Path, option: str, magic:
 def test_html_option_writes_the_step_through(tmp_path: Path) -> None:
     assert cli.main([*LECTURE, "--html", str(tmp_path / "steps.html")]) == 0
     page = (tmp_path / "steps.html").read_text()
-    assert page.count('<div class="frame" hidden>') == 7  # forward, then dJ, d(a+b*c), d(b*c), da, db, dc
+    assert page.count('<div class="frame" hidden>') == 4  # forward, then the walk's J, a + b*c, b*c
 
 
 def test_without_an_output_the_dot_text_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,7 +77,7 @@ def test_without_a_renderer_the_dot_is_kept_and_the_error_says_how_to_get_one(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path / "no-scripts"))
     assert cli.main([*LECTURE, "-o", str(tmp_path / "out.png")]) == 1
-    assert "microgrid[render]" in capsys.readouterr().err
+    assert "microgrid[draw]" in capsys.readouterr().err
     assert (tmp_path / "out.dot").read_text().startswith("digraph")
 
 

@@ -14,8 +14,11 @@ from broken_ops import WrongTanh
 from pictures import central_difference, cluster_body, dot_edges, dot_nodes, key_of, lecture, producer
 
 import microgrid as mg
-from microgrid.viz import diagram
-from microgrid.viz.diagram import STYLES, DiagramTooLarge
+from microgrid.autograd import graph
+from microgrid.viz import dot
+from microgrid.viz.diagram import DiagramTooLarge
+from microgrid.viz.dot import STYLES
+from microgrid.viz.graph import grad_name
 
 # --- the forward graph ------------------------------------------------------------------------------
 
@@ -74,7 +77,7 @@ def test_gradients_appear_beside_the_values_once_backward_has_run() -> None:
     expected["v = 11"] = "dv = 3"
     for value, gradient in expected.items():
         assert f"<B>{gradient}</B>" in dot_nodes(after)[key_of(after, value)]
-    assert f'BGCOLOR="{diagram.GRADIENT_CELL}"' in dot_nodes(after)[key_of(after, "a = 5")]
+    assert f'BGCOLOR="{dot.GRADIENT_CELL}"' in dot_nodes(after)[key_of(after, "a = 5")]
 
 
 def test_unnamed_tensors_get_generated_names_and_expression_names_get_parenthesised_gradients() -> None:
@@ -83,8 +86,8 @@ def test_unnamed_tensors_get_generated_names_and_expression_names_get_parenthesi
     source = mg.draw(y).source
     titles = re.findall(r"<B>([^<]*)</B>", source)
     assert "t1 = 4" in titles  # x·x, unnamed
-    assert diagram.grad_name("W[1]") == "dW[1]"
-    assert diagram.grad_name("b*c") == "d(b*c)"
+    assert grad_name("W[1]") == "dW[1]"
+    assert grad_name("b*c") == "d(b*c)"
 
 
 def test_operand_order_is_labelled_where_it_matters() -> None:
@@ -108,7 +111,7 @@ def test_drawing_never_changes_the_graph_or_the_stored_gradients() -> None:
     mg.step_through(J)
     assert [t.grad.item() for t in (a, b, c)] == grads_before
     assert [t.op for t in (J, u, v)] == ops_before
-    assert diagram.collect([J]) == diagram.collect([J])  # nothing new was attached
+    assert graph([J]) == graph([J])  # nothing new was attached
 
 
 # --- the backward graph ---------------------------------------------------------------------------
@@ -279,9 +282,9 @@ def test_gradcheck_colours_parameters_so_a_wrong_backward_rule_is_located() -> N
     source = mg.draw(cost(W1, W2), gradcheck=report).source
     nodes = dot_nodes(source)
     w1, w2 = nodes[key_of(source, "W[1] (3, 2)")], nodes[key_of(source, "W[2] (1, 3)")]
-    wrong = diagram.gradcheck_fill(report["W[1]"].difference, passed=False)
-    assert f'fillcolor="{wrong}"' in w1 and f'fillcolor="{diagram.GRADCHECK_PASSED}"' in w2
-    assert wrong == diagram.GRADCHECK_BANDS[-1][1]  # a wrong rule is far off: the red band
+    wrong = dot.gradcheck_fill(report["W[1]"].difference, passed=False)
+    assert f'fillcolor="{wrong}"' in w1 and f'fillcolor="{dot.GRADCHECK_PASSED}"' in w2
+    assert wrong == dot.GRADCHECK_BANDS[-1][1]  # a wrong rule is far off: the red band
     assert f"gradcheck {report['W[1]'].difference:.1e}" in w1
     assert "gradcheck: wrong gradient" in nodes["legend"]
     backward = mg.draw(cost(W1, W2), show="backward", gradcheck=report).source

@@ -113,7 +113,7 @@ def test_without_a_renderer_the_dot_file_is_written_and_the_error_says_how_to_ge
     assert fallback.read_text() == drawn.source
     assert str(fallback) in str(error.value)
     assert drawn._repr_svg_() is None  # Jupyter then falls back to the text below
-    assert "microgrid[render]" in drawn._repr_mimebundle_()["text/plain"]
+    assert "microgrid[draw]" in drawn._repr_mimebundle_()["text/plain"]
     assert drawn.render(tmp_path / "only.dot").read_text() == drawn.source  # DOT needs no renderer
 
 

@@ -13,52 +13,69 @@ import pytest
 from pictures import central_difference, dot_edges, dot_nodes, lecture
 
 import microgrid as mg
-from microgrid.viz import diagram
+from microgrid.viz import dot
+from microgrid.viz.diagram import DiagramTooLarge
 
 
-def test_one_frame_per_reverse_topological_step_after_the_forward_frame() -> None:
-    J, *_ = lecture()
-    frames = mg.step_through(J).frames
-    assert len(frames) == 1 + 6  # the forward frame, then J, v, u, a, b, c
-    assert frames[0].key is None and "J = 33" in frames[0].title
-    assert frames[1].title == "Step 1 of 6: dJ is final" and "seed" in frames[1].lines[0]
-    finalised = [re.search(r": (d\w+) is final", f.title).group(1) for f in frames[1:]]  # type: ignore[union-attr]
-    # Reverse topological: a gradient is final only after every consumer's.
-    assert finalised.index("dJ") < finalised.index("dv") < finalised.index("du") < finalised.index("db")
-    assert finalised.index("dv") < finalised.index("da")
+def issue_example() -> tuple[mg.Tensor, dict[str, mg.Tensor]]:
+    """w = c·d, u = a·b, J = 2u + 3w: the walk visits J, 3w, 2u, u, w (newest first)."""
+    a, b, c, d = (mg.tensor(v, requires_grad=True, name=n) for v, n in zip((1.0, 2.0, 3.0, 4.0), "abcd"))
+    w = c * d
+    w.name = "w"
+    u = a * b
+    u.name = "u"
+    two_u, three_w = 2 * u, 3 * w
+    two_u.name, three_w.name = "2u", "3w"
+    J = two_u + three_w
+    J.name = "J"
+    return J, {"a": a, "b": b, "c": c, "d": d, "u": u, "w": w, "2u": two_u, "3w": three_w}
 
 
-def test_each_frame_shows_the_local_derivative_and_gradients_match_finite_differences() -> None:
+def test_frames_follow_the_engines_walk_and_finish_each_leaf_at_its_last_consumer() -> None:
+    J, _ = issue_example()
+    steps = mg.step_through(J)
+    frames = steps.frames
+    assert frames[0].key is None and "J = 40" in frames[0].title  # 2·(1·2) + 3·(3·4)
+    visited = [f.step.tensor for f in frames[1:]]  # type: ignore[union-attr]
+    assert visited == [step.tensor for step in mg.autograd.walk(J)]
+    assert [t.name for t in visited] == ["J", "3w", "2u", "u", "w"]
+    assert [f.title for f in frames[1:3]] == ["Step 1 of 5: dJ is final", "Step 2 of 5: d(3w) is final"]
+    finished = {
+        t.name: [steps.graph.name(leaf) for leaf, _ in f.step.finished] for f, t in zip(frames[1:], visited)
+    }  # type: ignore[union-attr]
+    assert finished == {"J": [], "3w": [], "2u": [], "u": ["a", "b"], "w": ["c", "d"]}
+    assert "the seed" in frames[1].lines[0]
+
+
+def test_each_frame_spells_the_rule_in_real_names_and_gradients_match_finite_differences() -> None:
     J, *_ = lecture()
     frames = {f.title.split(": ")[1]: f for f in mg.step_through(J).frames[1:]}
 
     def J_of(a: float = 5.0, b: float = 3.0, c: float = 2.0) -> float:
         return 3 * (a + b * c)
 
-    numerical = {
-        "da is final": central_difference(lambda x: J_of(a=x), 5.0),
-        "db is final": central_difference(lambda x: J_of(b=x), 3.0),
-        "dc is final": central_difference(lambda x: J_of(c=x), 2.0),
+    du = frames["du is final"]
+    assert du.lines[1:3] == ["mul sends db ← du · c = 6", "mul sends dc ← du · b = 9"]
+    assert "mul sends dv ← dJ · 3 = 3" in frames["dJ is final"].lines
+    found = {
+        c.input.name: c.grad.item() for f in frames.values() for c in f.contributions if c.input.op is None
     }
-    for title, expected in numerical.items():
-        assert frames[title].gradient.item() == pytest.approx(expected)  # type: ignore[union-attr]
-    db = frames["db is final"]
-    assert db.lines[0].startswith("from u = mul(a=b, b=c): d/da = g · b with g = du")  # b·c: b is input a
-    dv = frames["dv is final"]
-    assert "from J = mul(a=3, b=v): d/db = g · a" in dv.lines[0]
+    for name, x in (("a", 5.0), ("b", 3.0), ("c", 2.0)):
+        expected = central_difference(lambda v, name=name: J_of(**{name: v}), x)
+        assert found[name] == pytest.approx(expected)
 
 
-def test_accumulation_lists_each_consumer_and_the_sum() -> None:
+def test_a_leaf_used_several_times_is_finished_with_the_sum_of_its_contributions() -> None:
     x = mg.tensor(3.0, requires_grad=True, name="x")
     J = x * x + 2 * x  # x reaches J three times: twice through one mul, once through the other
     J.name = "J"
-    frame = next(f for f in mg.step_through(J).frames if f.title.endswith("dx is final"))
-    assert len(frame.contributions) == 3
-    assert [line.split(" = ")[0] for line in frame.lines[:3]] == ["from t1", "from t1", "from t2"]
-    assert frame.lines[3].startswith("accumulated: dx = the sum of these 3 contributions")
-    total = sum(c.item() for c in frame.contributions)
-    assert total == pytest.approx(central_difference(lambda v: v * v + 2 * v, 3.0))
-    assert frame.gradient.item() == pytest.approx(total)  # type: ignore[union-attr]
+    steps = mg.step_through(J)
+    last = steps.frames[-1]
+    assert [leaf.name for leaf, _ in last.step.finished] == ["x"]  # type: ignore[union-attr]
+    parts = [c.grad.item() for f in steps.frames[1:] for c in f.contributions if c.input is x]
+    assert sorted(parts) == [2.0, 3.0, 3.0]
+    assert last.lines[-1].startswith("dx = 2 + 3 + 3 = 8: the sum of the 3 contributions")
+    assert sum(parts) == pytest.approx(central_difference(lambda v: v * v + 2 * v, 3.0))
 
 
 def test_a_broadcast_contribution_is_summed_back_and_says_so() -> None:
@@ -66,27 +83,32 @@ def test_a_broadcast_contribution_is_summed_back_and_says_so() -> None:
     Z = mg.tensor(np.ones((2, 5)), name="X") + b
     J = (Z * Z).sum()
     J.name = "J"
-    frame = next(f for f in mg.step_through(J).frames if f.title.endswith("db is final"))
-    assert "summed over broadcast axes (2, 5) → (2, 1)" in frame.lines[0]
-    np.testing.assert_allclose(frame.contributions[0].data, 2 * (1 + b.data) * 5)  # Σ over 5 columns of 2Z
+    frame = next(f for f in mg.step_through(J).frames if any(c.input is b for c in f.contributions))
+    line = next(line for line in frame.lines if "sends db" in line)
+    assert line.endswith("summed over broadcast axes (2, 5) → (2, 1)")
+    (contribution,) = [c for c in frame.contributions if c.input is b]
+    np.testing.assert_allclose(contribution.grad.data, 2 * (1 + b.data) * 5)  # Σ over 5 columns of 2Z
 
 
-def test_frames_highlight_the_current_node_and_hide_gradients_still_to_come() -> None:
+def test_frames_highlight_the_visited_node_and_its_op_and_hide_gradients_still_to_come() -> None:
     J, *_ = lecture()
     steps = mg.step_through(J)
-    index = next(i for i, f in enumerate(steps.frames) if f.title.endswith("du is final"))
+    index = next(i for i, f in enumerate(steps.frames) if f.title.endswith("dv is final"))
     source = steps.source(index)
     nodes = dot_nodes(source)
     current = steps.frames[index].key
-    assert current is not None and 'color="#ea580c"' in nodes[current] and "penwidth=3" in nodes[current]
-    hidden = f'<FONT COLOR="{diagram.GRADIENT_CELL}">'
-    assert hidden not in nodes[current] and hidden not in nodes[steps.graph.key(J)]  # done: shown
+    assert current is not None
+    for key in (current, f"op_{current}"):
+        assert 'color="#ea580c"' in nodes[key] and "penwidth=3" in nodes[key]
+    hidden = f'<FONT COLOR="{dot.GRADIENT_CELL}">'
     a_key = next(k for k, v in nodes.items() if "<B>a = 5</B>" in v)
-    assert hidden + "<B>da = 3</B>" in nodes[a_key]  # not final yet: same text, invisible
-    orange = [(t, h) for t, h, attrs in dot_edges(source) if "#ea580c" in attrs]
-    assert orange == [
-        (current, "op_" + steps.graph.key(next(t for t in steps.graph.tensors if t.name == "v")))
-    ]
+    b_key = next(k for k, v in nodes.items() if "<B>b = 3</B>" in v)
+    assert hidden not in nodes[current] and hidden not in nodes[steps.graph.key(J)]  # done: shown
+    assert hidden not in nodes[a_key]  # v's op, add, was a's last consumer: final in this frame
+    assert hidden + "<B>db = 6</B>" in nodes[b_key]  # not final yet: same text, invisible
+    orange = sorted((t, h) for t, h, attrs in dot_edges(source) if "#ea580c" in attrs)
+    u_key = next(k for k, v in nodes.items() if "<B>u = 6</B>" in v)
+    assert orange == sorted([(a_key, f"op_{current}"), (u_key, f"op_{current}")])
 
 
 def test_the_layout_is_the_same_in_every_frame() -> None:
@@ -120,7 +142,7 @@ def test_numbered_svg_frames_carry_their_captions(tmp_path: Path) -> None:
     J, *_ = lecture()
     steps = mg.step_through(J)
     paths = steps.save_svgs(tmp_path / "frames")
-    assert [p.name for p in paths] == [f"step_{i}.svg" for i in range(7)]
+    assert [p.name for p in paths] == [f"step_{i}.svg" for i in range(4)]  # forward, then J, v, u
     for path, frame in zip(paths, steps.frames):
         root = ElementTree.parse(path).getroot()
         text = " ".join(root.itertext())
@@ -133,7 +155,7 @@ def test_gif_has_one_frame_per_step_all_the_same_size(tmp_path: Path) -> None:
     J, *_ = lecture()
     path = mg.step_through(J).save_gif(tmp_path / "steps.gif", seconds_per_frame=0.5)
     gif = Image.open(io.BytesIO(path.read_bytes()))
-    assert gif.n_frames == 7
+    assert gif.n_frames == len(list(mg.autograd.walk(J))) + 1
     sizes = set()
     for index in range(gif.n_frames):
         gif.seek(index)
@@ -145,7 +167,7 @@ def test_step_through_refuses_large_graphs_and_tensors_without_a_graph() -> None
     x = mg.tensor(1.0, requires_grad=True)
     for _ in range(200):
         x = x * 1.0
-    with pytest.raises(diagram.DiagramTooLarge, match="max_nodes=150"):
+    with pytest.raises(DiagramTooLarge, match="max_nodes=150"):
         mg.step_through(x)
     with pytest.raises(mg.GradError, match="does not require grad"):
         mg.step_through(mg.tensor(1.0) * 2)
