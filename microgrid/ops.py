@@ -299,21 +299,21 @@ class Compare(Op):
     """a > b and the other comparisons: a bool mask, with no gradient."""
 
     name = "compare"
+    formula, rules = "a > b (or <, ≤, ≥, =, ≠)", (None, None)
     differentiable = False
-    rules = (None, None)
-    UFUNCS: ClassVar[dict[str, Any]] = {
-        "<": (np.less, "less"),
-        "<=": (np.less_equal, "less_equal"),
-        ">": (np.greater, "greater"),
-        ">=": (np.greater_equal, "greater_equal"),
-        "==": (np.equal, "equal"),
-        "!=": (np.not_equal, "not_equal"),
+    # symbol -> (numpy's ufunc, the op's name, its formula), looked up once per comparison.
+    KINDS: ClassVar[dict[str, tuple[Any, str, str]]] = {
+        "<": (np.less, "less", "a < b"),
+        "<=": (np.less_equal, "less_equal", "a ≤ b"),
+        ">": (np.greater, "greater", "a > b"),
+        ">=": (np.greater_equal, "greater_equal", "a ≥ b"),
+        "==": (np.equal, "equal", "a = b"),
+        "!=": (np.not_equal, "not_equal", "a ≠ b"),
     }
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
-        self.ufunc, self.name = self.UFUNCS[symbol]
-        self.formula = f"a {symbol} b"
+        self.ufunc, self.name, self.formula = self.KINDS[symbol]
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.ufunc(a, b)

@@ -264,19 +264,6 @@ def test_graph_is_freed_by_reference_counting_after_backward() -> None:
         gc.enable()
 
 
-def test_sum_to_undoes_broadcasting() -> None:
-    g = mg.ones(2, 4, 3)
-    assert mg.sum_to(g, (4, 1)).shape == (4, 1)
-    np.testing.assert_array_equal(mg.sum_to(g, (4, 1)).data, np.full((4, 1), 6.0))
-    assert mg.sum_to(g, ()).item() == 24.0
-
-
-@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 2, 4, 3)])
-def test_sum_to_refuses_a_shape_that_could_not_have_been_broadcast(shape: tuple[int, ...]) -> None:
-    with pytest.raises(mg.GradError, match=r"sum_to: gradient of shape \(2, 4, 3\) cannot be summed"):
-        mg.sum_to(mg.ones(2, 4, 3), shape)
-
-
 def test_a_custom_op_with_a_shape_bug_in_backward_is_named() -> None:
     class BadSum(mg.Op):
         """Σ a, with a backward that returns the wrong shape."""
@@ -365,3 +352,59 @@ def test_grad_names_itself_in_its_errors() -> None:
 def test_logsumexp_of_only_minus_infinity_is_minus_infinity() -> None:
     with np.errstate(divide="ignore"):
         assert mg.logsumexp(mg.tensor([-np.inf, -np.inf])).item() == -np.inf
+
+
+# --- the walk ------------------------------------------------------------------------------------------
+
+
+def test_the_walk_visits_newest_first_and_finishes_each_leaf_at_its_last_consumer() -> None:
+    a, b, c, d = (mg.tensor(v, requires_grad=True, name=n) for v, n in zip((1.0, 2.0, 3.0, 4.0), "abcd"))
+    w = c * d
+    u = a * b
+    J = 2 * u + 3 * w
+    steps = list(mg.autograd.walk(J))
+    created = [step.tensor.created for step in steps]
+    assert created == sorted(created, reverse=True) and len(steps) == 5
+    finished = {step.tensor is u: [leaf.name for leaf, _ in step.finished] for step in steps if step.finished}
+    assert finished == {True: ["a", "b"], False: ["c", "d"]}
+    grads = {leaf.name: g.item() for step in steps for leaf, g in step.finished}
+    assert grads == {"a": 4.0, "b": 2.0, "c": 12.0, "d": 9.0}  # dJ/da = 2b, dJ/db = 2a, 3d, 3c
+
+
+def test_each_step_reports_every_contribution_with_its_rule_and_shape() -> None:
+    b = mg.tensor([[1.0], [2.0]], requires_grad=True, name="b")
+    W = mg.tensor([[1.0, -1.0], [0.5, 2.0]], requires_grad=True, name="W")
+    Z = W @ mg.ones(2, 3) + b
+    step = next(iter(mg.autograd.walk(Z.sum())))  # the sum: sends dZ
+    (to_Z,) = step.contributions()
+    assert to_Z.input is Z and to_Z.rule == "g repeated along the summed axes"
+    add_step = next(s for s in mg.autograd.walk(Z.sum()) if s.tensor is Z)
+    by_input = {c.input.name: c for c in add_step.contributions()}
+    assert by_input["b"].broadcast_shape == (2, 3) and by_input["b"].grad.shape == (2, 1)
+    np.testing.assert_array_equal(by_input["b"].grad.data, [[3.0], [3.0]])
+    assert by_input["b"].rule == "g"
+
+
+def test_the_callers_code_between_steps_runs_in_the_callers_grad_mode() -> None:
+    x = mg.tensor(2.0, requires_grad=True)
+    y = x * x * x
+    modes = [mg.is_grad_enabled() for _ in mg.autograd.walk(y)]
+    assert modes == [True, True]  # the rules ran under no_grad, the loop body did not
+    with mg.no_grad():
+        assert [mg.is_grad_enabled() for _ in mg.autograd.walk(y, create_graph=True)] == [False, False]
+
+
+def test_a_leaf_as_the_output_is_one_step_and_its_own_gradient() -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True, name="x")
+    (step,) = mg.autograd.walk(x, np.array([3.0, 4.0]))
+    assert step.tensor is x and [leaf for leaf, _ in step.finished] == [x]
+    x.backward(np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+
+
+def test_walking_to_some_inputs_visits_only_the_paths_to_them() -> None:
+    x = mg.tensor(2.0, requires_grad=True, name="x")
+    y = mg.tensor(3.0, requires_grad=True, name="y")
+    J = (x * x) + mg.exp(y) * 5
+    visited = [step.tensor.op.name for step in mg.autograd.walk(J, inputs=[x])]  # type: ignore[union-attr]
+    assert visited == ["add", "mul"]  # the exp(y) branch is skipped

@@ -433,3 +433,53 @@ def test_max_over_an_empty_axis_is_refused_with_the_op_and_shape() -> None:
     x = mg.randn(0, 3, requires_grad=True, name="x")
     with pytest.raises(mg.ShapeError, match=r"^max axis=0: x \(0, 3\): zero-size array"):
         x.max(axis=0)
+
+
+# --- masks and conditions are recorded ops --------------------------------------------------------
+
+
+def _backward_ops(f: Callable[[mg.Tensor], mg.Tensor], x: mg.Tensor) -> set[str]:
+    """The names of the ops in f's forward graph and in its backward graph (create_graph=True)."""
+    y = f(x)
+    (dx,) = mg.grad(y, [x], create_graph=True)
+    assert dx is not None
+    return {t.op.name for t in mg.autograd.graph([y, dx]) if t.op is not None}
+
+
+@pytest.mark.parametrize(
+    ("name", "f", "made_by"),
+    [
+        ("relu", lambda x: mg.relu(x).sum(), "greater"),
+        ("maximum", lambda x: mg.maximum(x, x * x).sum(), "greater_equal"),
+        ("minimum", lambda x: mg.minimum(x, x * x).sum(), "less_equal"),
+        ("clip", lambda x: mg.clip(x, -0.5, 0.5).sum(), "less_equal"),
+        ("leaky_relu", lambda x: mg.leaky_relu(x, 0.1).sum(), "greater"),
+        ("where", lambda x: mg.where(x > 0, x * x, x).sum(), "greater"),
+        ("max with ties", lambda x: mg.max(mg.concatenate([x, x])), "equal"),
+        ("abs", lambda x: mg.abs(x).sum(), "sign"),
+        ("pow", lambda x: ((x * x) ** x).sum(), "equal"),
+        ("logsumexp", lambda x: mg.logsumexp(x), "shift"),
+        ("softmax", lambda x: mg.softmax(x)[0], "shift"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_every_mask_and_condition_is_made_by_a_recorded_op(name: str, f: Callable, made_by: str) -> None:
+    x = mg.tensor([0.7, -1.2, 0.3], requires_grad=True, name="x")
+    assert made_by in _backward_ops(f, x), f"{name}: no {made_by} op made its mask"
+    assert mg.gradgradcheck(f, [x]), f"{name}: second derivative"
+
+
+# --- sum_to: where the engine undoes broadcasting --------------------------------------------------
+
+
+def test_sum_to_undoes_broadcasting() -> None:
+    g = mg.ones(2, 4, 3)
+    assert mg.sum_to(g, (4, 1)).shape == (4, 1)
+    np.testing.assert_array_equal(mg.sum_to(g, (4, 1)).data, np.full((4, 1), 6.0))
+    assert mg.sum_to(g, ()).item() == 24.0
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 2, 4, 3)])
+def test_sum_to_refuses_a_shape_that_could_not_have_been_broadcast(shape: tuple[int, ...]) -> None:
+    with pytest.raises(mg.GradError, match=r"sum_to: gradient of shape \(2, 4, 3\) cannot be summed"):
+        mg.sum_to(mg.ones(2, 4, 3), shape)
