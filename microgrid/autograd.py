@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Sequence
+from heapq import heappop, heappush
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -91,55 +92,70 @@ def walk(
 
     A tensor is made after its inputs, so when the newest unvisited tensor is taken, everything
     made from it has been visited and its gradient is complete: the sum of one contribution per
-    use. `grad_outputs` seeds d(output)/d(output) (ones for a scalar). The rules run under
-    `no_grad()` unless `create_graph`, which records the gradients as a graph of their own.
-    `inputs` prunes the walk to the paths that reach them. Nothing is stored anywhere: the
-    consumer decides (`backward` fills `.grad`, `grad` returns a list).
+    use. Each leaf is reported in the step of its last consumer. `grad_outputs` seeds
+    d(output)/d(output) (ones for a scalar). The rules run under `no_grad()` unless
+    `create_graph`, which records the gradients as a graph of their own. `inputs` prunes the walk
+    to the paths that reach them. Nothing is stored anywhere: the consumer decides (`backward`
+    fills `.grad`, `grad` returns a list).
     """
     outputs, seeds = _seeds(outputs, grad_outputs, "walk")
-    return _walk(outputs, seeds, create_graph, inputs)
+    return _walk(outputs, seeds, create_graph, inputs, finish_leaves=True)
 
 
-# The walk keys its dicts and sets by the tensors themselves: Tensor.__hash__ is identity, and two
-# live objects never hash alike, so the elementwise == of Tensors is never asked.
+# The walk keys its dicts and sets by the tensors themselves, not by id(): a lookup takes 51 ns
+# instead of 94. Tensor.__hash__ is identity, and two live objects never hash alike, so the
+# elementwise == of Tensors is never asked.
 
 
 def _walk(
-    outputs: list[Tensor], seeds: list[Tensor], create_graph: bool, inputs: Sequence[Tensor] | None
+    outputs: list[Tensor],
+    seeds: list[Tensor],
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None,
+    finish_leaves: bool,
 ) -> Iterator[Step]:
-    """`walk` for outputs and seeds already checked: what backward() and grad() call."""
-    order, uses, wanted = _collect(outputs, inputs)
+    """`walk` for outputs and seeds already checked: what backward() and grad() call.
+
+    Knowing which step is a leaf's last consumer takes a look at the whole graph first (`_uses`);
+    backward() stores every gradient when the walk ends and does not ask (finish_leaves=False),
+    so it is spared that look, and every leaf is reported in the last step.
+    """
+    uses, wanted = _uses(outputs, inputs) if finish_leaves or inputs is not None else (None, None)
     pending: dict[Tensor, Tensor] = {}  # tensor -> the sum of its gradient contributions so far
+    # Recorded tensors with a gradient, newest first: a tensor's consumers are all newer, so when
+    # it is taken they have all been visited and its gradient is complete. The heap holds creation
+    # numbers, not tensors, because comparing tensors makes new tensors (`a < b` is an op).
+    waiting: list[int] = []  # a heap of −created
+    by_number: dict[int, Tensor] = {}
     previous = state.grad_enabled
     state.grad_enabled = create_graph
     try:
         for output, seed in zip(outputs, seeds):
-            pending[output] = Add.apply(pending[output], seed) if output in pending else seed
+            if output in pending:
+                pending[output] = Add.apply(pending[output], seed)
+            elif wanted is None or output in wanted:
+                pending[output] = seed
+                if output.op is not None:
+                    heappush(waiting, -output.created)
+                    by_number[output.created] = output
     finally:
         state.grad_enabled = previous
     # A leaf among the outputs that nothing in the graph reads is complete from the start.
     ready: Pairs = [
         (output, pending.pop(output))
         for output in dict.fromkeys(outputs)
-        if output.op is None and output not in uses and (wanted is None or output in wanted)
+        if output.op is None and output in pending and (uses is None or output not in uses)
     ]
-    if not order:
+    if not waiting:
         for leaf, leaf_grad in ready:
             yield Step(leaf, leaf_grad, (), (), [(leaf, leaf_grad)])
         return
-    for node in order:
+    while waiting:
+        node = by_number.pop(-heappop(waiting))
         op = node.op
-        assert op is not None  # only recorded tensors are visited
-        grad = pending.pop(node, None)
+        assert op is not None  # only recorded tensors wait in the heap
+        grad = pending.pop(node)
         finished, ready = ready, []
-        if grad is None:  # no consumer sent anything: nothing to pass on
-            for parent, needed in zip(op.inputs, op.needs_grad):
-                if needed and parent.op is None and (wanted is None or parent in wanted):
-                    uses[parent] -= 1
-                    if not uses[parent] and parent in pending:
-                        finished.append((parent, pending.pop(parent)))
-            yield Step(node, None, (), (), finished)
-            continue
         previous = state.grad_enabled
         state.grad_enabled = create_graph
         raw: Any = None
@@ -153,14 +169,18 @@ def _walk(
                     sent.append(None)
                     continue
                 if parent_grad is not None:
-                    data = parent_grad.data  # (`is not`: a quick test; _fit compares dtypes properly)
-                    if data.shape != parent.data.shape or data.dtype is not parent.data.dtype:
+                    data = parent_grad.data
+                    if data.shape != parent.data.shape or data.dtype != parent.data.dtype:
                         parent_grad = _fit(parent_grad, parent, op)
-                    pending[parent] = (
-                        Add.apply(pending[parent], parent_grad) if parent in pending else parent_grad
-                    )
+                    if parent in pending:
+                        pending[parent] = Add.apply(pending[parent], parent_grad)
+                    else:
+                        pending[parent] = parent_grad
+                        if parent.op is not None:
+                            heappush(waiting, -parent.created)
+                            by_number[parent.created] = parent
                 sent.append(parent_grad)
-                if parent.op is None:  # a leaf: complete after its last consumer
+                if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
                     left = uses[parent] - 1
                     uses[parent] = left
                     if not left and parent in pending:
@@ -171,20 +191,18 @@ def _walk(
             raise
         finally:
             state.grad_enabled = previous
+        if not waiting:  # the last step: every leaf still waiting is complete
+            finished += [(t, g) for t, g in pending.items() if t.op is None]
         yield Step(node, grad, sent, raw, finished)
 
 
-_newest_first = operator.attrgetter("created")
-
-
-def _collect(
+def _uses(
     outputs: Sequence[Tensor], inputs: Sequence[Tensor] | None
-) -> tuple[list[Tensor], dict[Tensor, int], set[Tensor] | None]:
-    """The recorded tensors to visit, newest first; how many ops use each leaf; and, when
-    `inputs` is given, the tensors on a path to one of them (else None).
+) -> tuple[dict[Tensor, int], set[Tensor] | None]:
+    """How many recorded ops behind `outputs` use each leaf; and, when `inputs` is given, the
+    tensors on a path to one of them (else None), counting only uses on those paths.
 
-    A stack, not recursion, so a chain of 100,000 ops needs no deep Python stack. Sorting by
-    creation number orders the graph, since a tensor is made after its inputs.
+    A stack, not recursion, so a chain of 100,000 ops needs no deep Python stack.
     """
     order: list[Tensor] = []
     uses: dict[Tensor, int] = {}
@@ -206,24 +224,27 @@ def _collect(
                 elif parent not in seen:
                     seen.add(parent)
                     stack.append(parent)
-    order.sort(key=_newest_first, reverse=True)
     if inputs is None:
-        return order, uses, None
+        return uses, None
+    order.sort(key=_creation_number)
     wanted = set(inputs)
-    for node in reversed(order):  # oldest first: a tensor's inputs are decided before it
+    for node in order:  # oldest first: a tensor's inputs are decided before it
         op = node.op
         assert op is not None
         if any(needed and parent in wanted for parent, needed in zip(op.inputs, op.needs_grad)):
             wanted.add(node)
-    order = [node for node in order if node in wanted]
     uses = {}
     for node in order:
         op = node.op
         assert op is not None
-        for parent, needed in zip(op.inputs, op.needs_grad):
-            if needed and parent.op is None and parent in wanted:
-                uses[parent] = uses.get(parent, 0) + 1
-    return order, uses, wanted
+        if node in wanted:
+            for parent, needed in zip(op.inputs, op.needs_grad):
+                if needed and parent.op is None and parent in wanted:
+                    uses[parent] = uses.get(parent, 0) + 1
+    return uses, wanted
+
+
+_creation_number = operator.attrgetter("created")
 
 
 def _seeds(
@@ -339,7 +360,7 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
     """
     outputs, seeds = _seeds(output, gradient, "backward")
     found: Pairs = []
-    for step in _walk(outputs, seeds, create_graph, None):
+    for step in _walk(outputs, seeds, create_graph, None, finish_leaves=False):
         if step.tensor.retains_grad and step.tensor.op is not None and step.grad is not None:
             found.append((step.tensor, step.grad))
         found += step.finished
@@ -368,7 +389,7 @@ def grad(
     outputs, seeds = _seeds(outputs, grad_outputs, "grad")
     wanted = {id(t) for t in inputs}
     found: dict[int, Tensor] = {}
-    for step in _walk(outputs, seeds, create_graph, inputs):
+    for step in _walk(outputs, seeds, create_graph, inputs, finish_leaves=False):
         if id(step.tensor) in wanted and step.grad is not None:
             found[id(step.tensor)] = step.grad
         for leaf, leaf_grad in step.finished:
