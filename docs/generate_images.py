@@ -9,6 +9,7 @@ blocks; `network()` is the one place to switch to `mg.nn.mlp` layers.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from microgrid.demos.gradcheck import WrongTanh  # the gradcheck demo's delibera
 
 import microgrid as mg
 from microgrid.cli import main as cli
+from microgrid.viz import render
 
 # --- settings --------------------------------------------------------------------------------
 OUT = Path(__file__).resolve().parent / "images"
@@ -100,6 +102,91 @@ def network(
     return cross_entropy(A, Y)
 
 
+def walk_example() -> mg.Tensor:
+    """w = c·d, u = a·b, J = 2u + 3w: the engine guide's example of the walk's order."""
+    a, b, c, d = (
+        mg.tensor(value, requires_grad=True, name=name) for value, name in zip((1.0, 2.0, 3.0, 4.0), "abcd")
+    )
+    w = c * d
+    w.name = "w"
+    u = a * b
+    u.name = "u"
+    two_u, three_w = 2 * u, 3 * w
+    two_u.name, three_w.name = "2u", "3w"
+    J = two_u + three_w
+    J.name = "J"
+    return J
+
+
+# The layers of the package, bottom to top; a module's layer is its subpackage's (or the engine's).
+LAYERS = {
+    "engine": (
+        "the engine: tensor, function (Op), ops,\nfunctional, autograd (the walk), modes,\n"
+        "errors, checks, creation, gradcheck"
+    ),
+    "nn": "nn/: modules, layers,\nlosses, initialisers",
+    "optim": "optim.py:\noptimisers, schedules",
+    "data": "data/: datasets,\nmini-batches",
+    "viz": "viz/: graph, picture, DOT,\nstep-through, text, render",
+    "cli": "cli/: main, graph command,\nexpression parser",
+    "plotting": "plotting.py\n(matplotlib)",
+    "demos": "demos/: the course demos\nand their kit",
+}
+
+
+def package_of(module: str) -> str:
+    """`microgrid.nn.layers` -> nn; `microgrid.tensor` -> engine; `microgrid.demos.kit` -> demos."""
+    part = module.split(".")[1] if module.count(".") else "engine"
+    return part if part in LAYERS else "engine"
+
+
+def layer_imports() -> set[tuple[str, str]]:
+    """(importer, imported) pairs between the package's layers, read from the source's imports."""
+    root = Path(__file__).resolve().parent.parent
+    sources = {
+        **{
+            p: "microgrid." + ".".join(p.relative_to(root / "microgrid").with_suffix("").parts)
+            for p in (root / "microgrid").rglob("*.py")
+        },
+        **{p: f"microgrid.demos.{p.stem}" for p in (root / "demos").glob("*.py")},
+    }
+    pairs = set()
+    for path, module in sources.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("microgrid"):
+                targets = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names if alias.name.startswith("microgrid")]
+            else:
+                continue
+            for target in targets:
+                pair = (package_of(module), package_of(target))
+                if pair[0] != pair[1] and module != "microgrid.__init__":
+                    pairs.add(pair)
+    return pairs
+
+
+def layers_picture() -> str:
+    """DOT of the layers: an arrow from each layer to each layer it imports, pointing down."""
+    rank = {"engine": 0, "nn": 1, "optim": 1, "data": 1, "viz": 2, "cli": 3, "plotting": 2, "demos": 4}
+    lines = [
+        "digraph layers {",
+        "  rankdir=BT; nodesep=0.35; ranksep=0.55; bgcolor=white;",
+        '  node [shape=box style="rounded,filled" fontname="DejaVu Sans" fontsize=13 color="#0072B2"];',
+        '  edge [color="#555555" arrowsize=0.8];',
+    ]
+    for layer, label in LAYERS.items():
+        fill = "#fde9c9" if layer == "engine" else "#e8f1fa" if rank[layer] == 1 else "#f3f4f6"
+        lines.append(f'  {layer} [label="{label}" fillcolor="{fill}"];')
+    for level in sorted(set(rank.values())):
+        members = " ".join(layer for layer, r in rank.items() if r == level)
+        lines.append(f"  {{ rank=same; {members} }}")
+    for importer, imported in sorted(layer_imports()):
+        lines.append(f"  {importer} -> {imported};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
 # --- the pictures --------------------------------------------------------------------------------
 
 
@@ -107,8 +194,13 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     written = []
 
+    written.append(render.write(layers_picture(), OUT / "layers.svg"))
+
+    steps = mg.step_through(walk_example())
+    written.append(steps.save_gif(OUT / "walk_steps.gif", seconds_per_frame=3.0))
+
     J = lecture()
-    for t in mg.diagram.collect([J]):
+    for t in mg.autograd.graph([J]):
         if t.op is not None:
             t.retain_grad()  # keep dJ/du, dJ/dv and dJ/dJ too, to draw them beside u, v, J
     J.backward()

@@ -76,7 +76,7 @@ def test_a_users_op_without_formula_or_rules_runs_and_draws_with_its_name() -> N
     J = Cube.apply(x).sum()
     J.name = "J"
     assert Cube.formula is None and Cube.__doc__ and "no formula" in Cube.__doc__
-    text = mg.draw(J, show="backward").text()
+    text = mg.draw(J, show="both").text()
     assert "cube(x)" in text and "cube sends dx ← its rule" in text
     source = mg.draw(J).source
     assert "<B>cube</B>" in source

@@ -46,12 +46,15 @@ class Diagram:
         self._svg: tuple[str, str] | None = None  # (source, its SVG): re-rendered after restyling
 
     def text(self) -> str:
-        """The same graph as plain text: the forward graph line by line (gradients beside the values
-        once known) and, for show="backward" or "both", the engine's walk step by step."""
+        """The same graph as plain text: for show="forward" the graph line by line (gradients
+        beside the values once backward has run), for "backward" the engine's walk step by step,
+        for "both" the two."""
         if self.show == "forward":
             return text.forward_text(self.graph, stored_gradients(self.graph))
-        forward = text.forward_text(self.graph, self.graph.gradients())
-        return f"{forward}\n\n{text.backward_text(self.graph)}"
+        walked = text.backward_text(self.graph)
+        if self.show == "backward":
+            return walked
+        return f"{text.forward_text(self.graph, self.graph.gradients())}\n\n{walked}"
 
     @property
     def source(self) -> str:
