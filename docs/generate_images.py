@@ -121,16 +121,16 @@ def walk_example() -> mg.Tensor:
 # The layers of the package, bottom to top; a module's layer is its subpackage's (or the engine's).
 LAYERS = {
     "engine": (
-        "the engine: tensor, function (Op), ops,\nfunctional, autograd (the walk), modes,\n"
-        "errors, checks, creation, gradcheck"
+        "the engine\ntensor · function · ops · functional\nautograd · modes · errors · checks\n"
+        "creation · gradcheck"
     ),
-    "nn": "nn/: modules, layers,\nlosses, initialisers",
-    "optim": "optim.py:\noptimisers, schedules",
-    "data": "data/: datasets,\nmini-batches",
-    "viz": "viz/: graph, picture, DOT,\nstep-through, text, render",
-    "cli": "cli/: main, graph command,\nexpression parser",
-    "plotting": "plotting.py\n(matplotlib)",
-    "demos": "demos/: the course demos\nand their kit",
+    "nn": "nn/\nlayers, losses",
+    "optim": "optim.py\noptimisers",
+    "data": "data/\ndatasets, batches",
+    "viz": "viz/\npictures, text",
+    "cli": "cli/\nthe microgrid command",
+    "plotting": "plotting.py\nmatplotlib",
+    "demos": "demos/\nthe course demos",
 }
 
 
@@ -172,7 +172,7 @@ def layers_picture() -> str:
     lines = [
         "digraph layers {",
         "  rankdir=BT; nodesep=0.35; ranksep=0.55; bgcolor=white;",
-        '  node [shape=box style="rounded,filled" fontname="DejaVu Sans" fontsize=13 color="#0072B2"];',
+        '  node [shape=box style="rounded,filled" fontname="DejaVu Sans" fontsize=18 color="#0072B2"];',
         '  edge [color="#555555" arrowsize=0.8];',
     ]
     for layer, label in LAYERS.items():
