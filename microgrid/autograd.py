@@ -23,7 +23,7 @@ import numpy as np
 
 from microgrid.errors import GradError, ShapeError
 from microgrid.function import Grads, Op, check_finite
-from microgrid.modes import set_grad_enabled, state
+from microgrid.modes import Mode, backward_of, current, enter, leave, set_grad_enabled
 from microgrid.ops import Add, sum_to
 from microgrid.tensor import Operand, Tensor, to_array
 
@@ -126,13 +126,16 @@ def _walk(
     """
     uses, wanted = _uses(outputs, inputs) if finish_leaves or inputs is not None else (None, None)
     pending: dict[Tensor, Tensor] = {}  # tensor -> the sum of its gradient contributions so far
+    # The rules run in the caller's mode with recording as create_graph says: set around each
+    # step's rules only, so the caller's own code between steps runs in its own mode.
+    mode = current()
+    rules_mode = Mode(create_graph, mode.anomaly, mode.scope, mode.backward_of)
     # Recorded tensors with a gradient, newest first: a tensor's consumers are all newer, so when
     # it is taken they have all been visited and its gradient is complete. The heap holds creation
     # numbers, not tensors, because comparing tensors makes new tensors (`a < b` is an op).
     waiting: list[int] = []  # a heap of −created
     by_number: dict[int, Tensor] = {}
-    previous = state.grad_enabled
-    state.grad_enabled = create_graph
+    token = enter(rules_mode)
     try:
         for output, seed in zip(outputs, seeds):
             if output in pending:
@@ -143,7 +146,7 @@ def _walk(
                     heappush(waiting, -output.created)
                     by_number[output.created] = output
     finally:
-        state.grad_enabled = previous
+        leave(token)
     # A leaf among the outputs that nothing in the graph reads is complete from the start.
     ready: Pairs = [
         (output, pending.pop(output))
@@ -160,11 +163,10 @@ def _walk(
         assert op is not None  # only recorded tensors wait in the heap
         grad = pending.pop(node)
         finished, ready = ready, []
-        previous = state.grad_enabled
-        state.grad_enabled = create_graph
+        token = enter(rules_mode)
         raw: Any = None
         try:
-            raw = _checked_backward(op, grad, node) if state.anomaly else op.backward(grad, node)
+            raw = _checked_backward(op, grad, node) if mode.anomaly else op.backward(grad, node)
             if raw.__class__ is Tensor:
                 raw = (raw,)
             sent: list[Tensor | None] = []
@@ -173,8 +175,8 @@ def _walk(
                     sent.append(None)
                     continue
                 if parent_grad is not None:
-                    data = parent_grad.data
-                    if data.shape != parent.data.shape or data.dtype != parent.data.dtype:
+                    data = parent_grad._data
+                    if data.shape != parent._data.shape or data.dtype != parent._data.dtype:
                         parent_grad = _fit(parent_grad, parent, op)
                     if parent in pending:
                         pending[parent] = Add.apply(pending[parent], parent_grad)
@@ -194,7 +196,7 @@ def _walk(
                 check_protocol(op, raw)  # say so if the rule broke the protocol
             raise
         finally:
-            state.grad_enabled = previous
+            leave(token)
         if not waiting:  # the last step: every leaf still waiting is complete
             finished += [(t, g) for t, g in pending.items() if t.op is None]
         yield node, grad, sent, raw, finished
@@ -280,7 +282,7 @@ def _seed(output: Tensor, gradient: Operand | None, caller: str) -> Tensor:
                 f"{caller}: {output.describe()} is not a scalar; pass a gradient of its shape "
                 "(usually you want a scalar loss, e.g. .mean())"
             )
-        return Tensor._make(np.ones(output.data.shape, output.data.dtype))
+        return Tensor._make(np.ones(output._data.shape, output._data.dtype))
     seed = gradient if isinstance(gradient, Tensor) else Tensor._make(to_array(gradient, output.dtype))
     if seed.shape != output.shape:
         raise ShapeError(
@@ -292,8 +294,8 @@ def _seed(output: Tensor, gradient: Operand | None, caller: str) -> Tensor:
 def _fit(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
     """`grad` in the shape and dtype of `parent`: where broadcasting is undone (by `sum_to`).
     A shape broadcasting could not have made is a bug in the op's backward, named as such."""
-    shape = parent.data.shape
-    if grad.data.shape != shape:
+    shape = parent._data.shape
+    if grad._data.shape != shape:
         try:
             grad = sum_to(grad, shape)
         except GradError as error:
@@ -301,8 +303,8 @@ def _fit(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
                 f"backward of {op.describe()}: gradient of shape {grad.shape} "
                 f"does not fit {parent.describe()}"
             ) from error
-    if grad.data.dtype != parent.data.dtype:
-        grad = grad.astype(parent.data.dtype)
+    if grad._data.dtype != parent._data.dtype:
+        grad = grad.astype(parent._data.dtype)
     return grad
 
 
@@ -311,17 +313,13 @@ def _fit(grad: Tensor, parent: Tensor, op: Op) -> Tensor:
 
 def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
     """op.backward under detect_anomaly: every gradient it returns must be finite."""
-    previous, state.backward_of = state.backward_of, f"{op.describe()} -> {out.label}"
-    try:
-        with np.errstate(all="ignore"):
-            result = op.backward(grad, out)
-    finally:
-        state.backward_of = previous
+    with backward_of(f"{op.describe()} -> {out.label}"), np.errstate(all="ignore"):
+        result = op.backward(grad, out)
     grads = (result,) if isinstance(result, Tensor) else result
     for parent, parent_grad in zip(op.inputs, grads):
         if parent_grad is not None:
             check_finite(
-                parent_grad.data, f"backward of {op.describe()} (gradient for {parent.label})", op.inputs
+                parent_grad._data, f"backward of {op.describe()} (gradient for {parent.label})", op.inputs
             )
     return grads
 
@@ -351,8 +349,8 @@ def _own(grad: Tensor, handed_out: set[int]) -> Tensor:
     """`grad`, copied if it may be shared: a numpy view of another array, a gradient already handed
     out (add gives one gradient to both inputs), or the caller's seed. So `a.grad.data *= 0` never
     changes `b.grad`; fresh arrays, the usual case, are not copied."""
-    if grad.data.base is not None or id(grad) in handed_out:
-        grad = Tensor._make(grad.data.copy())
+    if grad._data.base is not None or id(grad) in handed_out:
+        grad = Tensor._make(grad._data.copy())
     handed_out.add(id(grad))
     return grad
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from microgrid.errors import AnomalyError, ShapeError, cannot_broadcast
-from microgrid.modes import state
+from microgrid.modes import current
 
 if TYPE_CHECKING:
     from microgrid.tensor import Tensor
@@ -114,13 +114,13 @@ class Op:
         try:
             if len(inputs) == 2:
                 a, b = inputs
-                data = op.forward(a.data, b.data)
+                data = op.forward(a._data, b._data)
                 needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
             elif len(inputs) == 1:
-                data = op.forward(inputs[0].data)
+                data = op.forward(inputs[0]._data)
                 needs_grad = (inputs[0].requires_grad,)
             else:
-                data = op.forward(*[t.data for t in inputs])
+                data = op.forward(*[t._data for t in inputs])
                 needs_grad = tuple([t.requires_grad for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
             # Say which op and which tensors, keep the kind of error (an IndexError stays one)
@@ -128,9 +128,10 @@ class Op:
             raise _error_kind(error)(op.failure_message(inputs, error)) from error
         if data.__class__ is not _ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
-        if state.anomaly:
+        mode = current()
+        if mode.anomaly:
             check_finite(data, f"{op.describe()} forward", inputs)
-        if state.grad_enabled:
+        if mode.grad_enabled:
             if True in needs_grad:
                 op.inputs = inputs
                 op.needs_grad = needs_grad
@@ -145,7 +146,7 @@ class Op:
 
     def failure_message(self, inputs: Sequence[Tensor], error: Exception) -> str:
         """`op: W[2] (1, 4) @ A[1] (3, 400): inner sizes 4 and 3 differ`."""
-        arrays = [t.data for t in inputs]
+        arrays = [t._data for t in inputs]
         if self.symbol is not None and len(inputs) == 2:
             operands = f"{inputs[0].describe()} {self.symbol} {inputs[1].describe()}"
         else:
@@ -169,7 +170,8 @@ def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None
     """Under detect_anomaly: raise if `data` holds NaN or inf, naming the op and its inputs."""
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         bad = "nan" if np.isnan(data).any() else "inf"
-        context = f" (while computing the backward of {state.backward_of})" if state.backward_of else ""
+        backward_of = current().backward_of
+        context = f" (while computing the backward of {backward_of})" if backward_of else ""
         operands = ", ".join(t.describe() for t in inputs)
         raise AnomalyError(f"{where} produced {bad}{context}; inputs: {operands}")
 

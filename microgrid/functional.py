@@ -72,7 +72,7 @@ def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if (value.__class__ is float or value.__class__ is int) and like is not None:
-        dtype = like.data.dtype  # the common `1 - x` and `x * 0.5`, kept fast
+        dtype = like._data.dtype  # the common `1 - x` and `x * 0.5`, kept fast
         if dtype.kind == "f":
             return Tensor._make(np.array(value, dtype=dtype))
     if (
@@ -399,7 +399,7 @@ def _index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index(part) for part in index)
     if isinstance(index, Tensor):
-        array = index.data
+        array = index._data
         if array.dtype.kind == "f":
             if not np.all(np.mod(array, 1) == 0):
                 raise IndexError(f"getitem: index tensor {index.describe()} holds non-integer values")

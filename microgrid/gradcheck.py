@@ -88,7 +88,7 @@ def gradcheck(
     originals = [t.data for t in checked]
     try:
         for t in checked:
-            t.data = np.array(t.data, dtype=np.float64)
+            t._data = np.array(t._data, dtype=np.float64)
         out = fn(*inputs)
         projection = _projection(out, seed)
         # An output with no graph does not depend on the inputs: its analytic gradient is zero
@@ -107,7 +107,7 @@ def gradcheck(
             results.append(InputCheck(t, name, exact, numerical, difference, difference <= threshold))
     finally:
         for t, original in zip(checked, originals):
-            t.data = original
+            t._data = original
     return GradcheckReport(results, threshold)
 
 

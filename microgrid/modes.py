@@ -1,50 +1,60 @@
-"""Global switches of the engine: gradient recording, name scopes and anomaly detection."""
+"""The engine's switches: gradient recording, name scopes and anomaly detection, per thread and task.
+
+They live in one context variable, as PyTorch keeps its grad mode per thread: a `no_grad()` in one
+thread (an evaluation loop beside training) or in one asyncio task (a web server's request) never
+changes what another records. Each switch is a context manager that restores exactly what it
+found, so overlapping blocks in different threads cannot leave grad mode off for everyone.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from typing import Any, NamedTuple, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _State:
+class Mode(NamedTuple):
     """What every new op reads: record a graph or not, the current scope, anomaly checks."""
 
-    __slots__ = ("anomaly", "backward_of", "grad_enabled", "scope")
-
-    def __init__(self) -> None:
-        # Slots, not class attributes: every op reads these, and a slot is the fastest lookup.
-        self.grad_enabled = True
-        self.scope: tuple[str, ...] = ()
-        self.anomaly = False
-        # While anomaly mode runs a backward rule, the op whose rule it is (for error messages).
-        self.backward_of: str | None = None
+    grad_enabled: bool = True
+    anomaly: bool = False
+    scope: tuple[str, ...] = ()
+    # While anomaly mode runs a backward rule, the op whose rule it is (for error messages).
+    backward_of: str | None = None
 
 
-state = _State()
+# One variable holding the whole mode: an op reads it once (one lookup instead of three).
+_mode: ContextVar[Mode] = ContextVar("microgrid_mode", default=Mode())
+# The engine's three verbs, the variable's own methods: `current().grad_enabled`;
+# `token = enter(mode)` makes a mode current until `leave(token)` restores what was there.
+current = _mode.get
+enter = _mode.set
+leave = _mode.reset
 
 
 class _GradMode:
     """Context manager and decorator that sets whether ops record the graph."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.previous: list[bool] = []
+        self.enabled = bool(enabled)
+        self.tokens: list[Token[Mode]] = []  # one per `with`, so one object may be entered twice
 
     def __enter__(self) -> None:
-        self.previous.append(state.grad_enabled)
-        state.grad_enabled = self.enabled
+        mode = _mode.get()
+        self.tokens.append(enter(Mode(self.enabled, mode.anomaly, mode.scope, mode.backward_of)))
 
     def __exit__(self, *exc: object) -> None:
-        state.grad_enabled = self.previous.pop()
+        leave(self.tokens.pop())
 
     def __call__(self, fn: F) -> F:
+        enabled = self.enabled
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
+            with _GradMode(enabled):  # a new one per call: calls in other threads keep their own
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -61,23 +71,23 @@ def enable_grad() -> _GradMode:
 
 
 def set_grad_enabled(enabled: bool) -> _GradMode:
-    """Record the graph when `enabled`, as in PyTorch."""
+    """Record the graph when `enabled`, as in PyTorch: `with set_grad_enabled(training):`."""
     return _GradMode(enabled)
 
 
 def is_grad_enabled() -> bool:
-    """True when new ops record the graph."""
-    return state.grad_enabled
+    """True when new ops record the graph (in this thread or task)."""
+    return _mode.get().grad_enabled
 
 
-class scope:
+class scope:  # noqa: N801  (a context manager used like a function: `with mg.scope("layer 1"):`)
     """Tensors made inside belong to scope `name` (nested scopes stack); diagrams group them.
 
     A class rather than a @contextmanager generator: every layer of every step enters one
     (−2 % of an nn training step against the generator).
     """
 
-    __slots__ = ("name", "previous")
+    __slots__ = ("name", "token")
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name:
@@ -85,19 +95,37 @@ class scope:
         self.name = name
 
     def __enter__(self) -> None:
-        self.previous = state.scope
-        state.scope = (*self.previous, self.name)
+        mode = _mode.get()
+        self.token = enter(Mode(mode.grad_enabled, mode.anomaly, (*mode.scope, self.name), mode.backward_of))
 
     def __exit__(self, *exc: object) -> None:
-        state.scope = self.previous
+        leave(self.token)
 
 
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
+class detect_anomaly:  # noqa: N801  (used like a function: `with mg.detect_anomaly():`)
     """Raise at the first op whose forward or backward makes NaN or inf, naming it."""
-    previous = state.anomaly
-    state.anomaly = True
-    try:
-        yield
-    finally:
-        state.anomaly = previous
+
+    __slots__ = ("token",)
+
+    def __enter__(self) -> None:
+        mode = _mode.get()
+        self.token = enter(Mode(mode.grad_enabled, True, mode.scope, mode.backward_of))
+
+    def __exit__(self, *exc: object) -> None:
+        leave(self.token)
+
+
+class backward_of:  # noqa: N801
+    """While anomaly mode runs a backward rule: say whose rule it is in any AnomalyError."""
+
+    __slots__ = ("text", "token")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __enter__(self) -> None:
+        mode = _mode.get()
+        self.token = enter(Mode(mode.grad_enabled, mode.anomaly, mode.scope, self.text))
+
+    def __exit__(self, *exc: object) -> None:
+        leave(self.token)

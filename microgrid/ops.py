@@ -50,10 +50,10 @@ def constant(value: float, like: Tensor) -> Tensor:
     Made once per number and dtype and shared (read-only): −0.5 % of the instructions of a
     training step against a new one each time.
     """
-    key = (value, like.data.dtype)
+    key = (value, like._data.dtype)
     found = _constants.get(key)
     if found is None:
-        array = np.asarray(value, dtype=like.data.dtype)
+        array = np.asarray(value, dtype=like._data.dtype)
         array.flags.writeable = False
         found = _constants[key] = Tensor._make(array)
     return found
@@ -405,7 +405,7 @@ class Max(Reduction):
         a = self.inputs[0]
         shape = kept_shape(a.shape, self.axis)
         is_max = Cast.apply(
-            Compare.apply(a, Reshape.apply(out, shape=shape), symbol="=="), dtype=grad.data.dtype
+            Compare.apply(a, Reshape.apply(out, shape=shape), symbol="=="), dtype=grad._data.dtype
         )
         share = Div.apply(is_max, Sum.apply(is_max, axis=normalize_axes(self.axis, a.ndim), keepdims=True))
         return Mul.apply(Reshape.apply(grad, shape=shape), share)
@@ -501,7 +501,7 @@ def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     The backward walk calls it for every gradient whose shape is not its input's, so no op's
     rule has to remember broadcasting. A shape broadcasting could not have made is refused.
     """
-    grad_shape = grad.data.shape
+    grad_shape = grad._data.shape
     lead = len(grad_shape) - len(shape)  # axes broadcasting added in front
     if lead < 0:
         raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
@@ -656,7 +656,7 @@ class MatMul(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
-        row, column = a.data.ndim == 1, b.data.ndim == 1
+        row, column = a._data.ndim == 1, b._data.ndim == 1
         if not (row or column):
             return self._matrix_grads(a, b, grad)
         # numpy treats a 1-D `a` as a row and a 1-D `b` as a column: do the same, then drop the

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
-from microgrid.errors import GradError
-from microgrid.modes import state
+from microgrid.errors import GradError, ShapeError
+from microgrid.modes import current
 
 if TYPE_CHECKING:
     from microgrid.function import Op
@@ -42,7 +42,7 @@ def as_dtype(dtype: DTypeLike) -> np.dtype:
 def to_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
     """Numbers, bools, nested lists and numpy arrays as a float array; anything else is refused."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, (str, bytes)) or data is None:
         raise TypeError(f"Tensor: data must be numeric, got {type(data).__name__} {data!r}")
     if not isinstance(data, (np.ndarray, np.generic, int, float, bool, list, tuple)):
@@ -78,7 +78,7 @@ def shape_from_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 def as_array(value: Any) -> np.ndarray:
     """The numpy array behind a Tensor, or `value` as an array (for labels, masks, data)."""
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value._data if isinstance(value, Tensor) else np.asarray(value)
 
 
 class Tensor:
@@ -93,9 +93,9 @@ class Tensor:
 
     __slots__ = (
         "__weakref__",
+        "_data",
         "_grad",
         "created",
-        "data",
         "name",
         "op",
         "requires_grad",
@@ -105,7 +105,7 @@ class Tensor:
     # Make numpy hand `array * tensor` to Tensor.__rmul__ instead of looping over the tensor.
     __array_ufunc__ = None
 
-    data: np.ndarray
+    _data: np.ndarray
     _grad: Tensor | None
     requires_grad: bool
     name: str | None
@@ -128,30 +128,63 @@ class Tensor:
         array = to_array(data, dtype)
         if isinstance(data, Tensor) or array is data:
             array = array.copy()  # a new leaf never shares memory with the caller's array
-        self.data = array
+        self._data = array
         self._grad = None
         self.requires_grad = requires_grad
         self.name = name
         self.op = None
         self.retains_grad = False
-        self.scope = state.scope
+        self.scope = current().scope
         self.created = 0
 
     @staticmethod  # not a classmethod: binding one costs time on every op (0.4-0.7 % of a step)
     def _make(data: np.ndarray, op: Op | None = None, requires_grad: bool = False) -> Tensor:
         """A tensor around an array the engine just computed (no checks, no copy: the hot path)."""
         out = object.__new__(Tensor)
-        out.data = data
+        out._data = data
         out._grad = None
         out.requires_grad = requires_grad
         out.name = None
         out.op = op
         out.retains_grad = False
-        out.scope = state.scope
+        out.scope = current().scope
         out.created = next(_creation_counter) if op is not None else 0
         return out
 
     # --- attributes ------------------------------------------------------------------------
+
+    @property
+    def data(self) -> np.ndarray:
+        """The numpy array itself (shared, not copied). The engine reads `_data`, the same array,
+        to spare every op this property's call."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """Replace the values, keeping shape and dtype: what an update by hand assigns.
+
+        A Tensor is refused (its graph would be lost and its array wrapped twice): assign an
+        array, or update in place with `with mg.no_grad(): w -= lr * w.grad`. Changing `.data`
+        bypasses the version counter, so backward cannot notice it.
+        """
+        if isinstance(value, Tensor):
+            raise TypeError(
+                f"data: {self.describe()} got a Tensor ({value.describe()}); .data holds a numpy array. "
+                f"Assign its array ({value.label}.data), or update in place: "
+                f"`with mg.no_grad(): {self.label} -= ...`"
+            )
+        array = value if isinstance(value, np.ndarray) else to_array(value, self._data.dtype)
+        if array.shape != self._data.shape:
+            raise ShapeError(
+                f"data: {self.describe()} cannot take an array of shape {array.shape}; the shape stays "
+                f"{self.shape} (make a new tensor, mg.tensor(values), for another shape)"
+            )
+        if array.dtype != self._data.dtype:
+            raise TypeError(
+                f"data: {self.describe()} is {self._data.dtype}, the array given is {array.dtype}; "
+                f"convert it with .astype({str(self._data.dtype)!r}), or make a new tensor for another dtype"
+            )
+        self._data = array
 
     @property
     def grad(self) -> Tensor | None:
@@ -176,22 +209,22 @@ class Tensor:
     @property
     def shape(self) -> tuple[int, ...]:
         """The array's shape, e.g. (n_x, m)."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """Number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
         """Number of elements."""
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
         """float64 (default) or float32; bool for the result of a comparison."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -208,30 +241,30 @@ class Tensor:
     def describe(self) -> str:
         """Name and shape, as error messages show them: `W[2] (1, 4)`; a number as itself: `0.5`."""
         if not self.name and self.op is None and self.ndim == 0:
-            return f"{self.data.item():g}"
+            return f"{self._data.item():g}"
         return f"{self.label} {self.shape}"
 
     def item(self) -> float:
         """The single value as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"item: {self.describe()} has {self.data.size} elements; only one-element "
+                f"item: {self.describe()} has {self._data.size} elements; only one-element "
                 "tensors can be converted to a Python number"
             )
-        return float(self.data.item())
+        return float(self._data.item())
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied)."""
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         # np.array(t) must copy, as it does for an array: a saved "before" must not follow t.
-        array = self.data if dtype is None else self.data.astype(dtype)
-        return array.copy() if copy and array is self.data else array
+        array = self._data if dtype is None else self._data.astype(dtype)
+        return array.copy() if copy and array is self._data else array
 
     def detach(self) -> Tensor:
         """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
-        leaf = Tensor._make(self.data)
+        leaf = Tensor._make(self._data)
         leaf.name = self.name
         return leaf
 
@@ -279,7 +312,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         values = np.array2string(
-            self.data, precision=4, separator=", ", threshold=20, edgeitems=2, prefix="Tensor("
+            self._data, precision=4, separator=", ", threshold=20, edgeitems=2, prefix="Tensor("
         )
         extras = []
         if self.size > 20:
@@ -304,12 +337,12 @@ class Tensor:
             yield self[i]
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"the truth value of {self.describe()} with {self.size} elements is ambiguous; "
                 "use (t > 0).data.any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     # Comparisons return new tensors, so hashing falls back to identity.
     __hash__ = object.__hash__

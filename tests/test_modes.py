@@ -1,6 +1,10 @@
-"""no_grad, scopes and anomaly detection."""
+"""no_grad, scopes and anomaly detection, each per thread and per asyncio task."""
 
 from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -66,3 +70,99 @@ def test_detect_anomaly_names_the_backward_that_made_inf() -> None:
     y = mg.sqrt(x)  # finite forward, infinite derivative 1/(2√x) at 0
     with pytest.raises(mg.AnomalyError, match=r"produced inf.*backward of pow"), mg.detect_anomaly():
         y.sum().backward()
+
+
+# --- per thread and per task -----------------------------------------------------------------------
+
+
+def test_no_grad_in_one_thread_leaves_recording_on_in_another() -> None:
+    inside, done = threading.Event(), threading.Event()
+
+    def evaluate() -> None:
+        with mg.no_grad():
+            inside.set()
+            done.wait(5)
+
+    evaluator = threading.Thread(target=evaluate)
+    evaluator.start()
+    assert inside.wait(5)
+    x = mg.tensor(2.0, requires_grad=True)
+    recorded = [(x * x).requires_grad for _ in range(100)]  # while the other thread is in no_grad
+    done.set()
+    evaluator.join()
+    assert all(recorded) and mg.is_grad_enabled()
+
+
+def test_overlapping_no_grad_blocks_in_two_threads_restore_each_their_own_mode() -> None:
+    # Thread A enters, thread B enters, A leaves, B leaves: with one global switch, B would
+    # restore A's "off" and leave the whole process without gradients.
+    steps = [threading.Event() for _ in range(3)]
+    seen: dict[str, bool] = {}
+
+    def a() -> None:
+        with mg.no_grad():
+            steps[0].set()
+            steps[1].wait(5)
+        seen["a after"] = mg.is_grad_enabled()
+        steps[2].set()
+
+    def b() -> None:
+        steps[0].wait(5)
+        with mg.no_grad():
+            steps[1].set()
+            steps[2].wait(5)
+            seen["b inside"] = mg.is_grad_enabled()
+        seen["b after"] = mg.is_grad_enabled()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"a after": True, "b inside": False, "b after": True}
+    assert mg.is_grad_enabled()
+
+
+def test_a_no_grad_decorator_shared_by_threads_keeps_each_calls_mode() -> None:
+    @mg.no_grad()
+    def slow_eval(started: threading.Event, release: threading.Event) -> bool:
+        started.set()
+        release.wait(5)
+        return mg.is_grad_enabled()
+
+    started, release = threading.Event(), threading.Event()
+    results: list[bool] = []
+    thread = threading.Thread(target=lambda: results.append(slow_eval(started, release)))
+    thread.start()
+    assert started.wait(5)
+    assert mg.is_grad_enabled()  # this thread is not inside the decorated call
+    assert slow_eval(threading.Event(), _set_event()) is False
+    release.set()
+    thread.join()
+    assert results == [False] and mg.is_grad_enabled()
+
+
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
+def test_asyncio_tasks_each_have_their_own_mode_and_scope() -> None:
+    async def training() -> tuple[bool, tuple[str, ...]]:
+        with mg.scope("train"):
+            await asyncio.sleep(0.01)  # the evaluating task runs meanwhile, in no_grad
+            x = mg.tensor(1.0, requires_grad=True)
+            y = x * 2
+            return y.requires_grad, y.scope
+
+    async def evaluating() -> bool:
+        with mg.no_grad():
+            await asyncio.sleep(0.02)
+            return (mg.tensor(1.0, requires_grad=True) * 2).requires_grad
+
+    async def both() -> list[Any]:
+        return list(await asyncio.gather(training(), evaluating()))
+
+    (recorded, scope), evaluated = asyncio.run(both())
+    assert recorded and scope == ("train",) and not evaluated
