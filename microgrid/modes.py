@@ -27,7 +27,7 @@ class Mode(NamedTuple):
 
 
 # One variable holding the whole mode: an op reads it once (one lookup instead of three).
-_mode: ContextVar[Mode] = ContextVar("microgrid_mode", default=Mode())
+_mode: ContextVar[Mode] = ContextVar("microgrid_mode", default=Mode())  # noqa: B039 (a tuple: immutable)
 # The engine's three verbs, the variable's own methods: `current().grad_enabled`;
 # `token = enter(mode)` makes a mode current until `leave(token)` restores what was there.
 current = _mode.get
@@ -80,7 +80,7 @@ def is_grad_enabled() -> bool:
     return _mode.get().grad_enabled
 
 
-class scope:  # noqa: N801  (a context manager used like a function: `with mg.scope("layer 1"):`)
+class scope:  # lower case: a context manager used like a function, `with mg.scope("layer 1"):`
     """Tensors made inside belong to scope `name` (nested scopes stack); diagrams group them.
 
     A class rather than a @contextmanager generator: every layer of every step enters one
@@ -102,7 +102,7 @@ class scope:  # noqa: N801  (a context manager used like a function: `with mg.sc
         leave(self.token)
 
 
-class detect_anomaly:  # noqa: N801  (used like a function: `with mg.detect_anomaly():`)
+class detect_anomaly:  # lower case: used like a function, `with mg.detect_anomaly():`
     """Raise at the first op whose forward or backward makes NaN or inf, naming it."""
 
     __slots__ = ("token",)
@@ -115,7 +115,7 @@ class detect_anomaly:  # noqa: N801  (used like a function: `with mg.detect_anom
         leave(self.token)
 
 
-class backward_of:  # noqa: N801
+class backward_of:  # lower case: used like a function, as the other switches
     """While anomaly mode runs a backward rule: say whose rule it is in any AnomalyError."""
 
     __slots__ = ("text", "token")
