@@ -19,7 +19,8 @@ appears at the optimiser's tenth step takes its first step with t = 1.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,12 @@ from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
+
+# The most steps or schedule calls a loaded state may count: 2**53, past which a float no longer
+# tells one count from the next, and which no run reaches (at a step a microsecond, 285 years).
+MAX_COUNT = 2**53
+# The averages of g²: no true state holds a negative one (v, an average of g, may be negative).
+_SQUARES = ("s",)
 
 
 @dataclass
@@ -50,6 +57,9 @@ class ParameterState:
 
 class Optimizer:
     """Holds parameters; `step()` moves each one against its gradient, `zero_grad()` clears them."""
+
+    # The moving averages delta() keeps per parameter, once it has taken a step.
+    averages: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0) -> None:
         owner = type(self).__name__
@@ -111,56 +121,88 @@ class Optimizer:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Resume from a `state_dict()`, copying it in. A state from another optimiser class, for
-        another number of parameters, or with an average whose shape is not its parameter's is
-        refused with a LoadError that names each problem, and nothing is changed."""
-        owner = f"{type(self).__name__}.load_state_dict"
-        _check_mapping(owner, state)
-        problems: list[str] = []
-        if state.get("optimizer") != type(self).__name__:
-            problems.append(f"the state is from {state.get('optimizer')!r}, not {type(self).__name__}")
-        t, lr = self.t, self.lr
-        with _noted(problems, owner):
-            t = checks.count(owner, "t", state.get("t"), at_least=0)
-        with _noted(problems, owner):
-            lr = checks.number(owner, "lr", state.get("lr"), at_least=0)
-        entries = state.get("parameters")
-        restored = []
+        """Resume from a `state_dict()`, copying it in.
+
+        Refused with a LoadError that names each problem, changing nothing: a state from another
+        optimiser class or for another number of parameters, a missing or unknown key, a count t
+        that is negative or past MAX_COUNT, a learning rate that is negative, NaN or infinite,
+        and per parameter averages other than exactly those this optimiser keeps (none before
+        its first step), or averages of the wrong shape, NaN or infinite, or, for s (an average
+        of g²), negative.
+        """
+        checks_by_key = {"t": _count, "lr": _rate, "parameters": self._parameter_states}
+        values = _load(self, "optimizer", state, checks_by_key)
+        self.t, self.lr, self.state = values["t"], values["lr"], values["parameters"]
+
+    def _parameter_states(self, owner: str, name: str, entries: object) -> list[ParameterState]:
+        """The per-parameter state from a state dict's list, refusing (naming all) entries that do not fit."""
         if not isinstance(entries, (list, tuple)):
-            problems.append(f"parameters must be a list, one entry per parameter; got {entries!r}")
-        elif len(entries) != len(self.params):
-            problems.append(f"the state holds {len(entries)} parameters, the optimiser {len(self.params)}")
-        else:
-            for position, (p, entry) in enumerate(zip(self.params, entries)):
-                where = f"parameter {position} ({p.describe()})"
-                if not isinstance(entry, Mapping):
-                    problems.append(f"{where}: needs a dict of t and averages, got {type(entry).__name__}")
-                    continue
-                steps = 0
-                with _noted(problems, owner):
-                    steps = checks.count(f"{owner}: {where}", "t", entry.get("t"), at_least=0)
-                averages = {}
-                for key, value in entry.items():
-                    if key == "t":
-                        continue
-                    array = np.asarray(value)
-                    if array.shape != p.shape or array.dtype.kind not in "fiu":
-                        problems.append(f"{where}: {key!r} is a {array.dtype} array {array.shape}")
-                        continue
-                    averages[key] = np.array(array, dtype=p.dtype)  # a copy, the parameter's dtype
-                restored.append(ParameterState(steps, averages))
+            raise ValueError(f"{owner}: {name} must be a list, one entry per parameter; got {entries!r}")
+        if len(entries) != len(self.params):
+            raise ValueError(
+                f"{owner}: the state holds {len(entries)} parameters, the optimiser {len(self.params)}"
+            )
+        problems: list[str] = []
+        restored = []
+        for position, (p, entry) in enumerate(zip(self.params, entries)):
+            where = f"parameter {position} ({p.describe()})"
+            if not isinstance(entry, Mapping):
+                problems.append(f"{where}: needs a dict of t and averages, got {type(entry).__name__}")
+                continue
+            # The averages appear at a parameter's first step: an entry holds none, or all of them.
+            averages = self.averages if any(key != "t" for key in entry) else ()
+            checks_by_key: dict[str, _Check] = {"t": _count}
+            checks_by_key.update({key: functools.partial(_average, p) for key in averages})
+            values = _fields(owner, where, entry, checks_by_key, problems)
+            steps = values.pop("t", 0)
+            restored.append(ParameterState(steps, values))
         if problems:
-            raise LoadError(f"{owner}: {'; '.join(problems)}; nothing was loaded")
-        self.t, self.lr, self.state = t, lr, restored
+            raise ValueError(f"{owner}: {'; '.join(problems)}")
+        return restored
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr:g}, {len(self.params)} parameters, t={self.t})"
 
 
-def _check_mapping(owner: str, state: Any) -> None:
-    """Refuse anything but a dict such as state_dict() returns."""
+# --- loading a state dict: every key checked, every problem named ---------------------------
+
+# A check of one value of a state dict: (owner, key, value) → the value to keep, or a ValueError
+# that starts with the owner, as those of microgrid.checks do.
+_Check = Callable[[str, str, Any], Any]
+
+
+def _load(loader: object, kind: str, state: Any, checks_by_key: Mapping[str, _Check]) -> dict[str, Any]:
+    """The values of a state dict for `loader` through their checks, its class name (under `kind`)
+    included, or a LoadError naming every problem."""
+    owner = f"{type(loader).__name__}.load_state_dict"
     if not isinstance(state, Mapping):
         raise TypeError(f"{owner}: expected the dict state_dict() returns, got {type(state).__name__}")
+    same_class = functools.partial(_same_class, expected=type(loader).__name__)
+    problems: list[str] = []
+    values = _fields(owner, "", state, {kind: same_class, **checks_by_key}, problems)
+    if problems:
+        raise LoadError(f"{owner}: {'; '.join(problems)}; nothing was loaded")
+    return values
+
+
+def _fields(
+    owner: str, where: str, state: Mapping[Any, Any], checks_by_key: Mapping[str, _Check], problems: list[str]
+) -> dict[str, Any]:
+    """Each value of `state` through its check; missing and unknown keys, and refused values, go
+    to `problems` (prefixed with `where`, owner said once)."""
+    prefix = f"{where}: " if where else ""
+    missing = [key for key in checks_by_key if key not in state]
+    unknown = [str(key) for key in state if key not in checks_by_key]
+    if missing:
+        problems.append(f"{prefix}missing keys: {', '.join(missing)}")
+    if unknown:
+        problems.append(f"{prefix}unknown keys: {', '.join(unknown)}")
+    values = {}
+    for key, check in checks_by_key.items():
+        if key in state:
+            with _noted(problems, owner):
+                values[key] = check(f"{owner}: {where}" if where else owner, key, state[key])
+    return values
 
 
 @contextlib.contextmanager
@@ -170,6 +212,41 @@ def _noted(problems: list[str], owner: str) -> Iterator[None]:
         yield
     except ValueError as error:  # a refused kind too: checks raise an ArgumentTypeError, a ValueError
         problems.append(str(error).removeprefix(f"{owner}: "))
+
+
+def _same_class(owner: str, key: str, value: object, *, expected: str) -> str:
+    """Refuse a state saved by another class."""
+    if not (isinstance(value, str) and value == expected):
+        raise ValueError(f"{owner}: the state is from {value!r}, not {expected}")
+    return value
+
+
+def _count(owner: str, name: str, value: object) -> int:
+    """A count of steps or calls: an int from 0 to MAX_COUNT."""
+    count = checks.count(owner, name, value, at_least=0)
+    if count > MAX_COUNT:
+        raise ValueError(f"{owner}: {name} must be an int ≤ 2**53 (MAX_COUNT), got {count}")
+    return count
+
+
+def _rate(owner: str, name: str, value: object) -> float:
+    """A learning rate: a finite number ≥ 0."""
+    return checks.number(owner, name, value, at_least=0)
+
+
+def _average(p: Tensor, owner: str, key: str, value: object) -> np.ndarray:
+    """A moving average for parameter p, as a copy in p's dtype: finite numbers of p's shape, and
+    never negative if it averages squares."""
+    array = np.asarray(value)
+    if array.shape != p.shape or array.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{owner}: {key!r} is a {array.dtype} array {array.shape}, not numbers of shape {p.shape}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{owner}: {key!r} holds NaN or infinite values")
+    if key in _SQUARES and (array < 0).any():
+        raise ValueError(f"{owner}: {key!r}, an average of g², holds negative values (min {array.min()})")
+    return np.array(array, dtype=p.dtype)
 
 
 class SGD(Optimizer):
@@ -187,6 +264,7 @@ class SGD(Optimizer):
         owner = type(self).__name__
         self.momentum = checks.number(owner, "momentum", momentum, at_least=0, below=1)
         self.dampening = checks.number(owner, "dampening", dampening, at_least=0, at_most=1)
+        self.averages = ("v",) if self.momentum else ()
 
     def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
         if not self.momentum:
@@ -206,6 +284,8 @@ class Momentum(SGD):
 
 class RMSprop(Optimizer):
     """s = β·s + (1 − β)·g²,  p ← p − α·g / (√s + ε)."""
+
+    averages = ("s",)
 
     def __init__(
         self,
@@ -227,6 +307,8 @@ class RMSprop(Optimizer):
 
 class Adam(Optimizer):
     """Momentum and RMSprop together, bias-corrected: p ← p − α·v̂ / (√ŝ + ε)."""
+
+    averages = ("v", "s")
 
     def __init__(
         self,
@@ -275,8 +357,16 @@ class LRScheduler:
         self.optimizer.lr = self.lr_at(self.count)
 
     def lr_at(self, count: int) -> float:
-        """The learning rate after `count` calls of `step()`."""
-        raise NotImplementedError(f"{type(self).__name__} does not define lr_at()")
+        """The learning rate after `count` calls of `step()`; past MAX_COUNT calls, the rate at MAX_COUNT.
+
+        The bound keeps every formula finite (`γ**count` and `decay_rate · count` overflow past
+        about 10**308) and changes nothing a run can see: no run makes 2**53 calls.
+        """
+        return self._lr_at(min(checks.count(type(self).__name__, "count", count, at_least=0), MAX_COUNT))
+
+    def _lr_at(self, count: int) -> float:
+        """The learning rate after `count` calls, 0 ≤ count ≤ MAX_COUNT: what each schedule defines."""
+        raise NotImplementedError(f"{type(self).__name__} does not define _lr_at()")
 
     @property
     def lr(self) -> float:
@@ -288,18 +378,11 @@ class LRScheduler:
         return {"scheduler": type(self).__name__, "count": self.count, "initial_lr": self.initial_lr}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Resume from a `state_dict()`; one from another schedule, or with a bad count or rate,
-        is refused with a LoadError and nothing is changed."""
-        owner = f"{type(self).__name__}.load_state_dict"
-        _check_mapping(owner, state)
-        if state.get("scheduler") != type(self).__name__:
-            raise LoadError(f"{owner}: the state is from {state.get('scheduler')!r}; nothing was loaded")
-        try:
-            count = checks.count(owner, "count", state.get("count"), at_least=0)
-            initial_lr = checks.number(owner, "initial_lr", state.get("initial_lr"), at_least=0)
-        except ValueError as error:  # a refused kind too: an ArgumentTypeError is a ValueError
-            raise LoadError(f"{error}; nothing was loaded") from error
-        self.count, self.initial_lr = count, initial_lr
+        """Resume from a `state_dict()`; one from another schedule, with a missing or unknown key,
+        a count that is negative or past MAX_COUNT, or a bad rate, is refused with a LoadError
+        naming each problem, and nothing is changed."""
+        values = _load(self, "scheduler", state, {"count": _count, "initial_lr": _rate})
+        self.count, self.initial_lr = values["count"], values["initial_lr"]
 
 
 class InverseTimeDecay(LRScheduler):
@@ -315,7 +398,7 @@ class InverseTimeDecay(LRScheduler):
         self.decay_rate = checks.number(owner, "decay_rate", decay_rate, at_least=0)
         self.time_interval = checks.count(owner, "time_interval", time_interval)
 
-    def lr_at(self, count: int) -> float:
+    def _lr_at(self, count: int) -> float:
         return self.initial_lr / (1.0 + self.decay_rate * (count // self.time_interval))
 
 
@@ -326,5 +409,5 @@ class ExponentialDecay(LRScheduler):
         super().__init__(optimizer)
         self.gamma = checks.number(type(self).__name__, "gamma", gamma, at_least=0, at_most=1)
 
-    def lr_at(self, count: int) -> float:
+    def _lr_at(self, count: int) -> float:
         return self.initial_lr * self.gamma**count

@@ -299,6 +299,26 @@ def test_optimizer_state_is_copied_both_ways() -> None:
         ),
         (lambda s: s["parameters"][0].update(s=np.array(["a", "b"])), r"'s' is a <U1 array \(2,\)"),
         (lambda s: s.update(parameters=None), r"parameters must be a list, one entry per parameter"),
+        (lambda s: s.update(lr=float("nan")), r"lr must be a finite number ≥ 0, got nan"),
+        (lambda s: s.update(t=-1), r"t must be an int ≥ 0, got -1"),
+        (lambda s: s.update(t=2**53 + 1), r"t must be an int ≤ 2\*\*53 \(MAX_COUNT\), got 9007199254740993"),
+        (
+            lambda s: s["parameters"][0].update(t=10**400),
+            r"parameter 0 \(p \(2,\)\): t must be an int ≤ 2\*\*53",
+        ),
+        (
+            lambda s: s["parameters"][0]["v"].__setitem__(0, np.nan),
+            r"parameter 0 \(p \(2,\)\): 'v' holds NaN",
+        ),
+        (lambda s: s["parameters"][0]["s"].__setitem__(1, np.inf), r"'s' holds NaN or infinite values"),
+        (
+            lambda s: s["parameters"][0]["s"].__setitem__(0, -0.5),
+            r"'s', an average of g², holds negative values \(min -0.5\)",
+        ),
+        (lambda s: s.pop("lr"), r"missing keys: lr"),
+        (lambda s: s.update(momentum=0.9), r"unknown keys: momentum"),
+        (lambda s: s["parameters"][0].pop("s"), r"parameter 0 \(p \(2,\)\): missing keys: s"),
+        (lambda s: s["parameters"][0].update(m=np.zeros(2)), r"parameter 0 \(p \(2,\)\): unknown keys: m"),
     ],
 )
 def test_a_state_that_does_not_fit_is_refused_and_nothing_changes(
@@ -315,6 +335,53 @@ def test_a_state_that_does_not_fit_is_refused_and_nothing_changes(
     after = adam.state_dict()
     assert (after["t"], after["lr"]) == (before["t"], before["lr"])
     np.testing.assert_array_equal(after["parameters"][0]["v"], before["parameters"][0]["v"])
+
+
+def test_every_problem_of_a_state_is_named_at_once() -> None:
+    adam = optim.Adam([parameter([1.0, -2.0], [0.5, -1.0])], lr=0.1)
+    adam.step()
+    bad = adam.state_dict()
+    del bad["t"]
+    bad["lr"] = float("nan")
+    bad["extra"] = 1
+    bad["parameters"][0]["s"][0] = -1.0
+    with pytest.raises(mg.LoadError) as caught:
+        adam.load_state_dict(bad)
+    assert str(caught.value) == (
+        "Adam.load_state_dict: missing keys: t; unknown keys: extra; lr must be a finite number ≥ 0, "
+        "got nan; parameter 0 (p (2,)): 's', an average of g², holds negative values (min -1.0); "
+        "nothing was loaded"
+    )
+
+
+def test_a_negative_first_moment_is_a_true_state() -> None:
+    p = parameter([1.0, -2.0], [0.5, -1.0])
+    adam = optim.Adam([p], lr=0.1)
+    adam.step()  # v = 0.1·g = [0.05, −0.1]
+    state = adam.state_dict()
+    assert state["parameters"][0]["v"][1] < 0
+    adam.load_state_dict(state)
+
+
+@pytest.mark.parametrize("make", OPTIMISERS)
+def test_the_averages_an_optimiser_declares_are_those_it_keeps(
+    make: Callable[[list[mg.Tensor]], optim.Optimizer],
+) -> None:
+    stepped, idle = parameter([1.0, -2.0], [0.5, -1.0]), parameter([3.0])
+    optimiser = make([stepped, idle])
+    optimiser.step()
+    assert tuple(optimiser.state[0].averages) == optimiser.averages
+    assert optimiser.state[1].averages == {}  # no step yet, so no averages: loads as it is
+    make([parameter([1.0, -2.0]), parameter([3.0])]).load_state_dict(optimiser.state_dict())
+
+
+def test_an_optimiser_without_averages_refuses_a_state_with_them() -> None:
+    momentum = optim.SGD([parameter([1.0], [1.0])], lr=0.1, momentum=0.9)
+    momentum.step()
+    plain = optim.SGD([parameter([1.0])], lr=0.1)
+    assert plain.averages == ()
+    with pytest.raises(mg.LoadError, match=r"parameter 0 \(p \(1,\)\): unknown keys: v"):
+        plain.load_state_dict(momentum.state_dict())
 
 
 def test_loading_something_that_is_not_a_state_dict_says_so() -> None:
@@ -351,6 +418,9 @@ def test_a_resumed_schedule_continues_its_decay() -> None:
         ({"count": True}, "count must be an int ≥ 0, got True"),
         ({"count": -1}, "count must be an int ≥ 0, got -1"),
         ({"initial_lr": "1"}, "initial_lr must be a finite number ≥ 0, got '1'"),
+        ({"initial_lr": float("nan")}, "initial_lr must be a finite number ≥ 0, got nan"),
+        ({"count": 2**53 + 1}, r"count must be an int ≤ 2\*\*53 \(MAX_COUNT\), got 9007199254740993"),
+        ({"gamma": 0.5}, "unknown keys: gamma"),
     ],
 )
 def test_a_schedule_state_with_a_bad_count_or_rate_is_refused(change: dict, message: str) -> None:
@@ -361,6 +431,38 @@ def test_a_schedule_state_with_a_bad_count_or_rate_is_refused(change: dict, mess
     ):
         schedule.load_state_dict({**schedule.state_dict(), **change})
     assert (schedule.count, schedule.initial_lr) == (1, 1.0)
+
+
+def test_a_schedule_state_names_its_missing_keys() -> None:
+    schedule = optim.ExponentialDecay(optim.SGD([parameter([1.0])], lr=1.0))
+    with pytest.raises(
+        mg.LoadError,
+        match=r"^ExponentialDecay\.load_state_dict: missing keys: count, initial_lr; nothing was loaded",
+    ):
+        schedule.load_state_dict({"scheduler": "ExponentialDecay"})
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda sgd: optim.InverseTimeDecay(sgd, decay_rate=1.0),
+        lambda sgd: optim.InverseTimeDecay(sgd, decay_rate=1e300, time_interval=3),
+        lambda sgd: optim.ExponentialDecay(sgd, gamma=0.5),
+        lambda sgd: optim.ExponentialDecay(sgd, gamma=1.0),
+    ],
+    ids=["inverse time", "inverse time, huge rate", "exponential", "exponential, no decay"],
+)
+def test_a_schedule_gives_a_rate_for_any_count(make: Callable[[optim.Optimizer], optim.LRScheduler]) -> None:
+    schedule = make(optim.SGD([parameter([1.0])], lr=1.0))
+    rates = [schedule.lr_at(count) for count in (0, 10**6, optim.MAX_COUNT, 10**400)]
+    assert all(0.0 <= rate <= 1.0 for rate in rates), rates
+    assert rates == sorted(rates, reverse=True)
+    assert rates[-1] == rates[-2]  # past MAX_COUNT, the rate at MAX_COUNT
+    schedule.load_state_dict({**schedule.state_dict(), "count": optim.MAX_COUNT})
+    schedule.step()
+    assert schedule.lr == rates[-1]
+    with pytest.raises(ValueError, match=r"count must be an int ≥ 0, got -1"):
+        schedule.lr_at(-1)
 
 
 def test_time_interval_is_a_count_of_calls() -> None:

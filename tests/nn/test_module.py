@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import tracemalloc
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -250,7 +261,10 @@ def not_numbers(path: Path, state: dict[str, np.ndarray]) -> None:
         (with_extra_array, r"unexpected keys: layers.4.W"),
         (with_missing_array, r"missing keys: layers.2.W"),
         (with_wrong_shape, r"layers.2.W has shape \(1, 3\) but the model's W\[2\] has \(1, 4\)"),
-        (with_pickled_object, r"array 'layers.0.b' holds pickled Python objects, which are never loaded"),
+        (
+            with_pickled_object,
+            r"member 'layers.0.b.npy': holds pickled Python objects, which are never loaded",
+        ),
         (single_npy, r"a single .npy array, not an .npz archive"),
         (not_numbers, r"layers.0.W holds <U1 values, not numbers"),
     ],
@@ -283,7 +297,7 @@ def test_a_damaged_member_is_refused(tmp_path: Path) -> None:
     data[offset + 200] ^= 0xFF  # flip bits inside the first array's data: its CRC no longer matches
     path.write_bytes(bytes(data))
     before = values(model)
-    with pytest.raises(mg.LoadError, match=r"array 'layers.0.W' is truncated or damaged"):
+    with pytest.raises(mg.LoadError, match=r"member 'layers.0.W.npy': truncated or damaged"):
         model.load(path)
     assert_same_values(values(model), before)
 
@@ -291,3 +305,347 @@ def test_a_damaged_member_is_refused(tmp_path: Path) -> None:
 def test_loading_a_missing_file_raises_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         nn.mlp([2, 1]).load(tmp_path / "nowhere.npz")
+
+
+def test_load_reads_what_numpy_writes_compressed_or_in_fortran_order(tmp_path: Path) -> None:
+    source = nn.mlp([2, 4, 1], seed=0)
+    path = tmp_path / "model.npz"
+    np.savez_compressed(path, **{name: np.asfortranarray(a) for name, a in source.state_dict().items()})
+    assert_same_values(values(nn.mlp([2, 4, 1], seed=1).load(path)), values(source))
+
+
+# --- what save and load refuse: files that are not regular, links, lying archives ---------------
+
+posix = pytest.mark.skipif(
+    os.name != "posix", reason="FIFOs, symbolic links and file modes as POSIX has them"
+)
+
+
+def fake_status(path: Path, file_type: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make os.stat and os.lstat report `path` as a `file_type` (a device, say) while it stays a
+    plain file in tmp_path: a test never opens a real device."""
+    for function in ("stat", "lstat"):
+        real = getattr(os, function)
+
+        def status(
+            target: str | os.PathLike[str],
+            *args: object,
+            real: Callable[..., os.stat_result] = real,
+            **kwargs: object,
+        ) -> os.stat_result:
+            if os.fspath(target) == os.fspath(path):
+                return os.stat_result((file_type | 0o666, 0, 0, 1, 0, 0, 8, 0, 0, 0))
+            return real(target, *args, **kwargs)
+
+        monkeypatch.setattr(os, function, status)
+
+
+def a_directory(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path.mkdir()
+    (path / "inside.txt").write_text("kept")
+
+
+def a_fifo(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    os.mkfifo(path)
+
+
+def a_character_device(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path.write_bytes(b"precious")
+    fake_status(path, stat.S_IFCHR, monkeypatch)
+
+
+def a_block_device(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path.write_bytes(b"precious")
+    fake_status(path, stat.S_IFBLK, monkeypatch)
+
+
+NOT_REGULAR = pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (a_directory, "a directory"),
+        pytest.param(a_fifo, r"a FIFO \(named pipe\)", marks=posix),
+        (a_character_device, "a character device"),
+        (a_block_device, "a block device"),
+    ],
+)
+
+
+def unchanged(path: Path, make: Callable[..., None]) -> bool:
+    """Whether `path` is still what `make` made of it."""
+    if make is a_directory:
+        return path.is_dir() and os.listdir(path) == ["inside.txt"]
+    if make is a_fifo:
+        return stat.S_ISFIFO(os.lstat(path).st_mode)
+    return path.read_bytes() == b"precious"
+
+
+@contextlib.contextmanager
+def never_hanging(fifo: Path) -> Iterator[None]:
+    """Should a reader block on `fifo` (the bug a test looks for), open it for writing after 2 s,
+    so that the read ends and the test fails instead of hanging."""
+
+    def release() -> None:
+        with contextlib.suppress(OSError):  # ENXIO: nobody is reading, so nobody waits
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    timer = threading.Timer(2.0, release)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+@NOT_REGULAR
+def test_save_and_load_refuse_anything_but_a_regular_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Callable[..., None], kind: str
+) -> None:
+    path = tmp_path / "model.npz"
+    make(path, monkeypatch)
+    model = nn.mlp([2, 4, 1], seed=0)
+    with pytest.raises(
+        FileExistsError,
+        match=rf"^Sequential.save '{re.escape(str(path))}': this is {kind}, not a regular file$",
+    ):
+        model.save(path)
+    with never_hanging(path), pytest.raises(mg.LoadError, match=rf"this is {kind}, not a regular file"):
+        model.load(path)
+    assert unchanged(path, make)
+    assert os.listdir(tmp_path) == ["model.npz"]  # and no temporary file left behind
+
+
+@posix
+def test_load_refuses_a_fifo_put_in_the_files_place_after_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.npz"
+    os.mkfifo(path)
+    fake_status(path, stat.S_IFREG, monkeypatch)  # what the check before opening saw: a regular file
+    with never_hanging(path), pytest.raises(mg.LoadError, match=r"this is a FIFO \(named pipe\)"):
+        nn.mlp([2, 4, 1], seed=0).load(path)
+
+
+@posix
+def test_save_refuses_a_symbolic_link_and_load_follows_one(tmp_path: Path) -> None:
+    real = tmp_path / "real.npz"
+    real.write_bytes(b"precious")
+    link, dangling = tmp_path / "model.npz", tmp_path / "dangling.npz"
+    link.symlink_to(real)
+    dangling.symlink_to(tmp_path / "nowhere.npz")
+    model = nn.mlp([2, 4, 1], seed=0)
+    for path in (link, dangling):
+        with pytest.raises(
+            FileExistsError,
+            match=r"this is a symbolic link \(to '.*'\), which save neither follows nor replaces",
+        ):
+            model.save(path)
+    assert link.is_symlink() and real.read_bytes() == b"precious"
+    assert dangling.is_symlink() and not (tmp_path / "nowhere.npz").exists()
+
+    model.save(os.path.realpath(link))  # writing through the link, on purpose
+    assert link.is_symlink()
+    assert_same_values(values(nn.mlp([2, 4, 1], seed=1).load(link)), values(model))
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "linked folder").symlink_to(tmp_path / "folder")
+    model.save(tmp_path / "linked folder" / "model.npz")  # a link higher up the path is any path
+    assert os.listdir(tmp_path / "folder") == ["model.npz"]
+
+
+@posix
+def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    model = nn.mlp([2, 4, 1], seed=0)
+    model.save(path)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # a new file: as open() makes one
+    path.chmod(0o640)
+    model.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def temporary_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The name of the temporary file a save writes in tmp_path, seen while it writes."""
+    seen = []
+    write_npz = nn.module.write_npz
+
+    def spy(file: object, arrays: dict[str, np.ndarray]) -> None:
+        seen.extend(name for name in os.listdir(tmp_path) if name != "model.npz")
+        write_npz(file, arrays)
+
+    monkeypatch.setattr(nn.module, "write_npz", spy)
+    nn.mlp([2, 4, 1], seed=0).save(tmp_path / "model.npz")
+    [name] = seen
+    return name
+
+
+def test_the_temporary_file_names_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = temporary_name(tmp_path, monkeypatch)
+    assert re.fullmatch(rf"\.model\.npz\.saving-.+-{os.getpid()}-[0-9a-f]{{8}}\.tmp", name), name
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+@posix
+def test_a_save_removes_the_temporary_files_of_dead_processes_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = temporary_name(tmp_path, monkeypatch)
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()  # its pid now names no process
+    dead = ours.replace(f"-{os.getpid()}-", f"-{child.pid}-")
+    left = {
+        dead: False,
+        dead.replace(".model.npz.", ".best.npz."): False,  # another file's, in the same directory
+        ours: True,  # a save still running in this process
+        ours.replace(f"-{os.getpid()}-", f"-{os.getppid()}-"): True,  # in another live process
+        dead.replace(".saving-", ".saving-elsewhere."): True,  # another machine's: its pids mean nothing here
+        ".model.npz.saving-notes.tmp": True,  # not a temporary file of save's
+    }
+    for name in left:
+        (tmp_path / name).write_bytes(b"half an archive")
+    (tmp_path / dead.replace("model", "folder")).mkdir()  # a folder, whatever its name
+    nn.mlp([2, 4, 1], seed=0).save(tmp_path / "model.npz")
+    kept = {name for name, kept in left.items() if kept}
+    assert set(os.listdir(tmp_path)) == {"model.npz", dead.replace("model", "folder"), *kept}
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """The header numpy writes at the start of an .npy file, here for any shape at all."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
+class Member(NamedTuple):
+    """A file in a handmade zip archive, and the sizes its headers claim if not the true ones."""
+
+    name: str
+    content: bytes
+    method: int = zipfile.ZIP_STORED
+    file_size: int | None = None
+    compress_size: int | None = None
+    flags: int = 0
+
+
+def zip_by_hand(path: Path, *members: Member) -> None:
+    """A zip archive written field by field, so that its headers can lie."""
+    files, directory = b"", b""
+    for member in members:
+        data = member.content
+        if member.method == zipfile.ZIP_DEFLATED:
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+            data = packer.compress(data) + packer.flush()
+        name = member.name.encode()
+        # flags, method, time, date (1980-01-01), CRC, compressed and uncompressed sizes, name length
+        fields = (
+            member.flags,
+            member.method,
+            0,
+            0x21,
+            zlib.crc32(member.content),
+            len(data) if member.compress_size is None else member.compress_size,
+            len(member.content) if member.file_size is None else member.file_size,
+            len(name),
+        )
+        directory += struct.pack("<4s6H3L5H2L", b"PK\1\2", 20, 20, *fields, 0, 0, 0, 0, 0, len(files)) + name
+        files += struct.pack("<4s5H3L2H", b"PK\3\4", 20, *fields, 0) + name + data
+    count = len(members)
+    end = struct.pack("<4s4H2LH", b"PK\5\6", 0, 0, count, count, len(directory), len(files), 0)
+    path.write_bytes(files + directory + end)
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        (
+            (10**12,),
+            r"declares float64 values of shape \(1000000000000,\) \(8000000000000 bytes\) but holds 0",
+        ),
+        (
+            (2**40, 2**40),
+            r"declares float64 values of shape \(1099511627776, 1099511627776\) \(9671406556917033397649408 ",
+        ),
+        (
+            (2**64, 2**64, 0, -1),
+            r"declares shape \(18446744073709551616, 18446744073709551616, 0, -1\), with a negative",
+        ),
+    ],
+)
+def test_a_header_declaring_an_impossible_shape_is_refused_before_any_allocation(
+    tmp_path: Path, shape: tuple[int, ...], message: str
+) -> None:
+    path = tmp_path / "model.npz"
+    zip_by_hand(path, Member("layers.0.W.npy", npy_header(shape)))
+    with pytest.raises(mg.LoadError, match=rf"member 'layers.0.W.npy': {message}"):
+        nn.mlp([2, 4, 1]).load(path)
+
+
+def test_a_small_file_cannot_make_a_large_allocation(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    zeros = bytes(100 * 2**20)  # 100 MB of zeros deflate to about 100 KB: a "zip bomb"
+    zip_by_hand(path, Member("layers.0.W.npy", npy_header((len(zeros) // 8,)) + zeros, zipfile.ZIP_DEFLATED))
+    del zeros
+    assert path.stat().st_size < 120_000
+    model = nn.mlp([2, 4, 1], seed=0)
+    tracemalloc.start()
+    try:
+        with pytest.raises(mg.LoadError, match=r"layers.0.W has shape \(13107200,\) but the model's W\[1\]"):
+            model.load(path)  # refused by its header, before its data is read
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, f"loading allocated {peak} bytes"
+
+
+W = npy_header((4, 2)) + bytes(64)  # a zero W[1] of mlp([2, 4, 1]), 192 bytes
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        (
+            [Member("layers.0.W.npy", W, file_size=10**9)],
+            r"claims 1000000000 bytes, more than its 192 stored",
+        ),
+        (
+            [Member("layers.0.W.npy", W, zipfile.ZIP_DEFLATED, file_size=800_000_192)],
+            r"claims 800000192 bytes, more than its \d+ deflated bytes can hold",
+        ),
+        (
+            [Member("layers.0.W.npy", W, compress_size=10**9)],
+            r"claims 1000000000 compressed bytes, more than the file's \d+",
+        ),
+        (
+            [Member("layers.0.W.npy", W + bytes(10**7), zipfile.ZIP_DEFLATED)],
+            r"declares float64 values of shape \(4, 2\) \(64 bytes\) but holds 10000064 bytes after",
+        ),
+        ([Member("layers.0.W.npy", W, flags=0x1)], r"encrypted"),
+        ([Member("layers.0.W.npy", W, zipfile.ZIP_BZIP2)], r"compressed with method 12"),
+        ([Member("layers.0.W", W)], r"member 'layers.0.W': not an .npy array"),
+        ([Member("layers.0.W.npy", W)] * 2, r"member 'layers.0.W.npy' appears twice"),
+        (
+            [Member("layers.0.W.npy", npy_header((4, 2), "|O") + bytes(64))],
+            r"holds pickled Python objects, which are never loaded",
+        ),
+    ],
+)
+def test_a_member_whose_sizes_or_kind_cannot_be_true_is_refused(
+    tmp_path: Path, members: list[Member], message: str
+) -> None:
+    path = tmp_path / "model.npz"
+    zip_by_hand(path, *members)
+    model = nn.mlp([2, 4, 1], seed=0)
+    before = values(model)
+    with pytest.raises(mg.LoadError, match=rf"^Sequential.load '{re.escape(str(path))}': .*{message}"):
+        model.load(path)
+    assert_same_values(values(model), before)
+
+
+def test_an_in_place_update_of_a_parameter_attribute_keeps_its_place() -> None:
+    model = mg.nn.mlp([2, 3, 1], seed=0)
+    layer = model.layers[0]
+    order = [name for name, _ in model.named_parameters()]
+    model(mg.tensor(np.ones((2, 5)))).sum().backward()
+    with mg.no_grad():
+        layer.W -= 0.1 * layer.W.grad  # Python assigns layer.W = (the same W) afterwards
+    assert [name for name, _ in model.named_parameters()] == order
