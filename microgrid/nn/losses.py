@@ -5,6 +5,9 @@ flows to them. Sigmoid and binary cross-entropy and mse average over every entry
 course's (1, m) outputs is the average over the m examples; softmax cross-entropy sums over the
 classes (axis 0) and averages over the m examples. An output without examples is refused: a mean
 over m = 0 examples has no value.
+
+The checks that read values, not just shapes, are the module's `check_*` functions: each takes
+the arrays or tensors, raises or returns nothing, and costs a pass or two over them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 from microgrid import checks
 from microgrid.errors import ShapeError
 from microgrid.functional import as_tensor, clip, log, log_softmax, softplus
+from microgrid.nn.metrics import whole_numbers
 from microgrid.nn.module import Module
 from microgrid.tensor import Operand, Tensor, as_array
 
@@ -33,10 +37,49 @@ def _labels(loss: str, output: Tensor, y: Operand) -> np.ndarray:
     """The labels as an array in the output's dtype, after checking they have its shape."""
     labels = as_array(y)
     if labels.shape != output.shape:
-        described = y.describe() if isinstance(y, Tensor) else f"labels {labels.shape}"
+        described = _describe(y, labels, "labels")
         hint = f"; reshape the labels to {output.shape}" if labels.size == output.size else ""
         raise ShapeError(f"{loss}: {output.describe()} and {described} must have the same shape{hint}")
     return labels.astype(output.dtype, copy=False)
+
+
+def _describe(value: Operand, values: np.ndarray, role: str) -> str:
+    """A tensor by its name and shape, `Y (1, 400)`; an array by its role: `labels (1, 400)`."""
+    return value.describe() if isinstance(value, Tensor) else f"{role} {values.shape}"
+
+
+def check_probabilities(loss: str, p: Operand) -> None:
+    """Refuse an output that is not probabilities, logits most likely: a value outside [0, 1], or NaN."""
+    _check_unit_interval(
+        loss,
+        p,
+        "probabilities",
+        outside="these look like logits; use sigmoid_cross_entropy(Z, Y) on the logits, or pass σ(Z)",
+        nan="σ(z) is NaN only where z is: the data holds NaN or training diverged; "
+        "mg.detect_anomaly() names the op that made it",
+    )
+
+
+def check_labels(loss: str, y: Operand) -> None:
+    """Refuse labels outside [0, 1], or NaN: labels are 0/1, or soft labels in between."""
+    hint = "the labels must be 0/1, or soft labels in [0, 1]"
+    _check_unit_interval(loss, y, "labels", outside=hint, nan=hint)
+
+
+def _check_unit_interval(loss: str, value: Operand, role: str, *, outside: str, nan: str) -> None:
+    """Raise unless every entry of `value` lies in [0, 1]; `outside` and `nan` say what to do instead."""
+    values = as_array(value)
+    # One min and one max, no temporary array (about 2 µs for (1, 400)): NaN propagates through
+    # both and fails the comparison, so it needs no pass of its own.
+    if values.size == 0 or (values.min() >= 0 and values.max() <= 1):
+        return
+    nans = np.count_nonzero(np.isnan(values))
+    found, hint = (
+        (f"NaN in {nans} of {values.size} entries", nan)
+        if nans
+        else (f"min {values.min():.3g}, max {values.max():.3g}", outside)
+    )
+    raise ValueError(f"{loss}: {_describe(value, values, role)} must lie in [0, 1], got {found}: {hint}")
 
 
 def _named(cost: Tensor) -> Tensor:
@@ -52,6 +95,7 @@ def sigmoid_cross_entropy(logits: Operand, y: Operand) -> Tensor:
     """
     z = _output("sigmoid_cross_entropy", logits)
     labels = _labels("sigmoid_cross_entropy", z, y)
+    check_labels("sigmoid_cross_entropy", y)
     # z·(−y) rather than −(z·y): the labels are constants, so negating them costs no graph op.
     return _named((softplus(z) + z * -labels).mean())
 
@@ -61,9 +105,12 @@ def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
 
     p is clipped to [ε, 1 − ε] (ε the dtype's machine epsilon) so a saturated σ gives a large
     finite cost, not inf; prefer `sigmoid_cross_entropy` on the logits, which needs no clipping.
+    Logits (values outside [0, 1]) are refused, as are labels outside [0, 1].
     """
     p = _output("binary_cross_entropy", probs)
     labels = _labels("binary_cross_entropy", p, y)
+    check_probabilities("binary_cross_entropy", probs)
+    check_labels("binary_cross_entropy", y)
     eps = float(np.finfo(p.dtype).eps)
     p = clip(p, eps, 1.0 - eps)
     return _named(-(labels * log(p) + (1.0 - labels) * log(1.0 - p)).mean())
@@ -96,7 +143,7 @@ def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
 
 def _one_hot(z: Tensor, labels: Operand) -> np.ndarray:
     """Labels as (C, m) columns: one-hot columns as given, class indices turned into them."""
-    classes, m = z.shape
+    m = z.shape[1]
     given = as_array(labels)
     if given.shape == z.shape:
         return given.astype(z.dtype, copy=False)
@@ -106,17 +153,22 @@ def _one_hot(z: Tensor, labels: Operand) -> np.ndarray:
             f"{z.shape} nor class indices ({m},) or (1, {m}) for {z.describe()}"
         )
     indices = given.reshape(m)
-    if given.dtype.kind not in "iub" and not np.all(np.mod(indices, 1) == 0):
+    check_class_indices(z, indices)
+    targets = np.zeros(z.shape, dtype=z.dtype)
+    targets[indices.astype(np.int64), np.arange(m)] = 1.0
+    return targets
+
+
+def check_class_indices(z: Tensor, indices: np.ndarray) -> None:
+    """Refuse softmax_cross_entropy's class indices unless they are whole numbers in 0..C−1, z (C, m)."""
+    if not whole_numbers(indices):
         raise ValueError("softmax_cross_entropy: class indices must be whole numbers")
-    indices = indices.astype(np.int64)
+    classes = z.shape[0]
     if indices.min() < 0 or indices.max() >= classes:
         raise ValueError(
             f"softmax_cross_entropy: class indices must be in 0..{classes - 1}, got "
-            f"{indices.min()}..{indices.max()} (the classes are the rows of {z.describe()})"
+            f"{int(indices.min())}..{int(indices.max())} (the classes are the rows of {z.describe()})"
         )
-    targets = np.zeros(z.shape, dtype=z.dtype)
-    targets[indices, np.arange(m)] = 1.0
-    return targets
 
 
 def l2_penalty(model: Module, lambd: float, m: int) -> Tensor:

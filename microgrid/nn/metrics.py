@@ -8,7 +8,7 @@ import numpy as np
 
 from microgrid import checks
 from microgrid.errors import ShapeError
-from microgrid.tensor import Operand, as_array
+from microgrid.tensor import Operand, Tensor, as_array
 
 
 def predict(output: Operand, threshold: float = 0.5, from_logits: bool = False) -> np.ndarray:
@@ -37,11 +37,22 @@ def predict(output: Operand, threshold: float = 0.5, from_logits: bool = False) 
 
 
 def accuracy(predictions: Operand, labels: Operand) -> float:
-    """The fraction of the m examples predicted right; labels as a (1, m) row, (m,), or one-hot (C, m)."""
+    """The fraction of the m examples predicted right.
+
+    `predictions` are classes, as `predict` gives them: 0/1, True/False or class indices, m of
+    them as a (1, m) row or (m,); probabilities or logits are refused (pass them to `predict`).
+    `labels` are a (1, m) row or (m,) of classes, or one-hot columns (C, m).
+
+    >>> accuracy(predict(np.array([[0.9, 0.2, 0.6, 0.3]])), np.array([[1, 0, 0, 0]]))
+    0.75
+    """
+    check_classes("predictions", predictions)
     predicted = as_array(predictions).reshape(-1)
     expected = as_array(labels)
     if expected.ndim == 2 and expected.shape[0] > 1:
         expected = np.argmax(expected, axis=0)
+    else:
+        check_classes("labels", labels)
     expected = expected.reshape(-1)
     if predicted.shape != expected.shape:
         raise ShapeError(
@@ -49,3 +60,39 @@ def accuracy(predictions: Operand, labels: Operand) -> float:
             f"(predictions {as_array(predictions).shape}, labels {as_array(labels).shape})"
         )
     return float(np.mean(predicted == expected)) if predicted.size else float("nan")
+
+
+_NOT_CLASSES = {
+    "predictions": "pass mg.nn.predict(A) for probabilities A, or mg.nn.predict(Z, from_logits=True) "
+    "for logits Z",
+    "labels": "labels are 0/1, class indices or one-hot columns (C, m); the order is "
+    "accuracy(predictions, labels)",
+}
+
+
+def check_classes(name: str, value: Operand) -> None:
+    """Refuse accuracy's `predictions` or `labels` (the `name`) unless every entry is a class.
+
+    A class is 0/1, True/False or a class index: a float array must hold whole numbers, while
+    bool, int and other arrays (class names as strings) are compared as they are.
+    """
+    values = as_array(value)
+    if whole_numbers(values):
+        return
+    others = ~_whole(values)
+    described = value.describe() if isinstance(value, Tensor) else f"{name} {values.shape}"
+    raise ValueError(
+        f"accuracy: {described} must hold classes (0/1 or class indices), got "
+        f"{values.flat[np.argmax(others)]:g} ({np.count_nonzero(others)} of {values.size} entries "
+        f"are not whole numbers): {_NOT_CLASSES[name]}"
+    )
+
+
+def whole_numbers(values: np.ndarray) -> bool:
+    """True unless a float array holds a fraction, NaN or inf; any bool, int or non-number array is whole."""
+    return values.dtype.kind != "f" or bool(np.all(_whole(values)))
+
+
+def _whole(values: np.ndarray) -> np.ndarray:
+    """Where the entries of a float array are whole numbers (NaN and inf are not)."""
+    return np.isfinite(values) & (np.floor(values) == values)

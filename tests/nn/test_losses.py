@@ -1,9 +1,11 @@
 """Losses: values against the textbook formulas, gradients against central differences,
-finite costs at saturated logits, and clear errors for labels of the wrong shape."""
+finite costs at saturated logits, and clear errors for labels of the wrong shape and for values
+outside what the loss expects (logits as probabilities, labels outside [0, 1])."""
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 
 import microgrid as mg
 from microgrid import nn
+from microgrid.nn import losses
 
 RNG = np.random.default_rng(0)
 M = 6
@@ -199,3 +202,79 @@ def test_l2_penalty_refuses_what_it_cannot_compute(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         nn.l2_penalty(model, lambd, m)
+
+
+# --- values that are not what the loss expects --------------------------------------------------------
+
+
+def test_binary_cross_entropy_refuses_logits_and_names_them() -> None:
+    A = mg.tensor(np.linspace(-3.2, 5.1, 400).reshape(1, 400), name="A[2]")
+    Y_400 = np.tile([[0.0, 1.0]], 200)
+    message = (
+        r"^binary_cross_entropy: A\[2\] \(1, 400\) must lie in \[0, 1\], got min -3.2, max 5.1: these "
+        r"look like logits; use sigmoid_cross_entropy\(Z, Y\) on the logits, or pass σ\(Z\)$"
+    )
+    with pytest.raises(ValueError, match=message):
+        nn.binary_cross_entropy(A, Y_400)
+
+
+def test_binary_cross_entropy_refuses_nan_probabilities() -> None:
+    probs = sigmoid(LOGITS)
+    probs[0, 2] = np.nan
+    with pytest.raises(ValueError, match=r"probabilities \(1, 6\) must lie in \[0, 1\], got NaN in 1 of 6 "
+                       r"entries: .*mg.detect_anomaly\(\)"):  # fmt: skip
+        nn.binary_cross_entropy(probs, Y)
+
+
+@pytest.mark.parametrize(
+    ("labels", "found"),
+    [
+        (2 * Y - 1, r"labels \(1, 6\) must lie in \[0, 1\], got min -1, max 1"),  # ±1, as for an SVM
+        (mg.tensor(np.arange(M).reshape(1, M) % 3, name="Y"), r"Y \(1, 6\) .*, got min 0, max 2"),
+        (np.where(Y > 0, np.nan, 0.0), r"labels \(1, 6\) .*, got NaN in \d of 6 entries"),
+    ],
+    ids=["plus-minus one", "class indices", "nan"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    ("loss", "output"),
+    [(nn.sigmoid_cross_entropy, LOGITS), (nn.binary_cross_entropy, sigmoid(LOGITS))],
+    ids=["sigmoid_cross_entropy", "binary_cross_entropy"],
+)
+def test_cross_entropies_refuse_labels_outside_zero_one(
+    loss: Callable[[np.ndarray, object], mg.Tensor], output: np.ndarray, labels: object, found: str
+) -> None:
+    hint = r"the labels must be 0/1, or soft labels in \[0, 1\]"
+    with pytest.raises(ValueError, match=rf"^{loss.__name__}: {found}: {hint}$"):
+        loss(output, labels)
+
+
+def test_soft_labels_and_probabilities_of_exactly_zero_and_one_are_allowed() -> None:
+    soft = np.array([[0.0, 0.1, 0.5, 0.9, 1.0, 0.3]])
+    expected = textbook_cross_entropy(sigmoid(LOGITS), soft)
+    assert nn.sigmoid_cross_entropy(LOGITS, soft).item() == pytest.approx(expected, rel=1e-12)
+    assert nn.binary_cross_entropy(sigmoid(LOGITS), soft).item() == pytest.approx(expected, rel=1e-12)
+    certain = np.array([[0.0, 1.0, 1.0, 0.0, 0.0, 1.0]])
+    assert nn.binary_cross_entropy(certain, certain).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_labels_of_the_wrong_shape_are_refused_before_their_values() -> None:
+    # The course's rank-1 pitfall keeps its own message, even when the values are wrong as well.
+    with pytest.raises(mg.ShapeError, match=r"labels \(6,\) must have the same shape; reshape the labels"):
+        nn.sigmoid_cross_entropy(LOGITS, np.full(M, -1.0))
+
+
+def test_the_value_checks_take_arrays_or_tensors_and_return_nothing() -> None:
+    # Each is one module-level function, so a caller (such as a replayed step) can run it alone.
+    assert losses.check_probabilities("binary_cross_entropy", mg.tensor(sigmoid(LOGITS))) is None
+    assert losses.check_labels("sigmoid_cross_entropy", np.array([[True, False]])) is None
+    assert losses.check_labels("sigmoid_cross_entropy", np.zeros((1, 0))) is None
+    assert losses.check_class_indices(mg.tensor(CLASS_LOGITS), CLASSES.astype(float)) is None
+    with pytest.raises(ValueError, match=r"^mse: probabilities \(2,\) must lie in .*, got min 0, max 1.5"):
+        losses.check_probabilities("mse", [0.0, 1.5])
+
+
+def test_softmax_cross_entropy_refuses_an_infinite_class_index_without_a_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"class indices must be whole numbers"):
+            nn.softmax_cross_entropy(CLASS_LOGITS, np.array([0, 1, 2, np.inf, 0, 0]))

@@ -73,3 +73,55 @@ def test_mismatched_sizes_and_shapes_are_refused() -> None:
         nn.accuracy(np.zeros((1, 3)), np.zeros((1, 4)))
     with pytest.raises(mg.ShapeError, match=r"must be \(1, m\) or \(classes, m\), got shape \(4,\)"):
         nn.predict(np.zeros(4))
+
+
+@pytest.mark.parametrize(
+    ("predictions", "labels", "expected"),
+    [
+        (np.array([[True, False, True, True]]), np.array([[1.0, 0.0, 0.0, 1.0]]), 0.75),  # A > 0.5
+        (np.array([[1.0, 0.0, 0.0, 1.0]]), np.array([1, 0, 1, 1]), 0.75),  # whole floats
+        (np.array([2, 0, 1, 1]), np.eye(3)[:, [2, 0, 1, 0]], 0.75),  # class indices, one-hot labels
+        (np.array(["cat", "dog", "cat", "cat"]), np.array(["cat", "dog", "dog", "cat"]), 0.75),  # names
+    ],
+    ids=["booleans", "whole floats", "indices", "class names"],
+)
+def test_accuracy_accepts_classes_of_every_kind(
+    predictions: np.ndarray, labels: np.ndarray, expected: float
+) -> None:
+    assert nn.accuracy(predictions, labels) == expected
+
+
+Y4 = np.array([[1.0, 0.0, 0.0, 1.0]])
+PREDICT_FIRST = (
+    r"pass mg.nn.predict\(A\) for probabilities A, or mg.nn.predict\(Z, from_logits=True\) for logits Z$"
+)
+
+
+@pytest.mark.parametrize(
+    ("predictions", "message"),
+    [
+        (np.array([[0.9, 0.2, 0.3, 0.8]]), r"^accuracy: predictions \(1, 4\) must hold classes \(0/1 or "
+         r"class indices\), got 0.9 \(4 of 4 entries are not whole numbers\): "),
+        (mg.tensor([[1.5, -0.2, -3.0, 2.0]], name="Z[2]"), r"^accuracy: Z\[2\] \(1, 4\) must hold "
+         r"classes .*, got 1.5 \(2 of 4 entries"),
+        (np.array([1.0, 0.0, np.nan, 1.0]), r"^accuracy: predictions \(4,\) .*, got nan \(1 of 4 entries"),
+    ],
+    ids=["probabilities", "logits", "nan"],
+)  # fmt: skip
+def test_accuracy_refuses_probabilities_or_logits_and_says_to_predict_first(
+    predictions: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message + ".*" + PREDICT_FIRST):
+        nn.accuracy(predictions, Y4)
+
+
+def test_accuracy_refuses_labels_that_are_not_classes() -> None:
+    # The arguments swapped: probabilities where the labels go.
+    with pytest.raises(ValueError, match=r"^accuracy: labels \(1, 4\) must hold classes .* got 0.9 .*the "
+                       r"order is accuracy\(predictions, labels\)$"):  # fmt: skip
+        nn.accuracy(Y4, np.array([[0.9, 0.2, 0.3, 0.8]]))
+
+
+def test_soft_one_hot_labels_count_by_their_largest_entry() -> None:
+    soft = np.array([[0.8, 0.3, 0.1], [0.2, 0.7, 0.9]])
+    assert nn.accuracy(np.array([[0, 1, 0]]), soft) == pytest.approx(2 / 3)
