@@ -1,9 +1,9 @@
 """A safe reader for the formulas `microgrid graph` draws: Python's ast in, microgrid ops out.
 
-Allowed: numbers, variables, + - * / **, unary minus, parentheses, and one-argument calls of
-exp, log, sqrt, tanh, sigmoid, relu, softplus. Every node of the syntax tree is checked against
-this list before anything is computed, and nothing is ever handed to Python's eval: each
-allowed node becomes a microgrid op, so the graph drawn is the formula typed.
+Allowed: numbers, variables, + - * / **, unary minus, parentheses, and one-argument calls of the
+functions in FUNCTIONS (exp, log, sqrt, tanh, sigmoid, ...). Every node of the syntax tree is
+checked against this list before anything is computed, and nothing is ever handed to Python's
+eval: each allowed node becomes a microgrid op, so the graph drawn is the formula typed.
 
     >>> J, variables = evaluate("3*(a + b*c)", {"a": 5, "b": 3, "c": 2})
     >>> J.item()
@@ -29,6 +29,11 @@ FUNCTIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "sigmoid": functional.sigmoid,
     "relu": functional.relu,
     "softplus": functional.softplus,
+    "sin": functional.sin,
+    "cos": functional.cos,
+    "square": functional.square,
+    "log1p": functional.log1p,
+    "expm1": functional.expm1,
 }
 BINARY: dict[type[ast.operator], Callable[[Tensor, Tensor], Tensor]] = {
     ast.Add: operator.add,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from microgrid.cli.expression import ALLOWED, ExpressionError, evaluate
+from microgrid.cli.expression import ALLOWED, ExpressionError, evaluate, parse, variables
 from microgrid.viz import diagram, render
 from microgrid.viz.diagram import draw
 from microgrid.viz.graph import number_text
@@ -18,7 +18,12 @@ GRAPH_EXAMPLES = """examples:
   microgrid graph "3*(a + b*c)" --set a=5 b=3 c=2 -o lecture.svg
   microgrid graph "sigmoid(w*x + b)" --set w=0.5 x=2 b=-1 -o neuron.png --html steps.html
   microgrid graph "log(1 + exp(-y*z))" --set y=1 z=0.3 --format dot -o loss
+  microgrid graph "-x*y" --set x=2 y=3 -o steps.html
 """
+
+
+class OutputError(ValueError):
+    """-o names a file of a kind `microgrid graph` does not write."""
 
 
 def assignment(text: str) -> tuple[str, float]:
@@ -54,7 +59,12 @@ def add_command(subcommands: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="the value of each variable: --set a=5 b=3 c=2",
     )
-    parser.add_argument("-o", "--output", type=Path, help="picture file: .svg, .png, .pdf or .dot")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="picture file: .svg, .png, .pdf or .dot; a .html file is the step-through, as with --html",
+    )
     parser.add_argument("--format", choices=render.FORMATS, help="format of -o (default: its suffix or svg)")
     parser.add_argument("--html", type=Path, help="also write the step-through of backpropagation (HTML)")
     parser.add_argument("--show", choices=diagram.SHOWS, default="both", help="which graph (default: both)")
@@ -65,11 +75,12 @@ def add_command(subcommands: argparse._SubParsersAction) -> None:
 
 def run_graph(args: argparse.Namespace) -> int:
     """Build the formula's graph, run backward, write the requested files (or print DOT)."""
-    output, leaves = evaluate(args.expression, dict(args.values), args.name)
-    if not leaves:
-        raise ExpressionError(f"{args.expression!r} has no variables, so no gradient to draw; {ALLOWED}")
+    picture_file, pages = output_files(args)
+    values = dict(args.values)
+    check_variables(args.expression, values)
+    output, leaves = evaluate(args.expression, values, args.name)
     picture = draw(output, show=args.show, rankdir=args.rankdir)
-    if args.output is None and args.html is None:
+    if picture_file is None and not pages:
         print(picture.source)
         return 0
     if output.requires_grad:
@@ -80,8 +91,44 @@ def run_graph(args: argparse.Namespace) -> int:
         if t.grad is not None
     )
     print(f"{args.name} = {number_text(output.data)}" + (f"    {gradients}" if gradients else ""))
-    if args.output is not None:
-        print(f"wrote {picture.render(args.output, args.format)}")
-    if args.html is not None:
-        print(f"wrote {step_through(output).save_html(args.html)}")
+    if picture_file is not None:
+        print(f"wrote {picture.render(picture_file, args.format)}")
+    if pages:
+        steps = step_through(output)
+        for page in pages:
+            print(f"wrote {steps.save_html(page)}")
     return 0
+
+
+def output_files(args: argparse.Namespace) -> tuple[Path | None, list[Path]]:
+    """(the picture to write, the step-through pages to write): `-o FILE.html` is a page, like `--html`.
+
+    The format of -o is --format, else its suffix, else svg, so `--format svg -o J.html` is a picture.
+    """
+    pages = [] if args.html is None else [args.html]
+    if args.output is None or args.format is not None:
+        return args.output, pages
+    suffix = args.output.suffix.lower()
+    if suffix == ".html":
+        return None, [args.output, *pages]
+    if suffix and suffix[1:] not in render.FORMATS:
+        kinds = ", ".join(f".{format}" for format in render.FORMATS)
+        raise OutputError(
+            f"-o {args.output}: {suffix} is not a picture format; name the file {kinds} "
+            "(or .html for the step-through), or give --format"
+        )
+    return args.output, pages
+
+
+def check_variables(expression: str, values: dict[str, float]) -> None:
+    """The formula has variables, and --set names only those: a name it does not use is a typo."""
+    used = variables(parse(expression))
+    if not used:
+        raise ExpressionError(f"{expression!r} has no variables, so no gradient to draw; {ALLOWED}")
+    unused = [name for name in values if name not in used]
+    if unused:
+        are = "is not a variable" if len(unused) == 1 else "are not variables"
+        formula = expression.strip()
+        raise ExpressionError(
+            f"--set: {', '.join(unused)} {are} of {formula!r}, whose variables are {', '.join(used)}"
+        )
