@@ -9,8 +9,28 @@ from typing import Any
 
 from microgrid import autograd, data, functional, nn, optim
 from microgrid.autograd import backward, grad
-from microgrid.creation import generator, manual_seed, ones, randn, tensor, zeros
-from microgrid.errors import AnomalyError, ArgumentTypeError, GradError, LoadError, ShapeError
+from microgrid.creation import (
+    arange,
+    eye,
+    full,
+    generator,
+    manual_seed,
+    ones,
+    ones_like,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from microgrid.errors import (
+    AnomalyError,
+    ArgumentTypeError,
+    BroadcastWarning,
+    GradError,
+    LoadError,
+    NumericalWarning,
+    ShapeError,
+)
 from microgrid.function import Op
 from microgrid.functional import *  # noqa: F403  (the public ops: functional.__all__)
 from microgrid.gradcheck import GradcheckReport, gradcheck, gradgradcheck
@@ -39,22 +59,27 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AnomalyError",
+    "BroadcastWarning",
     "ArgumentTypeError",
     "Diagram",
     "GradError",
     "GradcheckReport",
     "LoadError",
+    "NumericalWarning",
     "Op",
     "ShapeError",
     "Tensor",
+    "arange",
     "autograd",
     "backward",
     "data",
     "detect_anomaly",
     "draw",
     "enable_grad",
+    "eye",
     "float32",
     "float64",
+    "full",
     "generator",
     "grad",
     "gradcheck",
@@ -64,6 +89,7 @@ __all__ = [
     "nn",
     "no_grad",
     "ones",
+    "ones_like",
     "optim",
     "randn",
     "scope",
@@ -72,5 +98,6 @@ __all__ = [
     "sum_to",
     "tensor",
     "zeros",
+    "zeros_like",
     *functional.__all__,
 ]

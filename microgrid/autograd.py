@@ -162,6 +162,9 @@ def _walk(
         op = node.op
         assert op is not None  # only recorded tensors wait in the heap
         grad = pending.pop(node)
+        created = node.created
+        if node._version > created:  # backward would read `out`, changed after it was made
+            raise _changed_after_use(node, node)
         finished, ready = ready, []
         token = enter(rules_mode)
         raw: Any = None
@@ -171,6 +174,8 @@ def _walk(
                 raw = (raw,)
             sent: list[Tensor | None] = []
             for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw, strict=True):
+                if parent._version > created:  # the rule read its value as it is now, not as then
+                    raise _changed_after_use(parent, node)
                 if not needed or (wanted is not None and parent not in wanted):
                     sent.append(None)
                     continue
@@ -200,6 +205,18 @@ def _walk(
         if not waiting:  # the last step: every leaf still waiting is complete
             finished += [(t, g) for t, g in pending.items() if t.op is None]
         yield node, grad, sent, raw, finished
+
+
+def _changed_after_use(t: Tensor, out: Tensor) -> GradError:
+    """The error for an input changed in place after an op used it (as PyTorch's version check)."""
+    op = out.op
+    assert op is not None
+    used = "made" if t is out else f"used it to make {out.label}"
+    return GradError(
+        f"backward: {t.describe()} was changed in place after {op.describe()} {used}, and its gradient "
+        "needs the value from then. Change it after backward() (as an optimiser's step does), or "
+        "change a copy"
+    )
 
 
 def _uses(

@@ -8,7 +8,8 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from microgrid import checks
-from microgrid.tensor import DTypeLike, Tensor, as_dtype, shape_from_args
+from microgrid.errors import ArgumentTypeError
+from microgrid.tensor import DTypeLike, Tensor, as_dtype, shape_from_args, to_array
 
 Seed: TypeAlias = "int | np.random.Generator | np.random.RandomState | None"
 
@@ -55,8 +56,8 @@ def zeros(
     name: str | None = None,
     dtype: DTypeLike = None,
 ) -> Tensor:
-    """A tensor of zeros."""
-    return Tensor(np.zeros(_shape("zeros", shape), as_dtype(dtype)), requires_grad=requires_grad, name=name)
+    """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    return _filled(_shape("zeros", shape), 0.0, requires_grad, name, dtype)
 
 
 def ones(
@@ -65,8 +66,78 @@ def ones(
     name: str | None = None,
     dtype: DTypeLike = None,
 ) -> Tensor:
-    """A tensor of ones."""
-    return Tensor(np.ones(_shape("ones", shape), as_dtype(dtype)), requires_grad=requires_grad, name=name)
+    """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
+    return _filled(_shape("ones", shape), 1.0, requires_grad, name, dtype)
+
+
+def full(
+    shape: int | Sequence[int],
+    fill_value: float,
+    *,
+    requires_grad: bool = False,
+    name: str | None = None,
+    dtype: DTypeLike = None,
+) -> Tensor:
+    """A tensor of `shape` holding `fill_value` everywhere (±inf and NaN included)."""
+    if not checks.is_number(fill_value):
+        raise ArgumentTypeError(f"full: fill_value must be a number, got {fill_value!r}")
+    return _filled(_shape("full", (shape,)), fill_value, requires_grad, name, dtype)
+
+
+def zeros_like(
+    like: Any, *, requires_grad: bool = False, name: str | None = None, dtype: DTypeLike = None
+) -> Tensor:
+    """Zeros in the shape of `like` (a tensor or an array) and, unless `dtype` says otherwise, its dtype."""
+    array = to_array(like)
+    return _filled(array.shape, 0.0, requires_grad, name, array.dtype if dtype is None else dtype)
+
+
+def ones_like(
+    like: Any, *, requires_grad: bool = False, name: str | None = None, dtype: DTypeLike = None
+) -> Tensor:
+    """Ones in the shape of `like` (a tensor or an array) and, unless `dtype` says otherwise, its dtype."""
+    array = to_array(like)
+    return _filled(array.shape, 1.0, requires_grad, name, array.dtype if dtype is None else dtype)
+
+
+def _filled(
+    shape: tuple[int, ...], value: float, requires_grad: bool, name: str | None, dtype: DTypeLike
+) -> Tensor:
+    """The leaf behind zeros, ones, full and their `_like`s: `value` everywhere."""
+    return Tensor(np.full(shape, value, as_dtype(dtype)), requires_grad=requires_grad, name=name)
+
+
+def arange(
+    start: float,
+    stop: float | None = None,
+    step: float = 1,
+    *,
+    requires_grad: bool = False,
+    name: str | None = None,
+    dtype: DTypeLike = None,
+) -> Tensor:
+    """start, start + step, … up to stop (not included), as numpy's arange; `arange(n)` is 0 to n − 1."""
+    start = checks.number("arange", "start", start)
+    if stop is None:  # arange(n)
+        start, stop = 0.0, start
+    stop = checks.number("arange", "stop", stop)
+    if checks.number("arange", "step", step) == 0:
+        raise ValueError(f"arange: step must be a finite number ≠ 0, got {step!r}")
+    return Tensor(np.arange(start, stop, step), requires_grad=requires_grad, name=name, dtype=dtype)
+
+
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    requires_grad: bool = False,
+    name: str | None = None,
+    dtype: DTypeLike = None,
+) -> Tensor:
+    """The n × m identity matrix (n × n when m is None): ones on the diagonal, zeros elsewhere."""
+    rows = checks.count("eye", "n", n, at_least=0)
+    columns = rows if m is None else checks.count("eye", "m", m, at_least=0)
+    return Tensor(np.eye(rows, columns, dtype=as_dtype(dtype)), requires_grad=requires_grad, name=name)
 
 
 def randn(

@@ -1,4 +1,7 @@
-"""Exceptions that say which op, which tensors and which shapes went wrong."""
+"""Exceptions and warnings that say which op, which tensors and which shapes went wrong."""
+
+import sys
+import warnings
 
 
 def cannot_broadcast(*shapes: tuple[int, ...]) -> str:
@@ -28,3 +31,54 @@ class ArgumentTypeError(TypeError, ValueError):
     A TypeError, as Python has it, and a ValueError too, so that `except ValueError` catches every
     refused setting, whether its kind or its value is wrong.
     """
+
+
+# --- warnings ----------------------------------------------------------------------------------
+
+
+class BroadcastWarning(UserWarning):
+    """An elementwise op broadcast a row (1, k) against a column (k, 1) into a k × k result:
+    almost always labels mixed up with predictions. Silence it with the warnings module."""
+
+
+class NumericalWarning(RuntimeWarning):
+    """An op's numpy computation overflowed, divided by zero or made NaN (reported once per line)."""
+
+
+# numpy warns from inside the ufunc an op's forward calls, so its warning points at a line of
+# microgrid/ops.py. This filter makes that warning an exception there, which Op.apply catches and
+# reports as a NumericalWarning at the user's own line instead. Only warnings attributed to
+# microgrid.ops are affected; filters a test runner installs per test take precedence over it.
+OPS_MODULE = r"microgrid\.ops$"
+
+
+def report_numerical_warnings() -> None:
+    """(Re)install the filter that turns numpy's warnings inside microgrid's ops into reports."""
+    warnings.filterwarnings("error", category=RuntimeWarning, module=OPS_MODULE)
+
+
+_reported: set[tuple[str, int]] = set()  # the lines a NumericalWarning has been reported for
+
+
+def warn_at_call_site(message: str, category: type[Warning], once: bool = False) -> None:
+    """Warn at the first line outside microgrid (the user's call), as warnings dedupes per line.
+
+    once=True: at most one warning of this kind per line, whatever the message says.
+    """
+    frame = sys._getframe(1)
+    while frame.f_back is not None and _inside_microgrid(frame.f_globals.get("__name__", "")):
+        frame = frame.f_back
+    place = (frame.f_code.co_filename, frame.f_lineno)
+    if once:
+        if place in _reported:
+            return
+        _reported.add(place)
+    registry = frame.f_globals.setdefault("__warningregistry__", {})
+    module = frame.f_globals.get("__name__", "<unknown>")
+    warnings.warn_explicit(message, category, place[0], place[1], module=module, registry=registry)
+
+
+def _inside_microgrid(module: str) -> bool:
+    return (module == "microgrid" or module.startswith("microgrid.")) and not module.startswith(
+        "microgrid.demos"
+    )

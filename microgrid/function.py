@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from microgrid.errors import AnomalyError, ShapeError, cannot_broadcast
+from microgrid.errors import (
+    AnomalyError,
+    BroadcastWarning,
+    NumericalWarning,
+    ShapeError,
+    cannot_broadcast,
+    report_numerical_warnings,
+    warn_at_call_site,
+)
 from microgrid.modes import current
 
 if TYPE_CHECKING:
@@ -57,6 +65,9 @@ class Op:
     # False for ops whose output has no gradient (comparisons, sign): they are recorded, so
     # pictures show where a mask comes from, but the backward walk never visits them.
     differentiable: ClassVar[bool] = True
+    # True for the ops that broadcast their inputs against each other elementwise (add, mul...):
+    # a row against a column of the same length is the course's classic shape slip, and warned.
+    elementwise: ClassVar[bool] = False
 
     inputs: tuple[Tensor, ...] = ()
     needs_grad: tuple[bool, ...] = ()
@@ -126,8 +137,12 @@ class Op:
             # Say which op and which tensors, keep the kind of error (an IndexError stays one)
             # and chain the original, so a bug inside a custom op's forward still shows its line.
             raise _error_kind(error)(op.failure_message(inputs, error)) from error
+        except RuntimeWarning as warning:  # numpy's overflow or 0/0, made an error (errors.py)
+            data, needs_grad = op.forward_quietly(inputs, warning)
         if data.__class__ is not _ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
+        if cls.elementwise and data.ndim == 2 and data.shape[0] == data.shape[1] > 1:
+            check_outer(op, inputs, data.shape[0])  # a square result: (1, k) against (k, 1)?
         mode = current()
         if mode.anomaly:
             check_finite(data, f"{op.describe()} forward", inputs)
@@ -143,6 +158,20 @@ class Op:
                 op.needs_grad = needs_grad
                 return Tensor._make(data, op, False)
         return Tensor._make(data)
+
+    def forward_quietly(self, inputs: Sequence[Tensor], warning: Warning) -> tuple[Any, tuple[bool, ...]]:
+        """Forward again with numpy's warnings off, after one: report it once, at the user's line."""
+        with np.errstate(all="ignore"):
+            data = self.forward(*[t._data for t in inputs])
+        operands = ", ".join(t.describe() for t in inputs)
+        warn_at_call_site(
+            f"{self.describe()}: {warning} (inputs: {operands}); the result holds inf or NaN. "
+            "Use `with mg.detect_anomaly():` to stop at the first op that makes one "
+            "(a learning rate too large for the step is the usual cause in training)",
+            NumericalWarning,
+            once=True,
+        )
+        return data, tuple([t.requires_grad for t in inputs])
 
     def failure_message(self, inputs: Sequence[Tensor], error: Exception) -> str:
         """`op: W[2] (1, 4) @ A[1] (3, 400): inner sizes 4 and 3 differ`."""
@@ -166,6 +195,19 @@ def _error_kind(error: Exception) -> type[Exception]:
     return IndexError if isinstance(error, IndexError) else TypeError
 
 
+def check_outer(op: Op, inputs: Sequence[Tensor], k: int) -> None:
+    """Warn when an elementwise op broadcast a row against a column of the same length k."""
+    shapes = {t.shape for t in inputs}
+    if {(1, k), (k, 1)} <= shapes or {(k,), (k, 1)} <= shapes:
+        row, column = sorted(inputs, key=lambda t: t.shape == (k, 1))[:2]
+        warn_at_call_site(
+            f"{op.describe()}: {row.describe()} and {column.describe()} broadcast to a {k} × {k} "
+            "result, one entry for every pair: usually labels mixed up with predictions. Reshape one "
+            f"to match the other (e.g. {column.label}.reshape(1, {k}))",
+            BroadcastWarning,
+        )
+
+
 def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None:
     """Under detect_anomaly: raise if `data` holds NaN or inf, naming the op and its inputs."""
     if data.dtype.kind == "f" and not np.isfinite(data).all():
@@ -175,6 +217,8 @@ def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None
         operands = ", ".join(t.describe() for t in inputs)
         raise AnomalyError(f"{where} produced {bad}{context}; inputs: {operands}")
 
+
+report_numerical_warnings()
 
 # The import circle between Tensor and its ops closes here: Op.apply makes Tensors, and Tensor's
 # operators apply ops. Imported last, so whichever of the two is imported first, Op exists.

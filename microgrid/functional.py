@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from microgrid import ops
+from microgrid import checks, ops
 from microgrid.errors import ShapeError
 from microgrid.tensor import DTypeLike, Operand, Tensor, as_dtype, shape_from_args, to_array
 
@@ -24,13 +24,18 @@ Axis = int | Sequence[int] | None
 __all__ = [
     "abs",
     "add",
+    "argmax",
+    "argmin",
     "astype",
     "broadcast_to",
     "clip",
     "concatenate",
+    "cos",
     "div",
     "equal",
     "exp",
+    "expm1",
+    "flatten",
     "getitem",
     "greater",
     "greater_equal",
@@ -38,6 +43,7 @@ __all__ = [
     "less",
     "less_equal",
     "log",
+    "log1p",
     "log_softmax",
     "logsumexp",
     "matmul",
@@ -50,38 +56,55 @@ __all__ = [
     "neg",
     "not_equal",
     "pow",
+    "prod",
     "relu",
     "reshape",
     "sigmoid",
     "sign",
+    "sin",
     "softmax",
     "softplus",
     "sqrt",
+    "square",
+    "squeeze",
     "stack",
+    "std",
     "sub",
     "sum",
     "swapaxes",
     "tanh",
     "transpose",
+    "unsqueeze",
+    "var",
     "where",
 ]
 
 
 def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
-    """`value` as a Tensor: a Tensor as is; a number in the dtype of `like` (so float32 stays float32)."""
+    """`value` as a Tensor: a Tensor as is; a number (or 0-d array) in the dtype of `like`, so
+    float32 stays float32; a list or tuple holding Tensors stacked, so their gradients flow
+    (`x + [x, x]` adds x twice; `mean([x, y])` is the mean of the two)."""
     if isinstance(value, Tensor):
         return value
     if (value.__class__ is float or value.__class__ is int) and like is not None:
         dtype = like._data.dtype  # the common `1 - x` and `x * 0.5`, kept fast
         if dtype.kind == "f":
             return Tensor._make(np.array(value, dtype=dtype))
-    if (
-        like is not None
-        and like.dtype.kind == "f"
-        and not (isinstance(value, np.ndarray) and value.dtype.kind == "f")
-    ):
-        return Tensor._make(to_array(value, like.dtype))
+    if (value.__class__ is list or value.__class__ is tuple) and _holds_tensors(value):
+        return stack([as_tensor(item, like) for item in value])
+    if like is not None and like.dtype.kind == "f":
+        is_float_array = isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim > 0
+        if not is_float_array:
+            return Tensor._make(to_array(value, like.dtype))
     return Tensor._make(to_array(value))
+
+
+def _holds_tensors(items: list[Any] | tuple[Any, ...]) -> bool:
+    """True when a (nested) list or tuple holds a Tensor anywhere."""
+    return any(
+        isinstance(item, Tensor) or (isinstance(item, (list, tuple)) and _holds_tensors(item))
+        for item in items
+    )
 
 
 def _pair(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
@@ -143,9 +166,35 @@ def log(x: Operand) -> Tensor:
     return ops.Log.apply(as_tensor(x))
 
 
+def log1p(x: Operand) -> Tensor:
+    """ln(1 + x), exact for tiny x (where log(1 + x) rounds x away)."""
+    return ops.Log1p.apply(as_tensor(x))
+
+
+def expm1(x: Operand) -> Tensor:
+    """e^x − 1, exact for tiny x (where exp(x) − 1 cancels to 0)."""
+    return ops.Expm1.apply(as_tensor(x))
+
+
+def sin(x: Operand) -> Tensor:
+    """sin x (x in radians)."""
+    return ops.Sin.apply(as_tensor(x))
+
+
+def cos(x: Operand) -> Tensor:
+    """cos x (x in radians)."""
+    return ops.Cos.apply(as_tensor(x))
+
+
 def sqrt(x: Operand) -> Tensor:
     """√x, composed as x ** 0.5."""
     return pow(x, 0.5)
+
+
+def square(x: Operand) -> Tensor:
+    """x², composed as x · x."""
+    x = as_tensor(x)
+    return ops.Mul.apply(x, x)
 
 
 def abs(x: Operand) -> Tensor:
@@ -242,6 +291,31 @@ def mean(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return total * (total.size / x.size if x.size else math.nan)  # 1/n, n = elements per sum
 
 
+def var(x: Operand, axis: Axis = None, keepdims: bool = False, *, ddof: float = 0) -> Tensor:
+    """Σ (x − mean x)² / (n − ddof) over `axis`; ddof=0 as in numpy (PyTorch's default `correction` is 1)."""
+    return _variance("var", x, axis, keepdims, ddof)
+
+
+def std(x: Operand, axis: Axis = None, keepdims: bool = False, *, ddof: float = 0) -> Tensor:
+    """√var(x) over `axis`; ddof=0 as in numpy (PyTorch's default `correction` is 1)."""
+    return sqrt(_variance("std", x, axis, keepdims, ddof))
+
+
+def _variance(owner: str, x: Operand, axis: Axis, keepdims: bool, ddof: float) -> Tensor:
+    """Σ (x − mean x)² / (n − ddof), composed of mean, sub, mul and sum."""
+    x = as_tensor(x)
+    ddof = checks.number(owner, "ddof", ddof, at_least=0)
+    deviation = x - mean(x, axis, keepdims=True)
+    n = math.prod(x.shape[a] for a in ops.normalize_axes(_axis(axis), x.ndim))
+    # NaN where n ≤ ddof: numpy divides by 0 there, with a warning; NaN says "undefined", as mean's.
+    return sum(deviation * deviation, axis, keepdims) * (1 / (n - ddof) if n > ddof else math.nan)
+
+
+def prod(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Π x over `axis`; each element's gradient is the product of the others, exact at zeros."""
+    return ops.Prod.apply(as_tensor(x), axis=_axis(axis), keepdims=keepdims)
+
+
 def max(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Largest element over `axis`; tied maxima share the gradient."""
     return ops.Max.apply(as_tensor(x), axis=_axis(axis), keepdims=keepdims)
@@ -250,6 +324,27 @@ def max(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
 def min(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Smallest element over `axis`, composed as −max(−x)."""
     return -max(-as_tensor(x), axis, keepdims)
+
+
+def argmax(x: Operand, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    """Index of the largest element along `axis` (flattened if None): an int array, the first of ties."""
+    return _index_of("argmax", np.argmax, x, axis, keepdims)
+
+
+def argmin(x: Operand, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    """Index of the smallest element along `axis` (flattened if None): an int array, the first of ties."""
+    return _index_of("argmin", np.argmin, x, axis, keepdims)
+
+
+def _index_of(owner: str, find: Any, x: Operand, axis: int | None, keepdims: bool) -> np.ndarray:
+    """numpy's argmax or argmin of x, an empty axis refused by name."""
+    x = as_tensor(x)
+    if axis is not None:
+        axis = _position(owner, x, axis, x.ndim)
+    if x.size == 0 and (axis is None or x.shape[axis] == 0):
+        where = "it is empty" if axis is None else f"axis {axis} is empty"
+        raise ShapeError(f"{owner}: {x.describe()}: {where}, so there is no index to give")
+    return np.asarray(find(x._data, axis=axis, keepdims=keepdims))
 
 
 def logsumexp(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -277,6 +372,38 @@ def softmax(x: Operand, axis: int = 0) -> Tensor:
 def reshape(x: Operand, *shape: int | Sequence[int]) -> Tensor:
     """Same values in a new shape: `reshape(x, 2, 3)` or `reshape(x, (2, 3))`."""
     return ops.Reshape.apply(as_tensor(x), shape=shape_from_args(shape))
+
+
+def squeeze(x: Operand, axis: Axis = None) -> Tensor:
+    """x without its size-1 axes, or only those of `axis`, each of which must have size 1."""
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    axes = set()
+    for given in (axis,) if isinstance(axis, (int, np.integer)) else axis:
+        a = _position("squeeze", x, given, x.ndim)
+        if x.shape[a] != 1:
+            raise ShapeError(f"squeeze: {x.describe()}: axis {given} has size {x.shape[a]}, not 1")
+        axes.add(a)
+    return reshape(x, tuple(n for a, n in enumerate(x.shape) if a not in axes))
+
+
+def unsqueeze(x: Operand, axis: int) -> Tensor:
+    """x with a new size-1 axis at position `axis` of the result (numpy's expand_dims)."""
+    x = as_tensor(x)
+    position = _position("unsqueeze", x, axis, x.ndim + 1)
+    return reshape(x, (*x.shape[:position], 1, *x.shape[position:]))
+
+
+def flatten(x: Operand, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """x with the axes from start_axis to end_axis (all, by default) merged into one."""
+    x = as_tensor(x)
+    shape = x.shape or (1,)  # a 0-d tensor flattens to one element, as in PyTorch
+    start = _position("flatten", x, start_axis, len(shape))
+    end = _position("flatten", x, end_axis, len(shape))
+    if start > end:
+        raise ShapeError(f"flatten: {x.describe()}: start_axis {start_axis} comes after end_axis {end_axis}")
+    return reshape(x, (*shape[:start], math.prod(shape[start : end + 1]), *shape[end + 1 :]))
 
 
 def transpose(x: Operand, *axes: int) -> Tensor:
@@ -337,8 +464,7 @@ def stack(tensors: Sequence[Operand], axis: int = 0) -> Tensor:
     if not -ndim <= axis < ndim:
         raise ShapeError(f"stack: axis {axis} is out of range for {ndim}-D result")
     position = axis % ndim
-    expanded = [t.reshape(*t.shape[:position], 1, *t.shape[position:]) for t in items]
-    return concatenate(expanded, axis=position)
+    return concatenate([unsqueeze(t, position) for t in items], axis=position)
 
 
 # --- comparisons: no gradient, a bool tensor (as in PyTorch) -------------------------------
@@ -388,6 +514,15 @@ def _axis(axis: Axis) -> int | tuple[int, ...] | None:
     return tuple(int(a) for a in axis)
 
 
+def _position(owner: str, x: Tensor, axis: object, ndim: int) -> int:
+    """`axis` as an index from 0 to ndim − 1 (a negative one counting from the end), or refused."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{owner}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{owner}: {x.describe()}: axis {axis} is out of range ({-ndim} to {ndim - 1})")
+    return int(axis) % ndim
+
+
 def _reduced_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
     """The shape a reduction over `axis` leaves without keepdims."""
     axes = ops.normalize_axes(_axis(axis), len(shape))
@@ -414,6 +549,7 @@ def _index(index: Any) -> Any:
 for _method in (
     "sum", "mean", "max", "min", "reshape", "transpose", "broadcast_to", "astype", "exp", "log",
     "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "clip", "maximum",
-    "minimum", "logsumexp", "log_softmax", "softmax",
+    "minimum", "logsumexp", "log_softmax", "softmax", "log1p", "expm1", "sin", "cos", "square",
+    "sign", "var", "std", "prod", "argmax", "argmin", "squeeze", "unsqueeze", "flatten",
 ):  # fmt: skip
     getattr(Tensor, _method).__doc__ = globals()[_method].__doc__

@@ -12,6 +12,9 @@ Why each one is a primitive:
     Exp Log Tanh Sigmoid       the course's functions: one node, one rule (tanh′ = 1 − tanh²,
     Softplus Relu              σ′ = σ(1 − σ), relu′ = [z > 0]), and stable forwards (σ and softplus
                                never overflow).
+    Log1p Expm1                ln(1 + a) and e^a − 1, exact for tiny a: composed, 1 + a rounds a
+                               away (1 + 1e-17 is 1) and e^a − 1 cancels to 0.
+    Sin Cos                    not composable from the others; each is the other's gradient.
     Maximum Minimum Clip       NaN goes through in either argument order, and their masks are made
                                by recorded comparisons.
     Where                      choose between two tensors by a condition: leaky_relu's two slopes.
@@ -19,6 +22,8 @@ Why each one is a primitive:
                                recorded all the same, so a picture can say `Z[1] > 0`.
     Cast                       float32 ↔ float64 (and a bool mask to numbers).
     Sum Max                    the reductions; mean is sum · 1/n, min is −max(−a).
+    Prod                       one node, not a Mul per element (e^(Σ ln a) fails at a ≤ 0); its
+                               rule, the product of the others, is exact where elements are 0.
     Shift                      logsumexp's max-shift (no gradient: any shift gives the same value).
     Reshape Transpose          shapes. BroadcastTo and Sum are each other's gradient; `sum_to`,
     BroadcastTo GetItem        beside them, is the one place where the engine undoes broadcasting.
@@ -87,6 +92,7 @@ def greater(a: Tensor, b: Tensor) -> Tensor:
 class Add(Op):
     name, symbol = "add", "+"
     formula, rules = "a + b", ("g", "g")
+    elementwise = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a + b
@@ -98,6 +104,7 @@ class Add(Op):
 class Sub(Op):
     name, symbol = "sub", "-"
     formula, rules = "a − b", ("g", "−g")
+    elementwise = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a - b
@@ -109,6 +116,7 @@ class Sub(Op):
 class Mul(Op):
     name, symbol = "mul", "*"
     formula, rules = "a · b", ("g · b", "g · a")
+    elementwise = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a * b
@@ -124,6 +132,7 @@ class Mul(Op):
 class Div(Op):
     name, symbol = "div", "/"
     formula, rules = "a / b", ("g / b", "−g · a / b²")
+    elementwise = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a / b
@@ -149,6 +158,7 @@ class Neg(Op):
 class Pow(Op):
     name, symbol = "pow", "**"
     formula, rules = "a^b", ("g · b · a^(b−1)", "g · out · ln a")
+    elementwise = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.power(a, b)
@@ -192,6 +202,52 @@ class Log(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Div.apply(grad, self.inputs[0])
+
+
+class Log1p(Op):
+    name = "log1p"
+    formula, rules = "ln(1 + a)", ("g / (1 + a)",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return np.log1p(a)  # exact for tiny a, where 1 + a would round a away
+
+    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+        a = self.inputs[0]
+        return Div.apply(grad, Add.apply(constant(1.0, a), a))
+
+
+class Expm1(Op):
+    name = "expm1"
+    formula, rules = "e^a − 1", ("g · e^a",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return np.expm1(a)  # exact for tiny a, where e^a − 1 would cancel to nothing
+
+    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+        # e^a, not out + 1: for very negative a, out + 1 cancels to 0 where e^a is still tiny.
+        return Mul.apply(grad, Exp.apply(self.inputs[0]))
+
+
+class Sin(Op):
+    name = "sin"
+    formula, rules = "sin a", ("g · cos a",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return np.sin(a)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+        return Mul.apply(grad, Cos.apply(self.inputs[0]))
+
+
+class Cos(Op):
+    name = "cos"
+    formula, rules = "cos a", ("−g · sin a",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return np.cos(a)
+
+    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+        return Neg.apply(Mul.apply(grad, Sin.apply(self.inputs[0])))
 
 
 class Tanh(Op):
@@ -245,6 +301,7 @@ class Relu(Op):
 class Maximum(Op):
     name = "maximum"
     formula, rules = "max(a, b)", ("g · [a ≥ b]", "g · [a < b]")  # a tie's gradient goes to a
+    elementwise = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.maximum(a, b)
@@ -257,6 +314,7 @@ class Maximum(Op):
 class Minimum(Op):
     name = "minimum"
     formula, rules = "min(a, b)", ("g · [a ≤ b]", "g · [a > b]")  # a tie's gradient goes to a
+    elementwise = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.minimum(a, b)
@@ -279,6 +337,7 @@ class Clip(Op):
     name = "clip"
     formula = "min(max(a, low), high)"
     rules = ("g · [low ≤ a ≤ high]", "g · [a < low]", "g · [a > high]")
+    elementwise = True
 
     def forward(self, a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         return np.minimum(np.maximum(a, low), high)  # (np.clip's Python wrapper is slower)
@@ -299,6 +358,7 @@ class Clip(Op):
 class Where(Op):
     name = "where"
     formula, rules = "a if condition else b", (None, "g · [condition]", "g · [not condition]")
+    elementwise = True
 
     def forward(self, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(condition, a, b)
@@ -313,6 +373,7 @@ class Compare(Op):
     name = "compare"
     formula, rules = "a > b (or <, ≤, ≥, =, ≠)", (None, None)
     differentiable = False
+    elementwise = True
     # symbol -> (numpy's ufunc, the op's name, its formula), looked up once per comparison.
     KINDS: ClassVar[dict[str, tuple[Any, str, str]]] = {
         "<": (np.less, "less", "a < b"),
@@ -320,6 +381,7 @@ class Compare(Op):
         ">": (np.greater, "greater", "a > b"),
         ">=": (np.greater_equal, "greater_equal", "a ≥ b"),
         "==": (np.equal, "equal", "a = b"),
+        "same": (lambda a, b: (a == b) | ((a != a) & (b != b)), "same", "a = b (NaN = NaN)"),
         "!=": (np.not_equal, "not_equal", "a ≠ b"),
     }
 
@@ -396,7 +458,8 @@ class Sum(Reduction):
 
 class Max(Reduction):
     name = "max"
-    formula, rules = "max a", ("g · [a = max a] / number of maxima",)  # ties share the gradient
+    # Ties share the gradient; where the max is NaN, the NaNs share it (as in PyTorch).
+    formula, rules = "max a", ("g · [a = max a] / number of maxima",)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return np.maximum.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
@@ -405,10 +468,39 @@ class Max(Reduction):
         a = self.inputs[0]
         shape = kept_shape(a.shape, self.axis)
         is_max = Cast.apply(
-            Compare.apply(a, Reshape.apply(out, shape=shape), symbol="=="), dtype=grad._data.dtype
+            Compare.apply(a, Reshape.apply(out, shape=shape), symbol="same"), dtype=grad._data.dtype
         )
         share = Div.apply(is_max, Sum.apply(is_max, axis=normalize_axes(self.axis, a.ndim), keepdims=True))
         return Mul.apply(Reshape.apply(grad, shape=shape), share)
+
+
+class Prod(Reduction):
+    name = "prod"
+    formula, rules = "Π a", ("g · (the product of the other elements)",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return np.multiply.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
+
+    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+        # Not out / a, which is 0 / 0 at a zero. With p the product of a slice's nonzero elements,
+        # the others of a nonzero element multiply to p / a · (the product of the zeros): 0 once
+        # the slice holds a zero, yet with that zero's slope. The others of a zero multiply to p
+        # if it is the only zero, else to 0. The masks are recorded ops, so second derivatives
+        # are exact too, but for the one between the two zeros of a slice that has exactly two
+        # (0 here, p in truth).
+        a = self.inputs[0]
+        axes = normalize_axes(self.axis, a.ndim)
+        zero, one = constant(0.0, a), constant(1.0, a)
+        is_zero = Compare.apply(a, zero, symbol="==")
+        nonzero = Where.apply(is_zero, one, a)  # the zeros replaced by 1
+        rest = Prod.apply(nonzero, axis=axes, keepdims=True)
+        zeros = Prod.apply(Where.apply(is_zero, a, one), axis=axes, keepdims=True)
+        count = Sum.apply(Cast.apply(is_zero, dtype=a.dtype), axis=axes, keepdims=True)
+        only_zero = Compare.apply(count, one, symbol="==")
+        others = Where.apply(
+            is_zero, Where.apply(only_zero, rest, zero), Mul.apply(Div.apply(rest, nonzero), zeros)
+        )
+        return Mul.apply(Reshape.apply(grad, shape=kept_shape(a.shape, self.axis)), others)
 
 
 class Shift(Reduction):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -95,6 +96,7 @@ class Tensor:
         "__weakref__",
         "_data",
         "_grad",
+        "_version",
         "created",
         "name",
         "op",
@@ -107,6 +109,10 @@ class Tensor:
 
     _data: np.ndarray
     _grad: Tensor | None
+    # The creation number current at the last in-place change (0: never changed). The walk
+    # compares it with each op's output: an input changed after it was used would give a wrong
+    # gradient, and is refused instead.
+    _version: int
     requires_grad: bool
     name: str | None
     op: Op | None
@@ -136,6 +142,7 @@ class Tensor:
         self.retains_grad = False
         self.scope = current().scope
         self.created = 0
+        self._version = 0
 
     @staticmethod  # not a classmethod: binding one costs time on every op (0.4-0.7 % of a step)
     def _make(data: np.ndarray, op: Op | None = None, requires_grad: bool = False) -> Tensor:
@@ -149,6 +156,7 @@ class Tensor:
         out.retains_grad = False
         out.scope = current().scope
         out.created = next(_creation_counter) if op is not None else 0
+        out._version = 0
         return out
 
     # --- attributes ------------------------------------------------------------------------
@@ -168,10 +176,11 @@ class Tensor:
         bypasses the version counter, so backward cannot notice it.
         """
         if isinstance(value, Tensor):
+            name = self.label
             raise TypeError(
-                f"data: {self.describe()} got a Tensor ({value.describe()}); .data holds a numpy array. "
-                f"Assign its array ({value.label}.data), or update in place: "
-                f"`with mg.no_grad(): {self.label} -= ...`"
+                f"data: {self.describe()} was given a Tensor ({value.describe()}); .data is a numpy "
+                f"array. Update in place, `with mg.no_grad(): {name} -= lr * {name}.grad`, or assign "
+                f"an array (a tensor's .data, as in `{name}.data - lr * {name}.grad.data`)"
             )
         array = value if isinstance(value, np.ndarray) else to_array(value, self._data.dtype)
         if array.shape != self._data.shape:
@@ -190,6 +199,8 @@ class Tensor:
     def grad(self) -> Tensor | None:
         """d(output)/d(self) accumulated by `backward`: kept for leaves, and for other tensors
         only after `retain_grad()` (as in PyTorch), so intermediate gradients free as they go."""
+        if self._grad is None and self.op is not None and not self.retains_grad:
+            _warn_not_a_leaf(self)
         return self._grad
 
     @grad.setter
@@ -205,6 +216,11 @@ class Tensor:
         if grad.dtype != self.dtype:
             raise TypeError(f"grad: {self.label} is {self.dtype}, the gradient given is {grad.dtype}")
         self._grad = grad
+
+    @property
+    def version(self) -> int:
+        """Grows with every in-place change (`w -= ...` under no_grad); 0 if there was none."""
+        return self._version
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -246,12 +262,7 @@ class Tensor:
 
     def item(self) -> float:
         """The single value as a Python number."""
-        if self._data.size != 1:
-            raise ValueError(
-                f"item: {self.describe()} has {self._data.size} elements; only one-element "
-                "tensors can be converted to a Python number"
-            )
-        return float(self._data.item())
+        return float(self._one_number("item"))
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied)."""
@@ -299,14 +310,28 @@ class Tensor:
 
         autograd.backward(self, gradient, create_graph=create_graph)
 
-    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        """Restore a copied or unpickled tensor. A recorded one takes a new creation number: the
-        backward walk needs every recorded tensor numbered apart, and after its inputs (which
-        copy and pickle restore first)."""
-        for slot, value in state[1].items():
-            setattr(self, slot, value)
-        if self.op is not None:
-            self.created = next(_creation_counter)
+    def __getstate__(self) -> dict[str, Any]:
+        """What a copy or a pickle keeps: the values, the name and whether gradients flow (and a
+        leaf's gradient), never the graph: a loss pickled with its graph was megabytes, and a
+        deep graph overflowed Python's stack. A recorded tensor comes back as a leaf."""
+        return {
+            "data": self._data,
+            "requires_grad": self.requires_grad,
+            "name": self.name,
+            "scope": self.scope,
+            "grad": self._grad if self.op is None else None,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._data = state["data"]
+        self.requires_grad = state["requires_grad"]
+        self.name = state["name"]
+        self.scope = state["scope"]
+        self._grad = state["grad"]
+        self.op = None
+        self.retains_grad = False
+        self.created = 0
+        self._version = 0
 
     # --- printing ---------------------------------------------------------------------------
 
@@ -337,18 +362,31 @@ class Tensor:
             yield self[i]
 
     def __bool__(self) -> bool:
+        return bool(self._one_number("bool"))
+
+    def __float__(self) -> float:
+        return float(self._one_number("float"))
+
+    def __int__(self) -> int:
+        return int(self._one_number("int"))
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        return round(float(self._one_number("round")), ndigits)
+
+    def _one_number(self, caller: str) -> Any:
+        """The single value, for bool(), float(), int() and round(); refused for more values."""
         if self._data.size != 1:
             raise ValueError(
-                f"the truth value of {self.describe()} with {self.size} elements is ambiguous; "
-                "use (t > 0).data.any() or .all()"
+                f"{caller}() of {self.describe()} is ambiguous: it has {self.size} elements, and only a "
+                "one-element tensor is one number (for a mask, use (t > 0).data.any() or .all())"
             )
-        return bool(self._data)
+        return self._data.reshape(()).item()
 
     # Comparisons return new tensors, so hashing falls back to identity.
     __hash__ = object.__hash__
 
     # --- operators and methods (the functions of microgrid.functional) -----------------------
-    # Each method's docstring is its function's, set at the end of this module.
+    # Each method's docstring is its function's, set at the end of functional.py.
     # + − * / @ and unary − call their primitive directly, and an operand that is already a
     # Tensor needs no conversion: they run on every op of every step (−1 % of a step's
     # instructions against calling the functions of functional).
@@ -391,6 +429,47 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
+
+    # --- in place: `with mg.no_grad(): W -= lr * W.grad` ------------------------------------
+
+    def __iadd__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.add, ops.Add, "+=")
+
+    def __isub__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.subtract, ops.Sub, "-=")
+
+    def __imul__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.multiply, ops.Mul, "*=")
+
+    def __itruediv__(self, other: Operand) -> Tensor:
+        return self._in_place(other, np.true_divide, ops.Div, "/=")
+
+    def _in_place(self, other: Operand, ufunc: np.ufunc, op: type[Op], symbol: str) -> Tensor:
+        """`self op= other`. With no graph to keep (under no_grad, or plain data), the array itself
+        changes: the same tensor, still a parameter of its module and optimiser, its version
+        stamped. While recording, a recorded tensor gives a new recorded tensor (the name is
+        rebound, as `x = x + y` would); a parameter is refused, since changing it in place would
+        lose the gradient of everything already computed from it."""
+        other = other if other.__class__ is Tensor else F.as_tensor(other, self)
+        if current().grad_enabled and (self.requires_grad or other.requires_grad):
+            if self.op is None and self.requires_grad:
+                raise GradError(
+                    f"{symbol}: {self.describe()} is a leaf that requires grad, and the graph is being "
+                    f"recorded: changing it in place would break the gradients computed from it. Update "
+                    f"it inside `with mg.no_grad():` ({self.label} {symbol} ...), or let an optimiser do it"
+                )
+            return op.apply(self, other)
+        try:
+            ufunc(self._data, other._data, out=self._data)
+        except TypeError as error:  # e.g. a float result into a bool mask
+            raise TypeError(f"{symbol}: {self.describe()} {symbol} {other.describe()}: {error}") from None
+        except ValueError:
+            raise ShapeError(
+                f"{symbol}: {self.describe()} {symbol} {other.describe()}: the result would have shape "
+                f"{np.broadcast_shapes(self.shape, other.shape)}, and in place the shape stays {self.shape}"
+            ) from None
+        self._version = next(_creation_counter)
+        return self
 
     def __abs__(self) -> Tensor:
         return F.abs(self)
@@ -494,6 +573,64 @@ class Tensor:
 
     def softmax(self, axis: int = 0) -> Tensor:
         return F.softmax(self, axis)
+
+    def log1p(self) -> Tensor:
+        return F.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return F.expm1(self)
+
+    def sin(self) -> Tensor:
+        return F.sin(self)
+
+    def cos(self) -> Tensor:
+        return F.cos(self)
+
+    def square(self) -> Tensor:
+        return F.square(self)
+
+    def sign(self) -> Tensor:
+        return F.sign(self)
+
+    def var(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *, ddof: float = 0
+    ) -> Tensor:
+        return F.var(self, axis, keepdims, ddof=ddof)
+
+    def std(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *, ddof: float = 0
+    ) -> Tensor:
+        return F.std(self, axis, keepdims, ddof=ddof)
+
+    def prod(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return F.prod(self, axis, keepdims)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+        return F.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+        return F.argmin(self, axis, keepdims)
+
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        return F.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return F.unsqueeze(self, axis)
+
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+        return F.flatten(self, start_axis, end_axis)
+
+
+def _warn_not_a_leaf(t: Tensor) -> None:
+    """Reading .grad of a tensor an op made: it is None, and the reason is rarely obvious."""
+    warnings.warn(
+        f"{t.describe()} is not a leaf: {t.op.name if t.op else ''} made it, so backward() keeps no "
+        f".grad for it. A parameter updated as `W = W - lr * W.grad` becomes such a tensor: update it "
+        f"in place (`with mg.no_grad(): W -= lr * W.grad`) or with an optimiser; read W.data for its "
+        f"values; call retain_grad() before backward() to keep an intermediate gradient",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 # The one import circle: Tensor's operators apply its ops, and the ops make Tensors. They are

@@ -10,9 +10,9 @@ from hypothesis.extra import numpy as hnp
 MAX_DIMS, MAX_SIDE = 3, 3
 
 
-def shapes(min_dims: int = 0) -> st.SearchStrategy[tuple[int, ...]]:
-    """One array shape with up to three axes of size 1 to 3."""
-    return hnp.array_shapes(min_dims=min_dims, max_dims=MAX_DIMS, min_side=1, max_side=MAX_SIDE)
+def shapes(min_dims: int = 0, min_side: int = 1) -> st.SearchStrategy[tuple[int, ...]]:
+    """One array shape with up to three axes of size `min_side` (1 by default) to 3."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=MAX_DIMS, min_side=min_side, max_side=MAX_SIDE)
 
 
 def broadcastable_shapes(count: int) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
@@ -29,6 +29,8 @@ def values(rng: np.random.Generator, shape: tuple[int, ...], domain: str) -> np.
         return rng.uniform(0.5, 2.0, shape)
     if domain == "nonzero":  # away from the kink of relu, abs and friends at 0
         return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+    if domain == "above -1":  # log1p's domain, kept away from its pole at −1
+        return rng.uniform(-0.7, 2.0, shape)
     if domain == "base":  # d(a^b)/db = a^b·log a vanishes at a = 1, where round-off dominates
         return rng.uniform(1.3, 2.5, shape)
     return rng.uniform(-2.0, 2.0, shape)

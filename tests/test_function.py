@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -80,3 +81,39 @@ def test_a_users_op_without_formula_or_rules_runs_and_draws_with_its_name() -> N
     assert "cube(x)" in text and "cube sends dx ← its rule" in text
     source = mg.draw(J).source
     assert "<B>cube</B>" in source
+
+
+# --- warnings an op gives at the user's own line -----------------------------------------------------
+
+
+def test_a_row_against_a_column_warns_once_at_the_call_site_naming_both() -> None:
+    A = mg.tensor(np.full((1, 4), 0.5), name="A[2]")
+    Y = mg.tensor(np.ones((4, 1)), name="Y")
+    with pytest.warns(mg.BroadcastWarning, match=r"sub: A\[2\] \(1, 4\) and Y \(4, 1\) broadcast to a 4 × 4"):
+        A - Y
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            A - Y  # one line, called three times: one warning
+        (A - mg.tensor(np.ones(4), name="y")).sum()  # a rank-1 array against a row: no k × k
+    assert [w.category for w in caught] == [mg.BroadcastWarning]
+    assert caught[0].filename == __file__  # the user's line, not microgrid's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mg.tensor(np.ones((4, 4))) + mg.tensor(np.ones((4, 1)))  # a bias: square, but not row × column
+
+
+def test_numpys_overflow_in_an_op_is_reported_once_at_the_users_line() -> None:
+    from microgrid.errors import report_numerical_warnings
+
+    x = mg.tensor([1000.0, 1.0], requires_grad=True, name="z")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        report_numerical_warnings()  # pytest replaced the filters for this test: put it back
+        for _ in range(5):
+            y = mg.exp(x)  # overflows every time
+    assert np.isinf(y.data[0]) and y.data[1] == pytest.approx(np.e)
+    assert [w.category for w in caught] == [mg.NumericalWarning]
+    message = str(caught[0].message)
+    assert "exp: overflow encountered in exp (inputs: z (2,))" in message and "mg.detect_anomaly()" in message
+    assert caught[0].filename == __file__

@@ -17,6 +17,10 @@ from strategies import broadcastable_shapes, shapes, values
 import microgrid as mg
 from microgrid.ops import MatMul
 
+# Generated shapes may put a row against a column on purpose: the op table checks values, and
+# the BroadcastWarning that gives has its own test (test_function.py).
+pytestmark = pytest.mark.filterwarnings("ignore::microgrid.BroadcastWarning")
+
 
 def np_logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
@@ -42,6 +46,8 @@ class Case:
     params: Callable[[st.DataObject, list[tuple[int, ...]]], dict[str, Any]] | None = None
     # Draws the input shapes; by default `arity` broadcastable shapes.
     input_shapes: Callable[[st.DataObject], list[tuple[int, ...]]] | None = None
+    # False for an op with no gradient (sign, argmax): only its forward is checked.
+    differentiable: bool = True
 
 
 def axis_params(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dict[str, Any]:
@@ -56,6 +62,20 @@ def one_axis(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dict[s
 
 def at_least_1d(data: st.DataObject) -> list[tuple[int, ...]]:
     return [data.draw(shapes(min_dims=1))]
+
+
+def at_least_two_per_axis(data: st.DataObject) -> list[tuple[int, ...]]:
+    """Shapes whose every slice has two elements or more: std's slope is infinite where it is 0."""
+    return [data.draw(shapes(min_dims=1, min_side=2))]
+
+
+def variance_params(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dict[str, Any]:
+    """axis and keepdims, and ddof 0 or 1 (1 only where a slice has more than one element)."""
+    params = axis_params(data, input_shapes)
+    shape = input_shapes[0]
+    n = int(np.prod(shape)) if params["axis"] is None else shape[params["axis"]]
+    params["ddof"] = data.draw(st.sampled_from([0, 1])) if n > 1 else 0
+    return params
 
 
 def matmul_shapes(data: st.DataObject) -> list[tuple[int, ...]]:
@@ -127,6 +147,39 @@ def permutation(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dic
     return {"axes": tuple(a - ndim if data.draw(st.booleans()) else a for a in axes)}
 
 
+def size_one_axes(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dict[str, Any]:
+    """None, or size-1 axes: one (as a positive or a negative index) or a tuple of some."""
+    shape = input_shapes[0]
+    ones = [a for a, n in enumerate(shape) if n == 1]
+    picked = data.draw(st.lists(st.sampled_from(ones), unique=True)) if ones else []
+    one = [picked[0], picked[0] - len(shape)] if picked else []
+    return {"axis": data.draw(st.sampled_from([None, tuple(picked), *one]))}
+
+
+def new_axis(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dict[str, Any]:
+    ndim = len(input_shapes[0])
+    return {"axis": data.draw(st.integers(-ndim - 1, ndim))}
+
+
+def axis_range(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dict[str, Any]:
+    """start_axis ≤ end_axis, each as a positive or a negative index (none for a 0-d input)."""
+    ndim = len(input_shapes[0])
+    if ndim == 0:
+        return {}
+    start = data.draw(st.integers(0, ndim - 1))
+    end = data.draw(st.integers(start, ndim - 1))
+    return {
+        "start_axis": start - ndim if data.draw(st.booleans()) else start,
+        "end_axis": end - ndim if data.draw(st.booleans()) else end,
+    }
+
+
+def np_flatten(a: np.ndarray, start_axis: int = 0, end_axis: int = -1) -> np.ndarray:
+    shape = a.shape or (1,)
+    start, end = start_axis % len(shape), end_axis % len(shape)
+    return a.reshape(*shape[:start], -1, *shape[end + 1 :])
+
+
 def two_axes(data: st.DataObject, input_shapes: list[tuple[int, ...]]) -> dict[str, Any]:
     ndim = len(input_shapes[0])
     return {
@@ -170,6 +223,11 @@ CASES = [
     ),
     Case("exp", mg.exp, np.exp),
     Case("log", mg.log, np.log, 1, ("positive",)),
+    Case("log1p", mg.log1p, np.log1p, 1, ("above -1",)),
+    Case("expm1", lambda a: a.expm1(), np.expm1),
+    Case("sin", mg.sin, np.sin),
+    Case("cos", lambda a: a.cos(), np.cos),
+    Case("square", lambda a: a.square(), np.square),
     Case("sqrt", mg.sqrt, np.sqrt, 1, ("positive",)),
     Case("abs", mg.abs, np.abs, 1, ("nonzero",)),
     Case("sigmoid", mg.sigmoid, lambda a: 1 / (1 + np.exp(-a))),
@@ -181,6 +239,11 @@ CASES = [
     Case("softplus", mg.softplus, lambda a: np.log1p(np.exp(a))),
     Case("sum", mg.sum, np.sum, params=axis_params),
     Case("mean", mg.mean, np.mean, params=axis_params),
+    Case("var", mg.var, np.var, params=variance_params),
+    Case(
+        "std", lambda a, **p: a.std(**p), np.std, params=variance_params, input_shapes=at_least_two_per_axis
+    ),
+    Case("prod", mg.prod, np.prod, params=axis_params),
     Case("max", mg.max, np.max, params=axis_params),
     Case("min", mg.min, np.min, params=axis_params),
     Case("logsumexp", mg.logsumexp, np_logsumexp, params=axis_params),
@@ -193,6 +256,9 @@ CASES = [
     ),
     Case("softmax", mg.softmax, np_softmax, params=one_axis, input_shapes=at_least_1d),
     Case("reshape", lambda a, shape: a.reshape(shape), np.reshape, params=reshape_params),
+    Case("squeeze", lambda a, axis: a.squeeze(axis), np.squeeze, params=size_one_axes),
+    Case("unsqueeze", mg.unsqueeze, np.expand_dims, params=new_axis),
+    Case("flatten", lambda a, **p: a.flatten(**p), np_flatten, params=axis_range),
     Case("transpose", lambda a, axes: a.transpose(*axes), np.transpose, params=permutation),
     Case(".T", lambda a: a.T, lambda a: a.T),
     Case("swapaxes", mg.swapaxes, np.swapaxes, params=two_axes, input_shapes=at_least_1d),
@@ -224,7 +290,11 @@ CASES = [
         lambda a, b, c: np.where(c > 0, a, b),
         3,
     ),
+    Case("sign", lambda a: a.sign(), np.sign, differentiable=False),
+    Case("argmax", mg.argmax, np.argmax, params=axis_params, differentiable=False),
+    Case("argmin", lambda a, **p: a.argmin(**p), np.argmin, params=axis_params, differentiable=False),
 ]
+DIFFERENTIABLE = [case for case in CASES if case.differentiable]
 
 
 def draw_inputs(case: Case, data: st.DataObject) -> tuple[list[np.ndarray], dict[str, Any]]:
@@ -243,14 +313,19 @@ def leaves(arrays: list[np.ndarray]) -> list[mg.Tensor]:
     return [mg.tensor(a, requires_grad=True, name=f"x{i}") for i, a in enumerate(arrays)]
 
 
+def result(out: mg.Tensor | np.ndarray) -> np.ndarray:
+    """An op's output as an array: a tensor's data, or argmax's integer array as it is."""
+    return out.data if isinstance(out, mg.Tensor) else out
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 @given(data=st.data())
 def test_forward_matches_numpy(case: Case, data: st.DataObject) -> None:
     arrays, params = draw_inputs(case, data)
-    out = case.microgrid(*leaves(arrays), **params)
+    out = result(case.microgrid(*leaves(arrays), **params))
     expected = case.numpy(*arrays, **params)
     assert out.shape == np.shape(expected)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -258,12 +333,13 @@ def test_forward_matches_numpy(case: Case, data: st.DataObject) -> None:
 def test_float32_forward_matches_numpy_and_stays_float32(case: Case, data: st.DataObject) -> None:
     arrays, params = draw_inputs(case, data)
     arrays = [a.astype(np.float32) for a in arrays]
-    out = case.microgrid(*[mg.tensor(a, requires_grad=True) for a in arrays], **params)
-    assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data, case.numpy(*arrays, **params), rtol=2e-6, atol=1e-6)
+    out = result(case.microgrid(*[mg.tensor(a, requires_grad=True) for a in arrays], **params))
+    expected = np.asarray(case.numpy(*arrays, **params))
+    assert out.dtype == (np.float32 if expected.dtype.kind == "f" else expected.dtype)  # argmax: integers
+    np.testing.assert_allclose(out, expected, rtol=2e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", DIFFERENTIABLE, ids=lambda c: c.name)
 @given(data=st.data())
 def test_gradient_matches_central_differences(case: Case, data: st.DataObject) -> None:
     arrays, params = draw_inputs(case, data)
@@ -274,7 +350,7 @@ def test_gradient_matches_central_differences(case: Case, data: st.DataObject) -
     assert report, str(report)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", DIFFERENTIABLE, ids=lambda c: c.name)
 @given(data=st.data())
 def test_second_derivative_matches_central_differences(case: Case, data: st.DataObject) -> None:
     arrays, params = draw_inputs(case, data)
@@ -318,6 +394,122 @@ def test_max_shares_the_gradient_between_ties() -> None:
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.5, 0.5])
 
 
+# --- prod: each element's gradient is the product of the others, zeros included ------------------
+
+
+def test_prod_gradient_is_exact_with_one_and_with_two_zeros_in_a_slice() -> None:
+    x = mg.tensor([[2.0, 0.0, 3.0], [0.0, 0.0, 5.0], [1.0, -2.0, 3.0]], requires_grad=True, name="x")
+    x.prod(axis=1).sum().backward()
+    # One zero: it gets the product of the rest, the others 0. Two zeros: every product of others is 0.
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0], [-6.0, 3.0, -2.0]])
+    assert mg.gradcheck(lambda x: x.prod(axis=1), [x])
+    assert mg.gradcheck(lambda x: x.prod(axis=0, keepdims=True), [x])
+    assert mg.gradcheck(lambda x: x[0].prod(), [x])  # over every axis
+
+
+def test_prod_second_derivative_is_exact_with_a_zero_in_a_slice() -> None:
+    x = mg.tensor([[2.0, 0.0, 3.0], [1.5, -2.0, 0.0], [1.0, -2.0, 3.0]], requires_grad=True)
+    assert mg.gradgradcheck(lambda x: x.prod(axis=1), [x])
+    assert mg.gradgradcheck(lambda x: x.prod(), [mg.tensor([0.5, 0.0, -3.0], requires_grad=True)])
+
+
+def test_prod_gradient_with_a_zero_stays_float32() -> None:
+    x = mg.tensor([2.0, 0.0, 3.0], requires_grad=True, dtype="float32")
+    x.prod().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [0.0, 6.0, 0.0])
+
+
+# --- argmax and argmin: integer numpy arrays, no gradient -------------------------------------------
+
+
+def test_argmax_and_argmin_give_the_first_of_tied_indices_as_integer_arrays() -> None:
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], requires_grad=True, dtype="float32")
+    for found, expected in (
+        (x.argmax(axis=1), [1, 0]),
+        (x.argmin(axis=-1), [0, 2]),
+        (mg.argmax(x), 1),  # of all elements, flattened
+        (mg.argmin(x), 5),
+        (x.argmax(axis=0, keepdims=True), [[1, 0, 0]]),
+        (x.argmin(keepdims=True), [[5]]),
+    ):
+        assert isinstance(found, np.ndarray) and found.dtype == np.intp
+        np.testing.assert_array_equal(found, expected)
+        assert found.shape == np.shape(expected)
+
+
+def test_argmax_refuses_an_empty_axis_and_an_axis_out_of_range() -> None:
+    x = mg.zeros(0, 3, name="x")
+    with pytest.raises(mg.ShapeError, match=r"^argmax: x \(0, 3\): axis 0 is empty, so there is no index"):
+        x.argmax(axis=-2)
+    with pytest.raises(mg.ShapeError, match=r"^argmin: x \(0, 3\): it is empty, so there is no index"):
+        mg.argmin(x)
+    assert x.argmax(axis=1).shape == (0,)  # no slice at all along axis 0: nothing to refuse
+    with pytest.raises(mg.ShapeError, match=r"^argmax: x \(0, 3\): axis 2 is out of range \(-2 to 1\)$"):
+        x.argmax(axis=2)
+    with pytest.raises(TypeError, match=r"^argmin: axis must be an int, got \(0, 1\)$"):
+        x.argmin(axis=(0, 1))  # type: ignore[arg-type]
+
+
+# --- shapes: squeeze, unsqueeze, flatten ---------------------------------------------------------
+
+
+def test_squeeze_unsqueeze_and_flatten_shapes() -> None:
+    x = mg.zeros(1, 3, 1, name="x")
+    assert x.squeeze().shape == (3,) and x.squeeze(0).shape == (3, 1) and x.squeeze((0, -1)).shape == (3,)
+    assert x.unsqueeze(0).shape == (1, 1, 3, 1) and x.unsqueeze(-1).shape == (1, 3, 1, 1)
+    y = mg.zeros(2, 3, 4)
+    assert y.flatten().shape == (24,) and y.flatten(1).shape == (2, 12) and y.flatten(0, 1).shape == (6, 4)
+    assert mg.flatten(mg.tensor(5.0)).shape == (1,)
+
+
+def test_squeeze_refuses_an_axis_whose_size_is_not_1_naming_the_tensor() -> None:
+    x = mg.zeros(1, 3, 1, name="x")
+    with pytest.raises(mg.ShapeError, match=r"^squeeze: x \(1, 3, 1\): axis 1 has size 3, not 1$"):
+        x.squeeze(1)
+    with pytest.raises(mg.ShapeError, match=r"^squeeze: x \(1, 3, 1\): axis -2 has size 3, not 1$"):
+        x.squeeze((0, -2))
+    with pytest.raises(mg.ShapeError, match=r"^squeeze: x \(1, 3, 1\): axis 3 is out of range \(-3 to 2\)$"):
+        x.squeeze(3)
+    with pytest.raises(
+        mg.ShapeError, match=r"^unsqueeze: x \(1, 3, 1\): axis 4 is out of range \(-4 to 3\)$"
+    ):
+        x.unsqueeze(4)
+    with pytest.raises(mg.ShapeError, match=r"^flatten: x \(1, 3, 1\): start_axis 2 comes after end_axis 1$"):
+        x.flatten(2, 1)
+
+
+# --- log1p, expm1, var, std ---------------------------------------------------------------------
+
+
+def test_log1p_and_expm1_are_exact_where_their_compositions_are_not() -> None:
+    t = np.array([1e-17, -3e-12, 1e-8])
+    tiny = mg.tensor(t)
+    np.testing.assert_allclose(mg.log1p(tiny).data, t - t**2 / 2 + t**3 / 3, rtol=1e-15)  # Taylor series
+    np.testing.assert_allclose(tiny.expm1().data, t + t**2 / 2 + t**3 / 6, rtol=1e-15)
+    assert mg.log(1 + tiny).data[0] == 0.0 and (mg.exp(tiny) - 1).data[0] == 0.0  # what they avoid
+    # expm1's slope is e^a, not out + 1: at a = −50, out is −1 exactly and out + 1 would be 0.
+    a = mg.tensor(-50.0, requires_grad=True)
+    a.expm1().backward()
+    assert a.grad.item() == np.exp(-50.0)
+
+
+def test_var_and_std_take_numpys_ddof() -> None:
+    x = mg.tensor([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], requires_grad=True)
+    np.testing.assert_allclose(x.var(axis=1).data, np.var(x.data, axis=1))  # ddof=0 by default
+    np.testing.assert_allclose(
+        x.std(axis=1, ddof=1).data, np.std(x.data, axis=1, ddof=1)
+    )  # PyTorch's default
+    np.testing.assert_allclose(mg.var(x, keepdims=True, ddof=1).data, np.var(x.data, keepdims=True, ddof=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # where numpy divides by 0 and warns, NaN says "undefined"
+        assert np.isnan(mg.var(mg.tensor([1.0]), ddof=1).item())
+    with pytest.raises(ValueError, match=r"^std: ddof must be a finite number ≥ 0, got -1$"):
+        x.std(ddof=-1)
+    with pytest.raises(TypeError, match=r"^var: ddof must be a finite number ≥ 0, got '1'$"):
+        x.var(ddof="1")  # type: ignore[arg-type]
+
+
 def test_comparisons_give_bool_tensors_without_gradient() -> None:
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     for result in (x > 2, x >= 2, x < 2, x <= 2, x == 2, x != 2):
@@ -327,6 +519,7 @@ def test_comparisons_give_bool_tensors_without_gradient() -> None:
     assert (x == 2).data.tolist() == [False, True, False]
 
 
+@pytest.mark.filterwarnings("ignore::microgrid.BroadcastWarning")  # a row with a column, on purpose
 def test_numbers_and_arrays_work_on_either_side() -> None:
     x = mg.tensor([[1.0, 2.0]], requires_grad=True)
     arr = np.array([[2.0], [4.0]])
@@ -415,6 +608,7 @@ ZERO_SIZE_CASES: dict[str, tuple[Callable[[mg.Tensor], mg.Tensor], Callable[[np.
     "matmul with inner size 0": (lambda x: mg.ones(2, 0) @ x, lambda a: np.ones((2, 0)) @ a),
     "slice": (lambda x: x[:, 1:], lambda a: a[:, 1:]),
     "concatenate": (lambda x: mg.concatenate([x, x]), lambda a: np.concatenate([a, a])),
+    "prod over the empty axis": (lambda x: x.prod(axis=0), lambda a: a.prod(axis=0)),
     "logsumexp over the full axis": (lambda x: x.logsumexp(axis=1), lambda a: np.log(np.exp(a).sum(axis=1))),
 }
 
@@ -455,8 +649,9 @@ def _backward_ops(f: Callable[[mg.Tensor], mg.Tensor], x: mg.Tensor) -> set[str]
         ("clip", lambda x: mg.clip(x, -0.5, 0.5).sum(), "less_equal"),
         ("leaky_relu", lambda x: mg.leaky_relu(x, 0.1).sum(), "greater"),
         ("where", lambda x: mg.where(x > 0, x * x, x).sum(), "greater"),
-        ("max with ties", lambda x: mg.max(mg.concatenate([x, x])), "equal"),
+        ("max with ties", lambda x: mg.max(mg.concatenate([x, x])), "same"),
         ("abs", lambda x: mg.abs(x).sum(), "sign"),
+        ("prod", lambda x: mg.prod(x), "equal"),
         ("pow", lambda x: ((x * x) ** x).sum(), "equal"),
         ("logsumexp", lambda x: mg.logsumexp(x), "shift"),
         ("softmax", lambda x: mg.softmax(x)[0], "shift"),
@@ -483,3 +678,54 @@ def test_sum_to_undoes_broadcasting() -> None:
 def test_sum_to_refuses_a_shape_that_could_not_have_been_broadcast(shape: tuple[int, ...]) -> None:
     with pytest.raises(mg.GradError, match=r"sum_to: gradient of shape \(2, 4, 3\) cannot be summed"):
         mg.sum_to(mg.ones(2, 4, 3), shape)
+
+
+# --- no silent wrong answers ----------------------------------------------------------------------------
+
+
+def test_a_list_of_tensors_is_stacked_so_gradients_flow() -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (x + [x, x]).sum().backward()  # noqa: RUF005 (the learner's expression, on purpose)
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])  # once broadcast twice, twice in the list
+    s = mg.tensor(2.0, requires_grad=True)
+    (s + [s, s]).sum().backward()  # noqa: RUF005
+    assert s.grad.item() == 4.0  # a 0-d tensor in a list
+    m = mg.mean([s, s + 2])
+    assert m.item() == 3.0 and m.requires_grad
+    nested = mg.sum([[s, 1.0], [2.0, s]])
+    nested.backward()
+    assert nested.item() == 7.0
+
+
+@pytest.mark.parametrize(
+    ("name", "fn"),
+    [
+        ("maximum", lambda a, b: mg.maximum(a, b)),
+        ("minimum", lambda a, b: mg.minimum(a, b)),
+        ("maximum swapped", lambda a, b: mg.maximum(b, a)),
+        ("minimum swapped", lambda a, b: mg.minimum(b, a)),
+        ("clip", lambda a, b: mg.clip(a, 0.0, 1.0)),
+    ],
+)
+def test_nan_goes_through_elementwise_extremes_in_either_order(name: str, fn: Callable) -> None:
+    a = mg.tensor([np.nan, 0.5])
+    b = mg.tensor([0.0, 0.2])
+    out = fn(a, b).data
+    assert np.isnan(out[0]), name
+    assert not np.isnan(out[1])
+
+
+def test_max_and_min_with_nan_give_the_nans_the_gradient_as_pytorch_does() -> None:
+    for reduce in (mg.max, mg.min):
+        x = mg.tensor([1.0, np.nan, 3.0, np.nan], requires_grad=True)
+        out = reduce(x)
+        out.backward()
+        assert np.isnan(out.item())
+        np.testing.assert_array_equal(x.grad.data, [0.0, 0.5, 0.0, 0.5])
+
+
+def test_float32_stays_float32_with_numbers_and_zero_d_arrays() -> None:
+    x = mg.tensor([1.0, 2.0], dtype="float32", requires_grad=True)
+    for other in (2.0, 2, np.float64(2.0), np.array(2.0), np.int64(2)):
+        assert (x * other).dtype == np.float32, other
+        assert (other - x).dtype == np.float32, other

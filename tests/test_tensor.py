@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -96,7 +98,7 @@ def test_grad_is_assignable_and_checked() -> None:
 
 
 def test_item_of_a_larger_tensor_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match=r"A \(2, 2\) has 4 elements"):
+    with pytest.raises(ValueError, match=r"item\(\) of A \(2, 2\) is ambiguous: it has 4 elements"):
         mg.ones(2, 2, name="A").item()
 
 
@@ -197,3 +199,87 @@ def test_grad_of_another_dtype_is_refused() -> None:
     w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
     with pytest.raises(TypeError, match="w is float64, the gradient given is float32"):
         w.grad = mg.tensor([1.0, 1.0], dtype="float32")
+
+
+# --- in place, the way learners write updates -------------------------------------------------------
+
+
+def test_in_place_update_under_no_grad_keeps_the_parameter_registered() -> None:
+    model = mg.nn.Dense(2, 3, layer=1, seed=0)
+    W, b = model.W, model.b
+    before = W.data.copy()
+    x = mg.tensor(np.ones((2, 4)))
+    model(x).sum().backward()
+    with mg.no_grad():
+        W -= 0.1 * W.grad
+        b -= 0.1 * b.grad
+    assert model.W is W and W.requires_grad and W.is_leaf
+    assert [name for name, _ in model.named_parameters()] == ["W", "b"]
+    np.testing.assert_allclose(W.data, before - 0.1 * W.grad.data)
+    assert W.version > 0 and mg.tensor(1.0).version == 0
+
+
+@pytest.mark.parametrize("symbol", ["+=", "-=", "*=", "/="])
+def test_every_in_place_operator_changes_the_same_tensor(symbol: str) -> None:
+    x = mg.tensor([2.0, 4.0], requires_grad=True, name="x")
+    same = x
+    with mg.no_grad():
+        exec(f"x {symbol} 2.0", {}, {"x": x})  # the statement itself, as a learner types it
+    expected = {"+=": [4.0, 6.0], "-=": [0.0, 2.0], "*=": [4.0, 8.0], "/=": [1.0, 2.0]}[symbol]
+    np.testing.assert_array_equal(same.data, expected)
+
+
+def test_in_place_on_a_parameter_while_recording_is_refused_clearly() -> None:
+    W = mg.tensor([1.0, 2.0], requires_grad=True, name="W[1]")
+    with pytest.raises(mg.GradError, match=r"-=: W\[1\] \(2,\) is a leaf that requires grad.*mg.no_grad"):
+        W -= 0.1
+    np.testing.assert_array_equal(W.data, [1.0, 2.0])
+
+
+def test_in_place_on_a_recorded_tensor_while_recording_makes_a_new_recorded_tensor() -> None:
+    x = mg.tensor(3.0, requires_grad=True)
+    y = x * 2
+    old = y
+    y += x  # y = y + x, recorded
+    assert y is not old and y.op is not None and y.op.name == "add"
+    y.backward()
+    assert x.grad.item() == 3.0
+
+
+def test_in_place_keeps_the_shape_and_says_so() -> None:
+    x = mg.tensor([[1.0, 2.0]], name="x")
+    with pytest.raises(mg.ShapeError, match=r"\+=: x \(1, 2\) \+= tensor \(2, 2\): .*shape stays \(1, 2\)"):
+        x += np.ones((2, 2))
+
+
+def test_reading_grad_of_a_tensor_that_is_no_longer_a_leaf_warns_with_the_fix() -> None:
+    W = mg.tensor([1.0, 2.0], requires_grad=True, name="W")
+    (W * W).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a leaf's gradient: no warning
+        W = W - 0.1 * W.grad  # the slip: W is now a recorded tensor, not the parameter
+    (W * W).sum().backward()
+    with pytest.warns(UserWarning, match=r"not a leaf.*W = W - lr \* W.grad.*mg.no_grad\(\): W -= lr"):
+        assert W.grad is None
+
+
+def test_assigning_data_checks_what_it_is_given() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    w.sum().backward()
+    refused = r"data: w \(2,\) was given a Tensor.*mg.no_grad\(\): w -= lr \* w.grad"
+    with pytest.raises(TypeError, match=refused):
+        w.data = w.data - 0.5 * w.grad
+    with pytest.raises(mg.ShapeError, match=r"cannot take an array of shape \(3,\)"):
+        w.data = np.zeros(3)
+    with pytest.raises(TypeError, match=r"is float64, the array given is float32.*astype\('float64'\)"):
+        w.data = np.zeros(2, dtype=np.float32)
+    w.data = w.data - 0.5 * w.grad.data
+    w.data = [0.0, 1.0]  # a list is converted to the tensor's dtype
+    np.testing.assert_array_equal(w.data, [0.0, 1.0])
+
+
+def test_one_number_converts_with_float_int_round_and_bool() -> None:
+    t = mg.tensor([[2.75]])
+    assert float(t) == 2.75 and int(t) == 2 and round(t) == 3 and round(t, 1) == 2.8 and bool(t)
+    with pytest.raises(ValueError, match=r"float\(\) of tensor \(2,\) is ambiguous"):
+        float(mg.ones(2))
