@@ -123,9 +123,25 @@ def train(
     mini-batches, and J is their average weighted by size. `schedule.step()` runs once per epoch,
     `after_backward()` after every backward (the gradients are there to look at). The model is
     left in eval mode (dropout off) for predicting.
+
+    The step runs through `mg.replay`: recorded once per batch shape, then replayed as flat numpy
+    calls (the same numbers, faster). Not with `after_backward`, which reads the gradients in
+    Python at every step, something a replay cannot follow.
     """
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+    def step(X_batch: mg.Tensor, Y_batch: mg.Tensor) -> mg.Tensor:
+        J = mg.nn.sigmoid_cross_entropy(model(X_batch), Y_batch)
+        if lambd:
+            J = J + mg.nn.l2_penalty(model, lambd, X_batch.shape[1])
+        optimizer.zero_grad()
+        J.backward()
+        if after_backward is not None:
+            after_backward()
+        optimizer.step()
+        return J
+
+    run = step if after_backward is not None else mg.replay(step)
     rng = np.random.default_rng(seed)
     full_batch = [(mg.Tensor(X, name="X"), mg.Tensor(Y, name="Y"))]
     m = X.shape[1]
@@ -139,15 +155,7 @@ def train(
             batches = full_batch if batch_size is None else mg.data.minibatches(X, Y, batch_size, seed=rng)
             total = 0.0
             for X_batch, Y_batch in batches:
-                J = mg.nn.sigmoid_cross_entropy(model(X_batch), Y_batch)
-                if lambd:
-                    J = J + mg.nn.l2_penalty(model, lambd, X_batch.shape[1])
-                optimizer.zero_grad()
-                J.backward()
-                if after_backward is not None:
-                    after_backward()
-                optimizer.step()
-                total += J.item() * X_batch.shape[1]
+                total += run(X_batch, Y_batch).item() * X_batch.shape[1]
             costs.append(total / m)
             if schedule is not None:
                 schedule.step()

@@ -29,6 +29,7 @@ from microgrid.errors import (
     GradError,
     LoadError,
     NumericalWarning,
+    ReplayError,
     ShapeError,
 )
 from microgrid.function import Op
@@ -36,6 +37,7 @@ from microgrid.functional import *  # noqa: F403  (the public ops: functional.__
 from microgrid.gradcheck import GradcheckReport, gradcheck, gradgradcheck
 from microgrid.modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope, set_grad_enabled
 from microgrid.ops import sum_to
+from microgrid.replay import ReplayMismatch, replay
 from microgrid.tensor import Tensor
 
 # Drawing reads the graph and never changes it; the engine does not import it. graphviz (the
@@ -66,6 +68,8 @@ __all__ = [
     "GradcheckReport",
     "LoadError",
     "NumericalWarning",
+    "ReplayError",
+    "ReplayMismatch",
     "Op",
     "ShapeError",
     "Tensor",
@@ -92,6 +96,7 @@ __all__ = [
     "ones_like",
     "optim",
     "randn",
+    "replay",
     "scope",
     "set_grad_enabled",
     "step_through",

@@ -46,10 +46,11 @@ class NumericalWarning(RuntimeWarning):
 
 
 # numpy warns from inside the ufunc an op's forward calls, so its warning points at a line of
-# microgrid/ops.py. This filter makes that warning an exception there, which Op.apply catches and
-# reports as a NumericalWarning at the user's own line instead. Only warnings attributed to
-# microgrid.ops are affected; filters a test runner installs per test take precedence over it.
-OPS_MODULE = r"microgrid\.ops$"
+# microgrid/ops.py (or function.py, which calls an op's ufunc itself). This filter makes that
+# warning an exception there, which Op.apply catches and reports as a NumericalWarning at the
+# user's own line instead. Only warnings attributed to these two modules are affected; filters
+# a test runner installs per test take precedence over it.
+OPS_MODULE = r"microgrid\.(ops|function)$"
 
 
 def report_numerical_warnings() -> None:
@@ -82,3 +83,7 @@ def _inside_microgrid(module: str) -> bool:
     return (module == "microgrid" or module.startswith("microgrid.")) and not module.startswith(
         "microgrid.demos"
     )
+
+
+class ReplayError(RuntimeError):
+    """mg.replay was asked to record what it cannot replay (Python that reads a tensor's value)."""

@@ -16,7 +16,8 @@ itself as data, which diagrams, captions and tests read:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -31,12 +32,16 @@ from microgrid.errors import (
     warn_at_call_site,
 )
 from microgrid.modes import current
+from microgrid.trace import recorded_op
 
 if TYPE_CHECKING:
     from microgrid.tensor import Tensor
 
 Grads = Sequence["Tensor | None"]
 _ndarray = np.ndarray  # `data.__class__ is _ndarray` rather than isinstance: −1 % of a step's instructions
+# The ufuncs that take `out` only by keyword: numpy 2 deprecates a third positional argument
+# of maximum and minimum (it reads as a third input).
+_KEYWORD_OUT = (np.maximum, np.minimum)
 
 
 class Op:
@@ -68,6 +73,9 @@ class Op:
     # True for the ops that broadcast their inputs against each other elementwise (add, mul...):
     # a row against a column of the same length is the course's classic shape slip, and warned.
     elementwise: ClassVar[bool] = False
+    # An op that is one numpy ufunc names it (np.add): that is its forward, and Op.apply calls it
+    # directly, sparing each such op a Python call.
+    ufunc: Any = None
 
     inputs: tuple[Tensor, ...] = ()
     needs_grad: tuple[bool, ...] = ()
@@ -85,9 +93,23 @@ class Op:
         parts = [f"d/d{slot} = {rule.replace('{i}', 'i')}" for slot, rule in zip(slots, rules) if rule]
         return "; ".join([f"{cls.formula}", ", ".join(parts) or "no gradient"])
 
-    def forward(self, *arrays: Any, **unused: Any) -> np.ndarray:  # (*Any, **Any): any arity may override
-        """The output array computed from the input arrays."""
-        raise NotImplementedError
+    def forward(self, *arrays: Any, **out: Any) -> np.ndarray:  # (*Any, **Any): any arity may override
+        """The output array computed from the input arrays: into `out=` when given (a replay's
+        buffer; an op you write may leave `out` out, and a replay copies its result instead)."""
+        if self.ufunc is None:
+            raise NotImplementedError(f"{type(self).__name__} defines neither forward nor ufunc")
+        return self.ufunc(*arrays, **out)
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        """A call that computes this op again from `arrays` into `out`, allocating nothing: what a
+        replay runs. The arrays are refilled by the kernels before it, so it reads new values."""
+        if self.ufunc is not None:  # numpy itself, with no Python call between
+            if self.ufunc in _KEYWORD_OUT:
+                return partial(self.ufunc, *arrays, out=out)
+            return partial(self.ufunc, *arrays, out)  # (a keyword costs a partial ~0.1 µs a call)
+        if "out" in inspect.signature(type(self).forward).parameters:
+            return partial(self.forward, *arrays, out=out)
+        return partial(_copy_into, out, self.forward, arrays)  # an op that takes no `out`
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor | Grads:
         """One gradient per input (None where `needs_grad` is False), from d(loss)/d(out)."""
@@ -103,9 +125,14 @@ class Op:
 
     @classmethod
     def slots(cls) -> tuple[str, ...]:
-        """The names of forward's inputs (`("a", "b")`), which `formula` and `rules` are written in."""
+        """The names of forward's inputs (`("a", "b")`), which `formula` and `rules` are written in;
+        a, b for an op that is a ufunc."""
+        if cls.forward is Op.forward and cls.ufunc is not None:
+            return ("a", "b", "c")[: cls.ufunc.nin]
         parameters = inspect.signature(cls.forward).parameters.values()
-        return tuple(p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self")
+        return tuple(
+            p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in ("self", "out")
+        )
 
     def rule(self, position: int) -> str | None:
         """The local rule for input `position` ("g · b"), or None when there is none to show."""
@@ -121,14 +148,15 @@ class Op:
         # Every op of every step passes through here, so the common arities get a path without
         # loops: a list comprehension is itself a function call before Python 3.12 (the general
         # path alone costs 8-11 % more instructions per training step).
-        op = cls(**params)
+        op = cls(**params) if params else cls()  # (a call without ** is quicker)
+        ufunc = op.ufunc
         try:
             if len(inputs) == 2:
                 a, b = inputs
-                data = op.forward(a._data, b._data)
+                data = op.forward(a._data, b._data) if ufunc is None else ufunc(a._data, b._data)
                 needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
             elif len(inputs) == 1:
-                data = op.forward(inputs[0]._data)
+                data = op.forward(inputs[0]._data) if ufunc is None else ufunc(inputs[0]._data)
                 needs_grad = (inputs[0].requires_grad,)
             else:
                 data = op.forward(*[t._data for t in inputs])
@@ -141,23 +169,45 @@ class Op:
             data, needs_grad = op.forward_quietly(inputs, warning)
         if data.__class__ is not _ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
-        if cls.elementwise and data.ndim == 2 and data.shape[0] == data.shape[1] > 1:
-            check_outer(op, inputs, data.shape[0])  # a square result: (1, k) against (k, 1)?
+        # An output larger than its first input was broadcast: (1, k) against (k, 1)? (Every
+        # input of such an outer sum is smaller than the output; sizes are the cheapest test.)
+        if cls.elementwise and data.size != inputs[0]._data.size:
+            check_outer(op, inputs, data)
         mode = current()
         if mode.anomaly:
             check_finite(data, f"{op.describe()} forward", inputs)
+        if mode.recording is not None:  # mg.replay is recording this step: keep a kernel
+            recorded_op(mode.recording, op, inputs, data)
+        # The output, made here rather than by Tensor._make (the same fields): a call and a
+        # second read of the mode fewer, on the path of every op (−20 % of `a + b`'s overhead).
+        out = _new(Tensor)
+        out._data = data
+        out._grad = None
+        out.name = None
+        out.retains_grad = False
+        out.scope = mode.scope
+        out._version = 0
         if mode.grad_enabled:
             if True in needs_grad:
                 op.inputs = inputs
                 op.needs_grad = needs_grad
-                return Tensor._make(data, op, cls.differentiable)
-            if any(t.op is not None for t in inputs):
+                out.op = op
+                out.requires_grad = cls.differentiable
+                out.created = next(_creations)
+                return out
+            if _any_recorded(inputs):
                 # Made from recorded tensors but needing no gradient (a mask such as Z[1] > 0):
                 # recorded all the same, so that a picture can say where it comes from.
                 op.inputs = inputs
                 op.needs_grad = needs_grad
-                return Tensor._make(data, op, False)
-        return Tensor._make(data)
+                out.op = op
+                out.requires_grad = False
+                out.created = next(_creations)
+                return out
+        out.op = None
+        out.requires_grad = False
+        out.created = 0
+        return out
 
     def forward_quietly(self, inputs: Sequence[Tensor], warning: Warning) -> tuple[Any, tuple[bool, ...]]:
         """Forward again with numpy's warnings off, after one: report it once, at the user's line."""
@@ -187,6 +237,11 @@ class Op:
         return f"{self.describe()}: {operands}: {reason}"
 
 
+def _copy_into(out: np.ndarray, forward: Callable[..., np.ndarray], arrays: Sequence[np.ndarray]) -> None:
+    """A replay's kernel for an op whose forward takes no `out`: its result copied into `out`."""
+    out[...] = forward(*arrays)
+
+
 def _error_kind(error: Exception) -> type[Exception]:
     """What a failed forward raises: a ShapeError for numpy's ValueErrors (shapes that do not
     broadcast, reshape or reduce), else the same kind as numpy's error (IndexError, TypeError)."""
@@ -195,8 +250,12 @@ def _error_kind(error: Exception) -> type[Exception]:
     return IndexError if isinstance(error, IndexError) else TypeError
 
 
-def check_outer(op: Op, inputs: Sequence[Tensor], k: int) -> None:
-    """Warn when an elementwise op broadcast a row against a column of the same length k."""
+def check_outer(op: Op, inputs: Sequence[Tensor], data: np.ndarray) -> None:
+    """Warn when an elementwise op broadcast a row against a column of the same length k into
+    its output `data`, (k, k)."""
+    if data.ndim != 2 or data.shape[0] != data.shape[1] or len(data) == 1:
+        return
+    k = len(data)
     shapes = {t.shape for t in inputs}
     if {(1, k), (k, 1)} <= shapes or {(k,), (k, 1)} <= shapes:
         row, column = sorted(inputs, key=lambda t: t.shape == (k, 1))[:2]
@@ -223,3 +282,11 @@ report_numerical_warnings()
 # The import circle between Tensor and its ops closes here: Op.apply makes Tensors, and Tensor's
 # operators apply ops. Imported last, so whichever of the two is imported first, Op exists.
 from microgrid.tensor import Tensor  # noqa: E402
+from microgrid.tensor import _creation_counter as _creations  # noqa: E402
+
+_new = object.__new__
+
+
+def _any_recorded(inputs: Sequence[Tensor]) -> bool:
+    """True when one of `inputs` was made by a recorded op."""
+    return any(t.op is not None for t in inputs)

@@ -30,6 +30,10 @@ Why each one is a primitive:
     ScatterAdd Concatenate
     MatMul                     W @ A, with transpose flags so that backward's dW = dZ · A[l−1]ᵀ is
                                one node.
+    SigmoidCrossEntropy        the course's loss on the logits, as PyTorch's BCEWithLogitsLoss:
+                               its rule is dZ = (A − Y)/m, one node where the composed softplus,
+                               product and mean take six, and a third of a small network's
+                               replayed step.
 
 Shapes may decide what a rule does (shapes are fixed for a recorded step); values never do: every
 mask a rule needs is computed by an op, so the backward pass is a complete graph.
@@ -37,7 +41,8 @@ mask a rule needs is computed by an op, so the backward pass is a complete graph
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -58,10 +63,23 @@ def constant(value: float, like: Tensor) -> Tensor:
     key = (value, like._data.dtype)
     found = _constants.get(key)
     if found is None:
-        array = np.asarray(value, dtype=like._data.dtype)
-        array.flags.writeable = False
-        found = _constants[key] = Tensor._make(array)
+        found = _constants[key] = Tensor._make(scalar(value, like._data.dtype))
     return found
+
+
+def scalar(value: float, dtype: np.dtype) -> np.ndarray:
+    """`value` as a read-only 0-d array of `dtype`, made once: a kernel's constant. numpy turns a
+    Python float into an array at every call (~0.15 µs), and one of another dtype would change
+    the result's (a float64 0-d array makes a float32 product float64)."""
+    key = (value, dtype)
+    found = _scalars.get(key)
+    if found is None:
+        found = _scalars[key] = np.array(value, dtype=dtype)
+        found.flags.writeable = False
+    return found
+
+
+_scalars: dict[tuple[float, np.dtype], np.ndarray] = {}
 
 
 def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
@@ -93,9 +111,7 @@ class Add(Op):
     name, symbol = "add", "+"
     formula, rules = "a + b", ("g", "g")
     elementwise = True
-
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a + b
+    ufunc = np.add
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         return grad, grad  # the engine sums each back over the axes broadcasting stretched
@@ -105,9 +121,7 @@ class Sub(Op):
     name, symbol = "sub", "-"
     formula, rules = "a − b", ("g", "−g")
     elementwise = True
-
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a - b
+    ufunc = np.subtract
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         return grad if self.needs_grad[0] else None, Neg.apply(grad) if self.needs_grad[1] else None
@@ -117,9 +131,7 @@ class Mul(Op):
     name, symbol = "mul", "*"
     formula, rules = "a · b", ("g · b", "g · a")
     elementwise = True
-
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a * b
+    ufunc = np.multiply
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
@@ -133,9 +145,7 @@ class Div(Op):
     name, symbol = "div", "/"
     formula, rules = "a / b", ("g / b", "−g · a / b²")
     elementwise = True
-
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a / b
+    ufunc = np.true_divide
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         grad_a = Div.apply(grad, self.inputs[1])
@@ -147,9 +157,7 @@ class Div(Op):
 class Neg(Op):
     name = "neg"
     formula, rules = "−a", ("−g",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return -a
+    ufunc = np.negative
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Neg.apply(grad)
@@ -159,9 +167,7 @@ class Pow(Op):
     name, symbol = "pow", "**"
     formula, rules = "a^b", ("g · b · a^(b−1)", "g · out · ln a")
     elementwise = True
-
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.power(a, b)
+    ufunc = np.power
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
@@ -185,9 +191,7 @@ class Pow(Op):
 class Exp(Op):
     name = "exp"
     formula, rules = "e^a", ("g · e^a",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.exp(a)
+    ufunc = np.exp
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Mul.apply(grad, out)  # e^a is the output itself
@@ -196,9 +200,7 @@ class Exp(Op):
 class Log(Op):
     name = "log"
     formula, rules = "ln a", ("g / a",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.log(a)
+    ufunc = np.log
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Div.apply(grad, self.inputs[0])
@@ -207,9 +209,7 @@ class Log(Op):
 class Log1p(Op):
     name = "log1p"
     formula, rules = "ln(1 + a)", ("g / (1 + a)",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.log1p(a)  # exact for tiny a, where 1 + a would round a away
+    ufunc = np.log1p  # exact for tiny a, where 1 + a would round a away
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         a = self.inputs[0]
@@ -219,9 +219,7 @@ class Log1p(Op):
 class Expm1(Op):
     name = "expm1"
     formula, rules = "e^a − 1", ("g · e^a",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.expm1(a)  # exact for tiny a, where e^a − 1 would cancel to nothing
+    ufunc = np.expm1  # exact for tiny a, where e^a − 1 would cancel to nothing
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         # e^a, not out + 1: for very negative a, out + 1 cancels to 0 where e^a is still tiny.
@@ -231,9 +229,7 @@ class Expm1(Op):
 class Sin(Op):
     name = "sin"
     formula, rules = "sin a", ("g · cos a",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.sin(a)
+    ufunc = np.sin
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Mul.apply(grad, Cos.apply(self.inputs[0]))
@@ -242,9 +238,7 @@ class Sin(Op):
 class Cos(Op):
     name = "cos"
     formula, rules = "cos a", ("−g · sin a",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.cos(a)
+    ufunc = np.cos
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Neg.apply(Mul.apply(grad, Sin.apply(self.inputs[0])))
@@ -253,45 +247,129 @@ class Cos(Op):
 class Tanh(Op):
     name = "tanh"
     formula, rules = "tanh a", ("g · (1 − out²)",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.tanh(a)
+    ufunc = np.tanh
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Mul.apply(grad, Sub.apply(constant(1.0, out), Mul.apply(out, out)))
+
+
+def sigmoid(
+    a: np.ndarray, out: np.ndarray, e: np.ndarray, negative: np.ndarray, one: np.ndarray
+) -> np.ndarray:
+    """σ(a) into `out`, with scratch arrays `e` (a's dtype) and `negative` (bool) of a's shape,
+    and `one`, 1 as a 0-d array of a's dtype.
+
+    Only e^−|a| is ever computed, so nothing overflows: |a| = 1e4 gives exactly 1 or 0, and
+    σ(−30) keeps its relative precision (1 − σ(30) would round it away). Every step writes into
+    a given array, positionally (a keyword costs each call ~0.1 µs), so a replay, which passes
+    its buffers, allocates nothing.
+    """
+    np.abs(a, e)
+    np.negative(e, e)
+    np.exp(e, e)  # e^−|a|
+    s = np.add(e, one, out)
+    np.reciprocal(s, s)  # σ(|a|) = 1 / (1 + e^−|a|)
+    np.multiply(e, s, e)  # σ(−|a|) = e^−|a| / (1 + e^−|a|)
+    np.signbit(a, negative)
+    np.copyto(s, e, where=negative)
+    return s
 
 
 class Sigmoid(Op):
     name = "sigmoid"
     formula, rules = "σ(a) = 1 / (1 + e^−a)", ("g · out · (1 − out)",)
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        # Only e^−|a| is ever computed, so nothing overflows: |a| = 1e4 gives exactly 1 or 0.
-        e = np.exp(-np.abs(a))
-        s = 1 / (1 + e)
-        return np.where(a >= 0, s, e * s)
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.kernel((a,), np.empty_like(a) if out is None else out)()
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        (a,) = arrays
+        return partial(sigmoid, a, out, np.empty_like(a), np.empty(a.shape, bool), scalar(1.0, a.dtype))
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Mul.apply(Mul.apply(grad, out), Sub.apply(constant(1.0, out), out))
+
+
+def softplus(a: np.ndarray, out: np.ndarray, t: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """ln(1 + e^a) = max(a, 0) + ln(1 + e^−|a|) into `out`, with a scratch array `t` and `zero`,
+    a 0-d array of a's dtype: finite for any a, and 5 ufuncs cheaper than np.logaddexp(0, a),
+    which costs ~25 exps per element."""
+    np.abs(a, t)
+    np.negative(t, t)
+    np.exp(t, t)
+    np.log1p(t, t)
+    result = np.maximum(a, zero, out=out)  # (keyword: numpy 2 reads a third argument as an input)
+    return np.add(result, t, result)
 
 
 class Softplus(Op):
     name = "softplus"
     formula, rules = "ln(1 + e^a)", ("g · σ(a)",)
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.logaddexp(0.0, a)
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.kernel((a,), np.empty_like(a) if out is None else out)()
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        (a,) = arrays
+        return partial(softplus, a, out, np.empty_like(a), scalar(0.0, a.dtype))
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Mul.apply(grad, Sigmoid.apply(self.inputs[0]))
+
+
+def sigmoid_cross_entropy(
+    z: np.ndarray,
+    y: np.ndarray,
+    out: np.ndarray,
+    t: np.ndarray,
+    u: np.ndarray,
+    zero: np.ndarray,
+    mean: np.ndarray,
+) -> np.ndarray:
+    """mean(softplus(z) − z·y) into the 0-d `out`, with scratch arrays t and u of z's shape, and
+    0 and 1/m as 0-d arrays of z's dtype: Σ softplus(z) by six ufuncs and a sum, Σ z·y by one
+    dot product (where z·y then a sum would take two passes and an array)."""
+    softplus(z, u, t, zero)
+    total = np.add.reduce(u, None) - np.vdot(z, y)
+    return np.multiply(total, mean, out)
+
+
+class SigmoidCrossEntropy(Op):
+    name = "sigmoid_cross_entropy"
+    formula = "mean(softplus(z) − z·y)"
+    rules = ("g · (σ(z) − y) / m", "−g · z / m")
+
+    def forward(self, z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.kernel((z, y), np.empty((), z.dtype) if out is None else out)()
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        z, y = arrays
+        scratch = np.empty_like(z), np.empty_like(z)
+        mean = np.array(1.0 / max(z.size, 1), z.dtype)
+        return partial(sigmoid_cross_entropy, z, y, out, *scratch, scalar(0.0, z.dtype), mean)
+
+    def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
+        return (
+            None if arrays[0].shape == arrays[1].shape else "the logits and labels must have the same shape"
+        )
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        z, y = self.inputs
+        per_entry = Mul.apply(grad, constant(1.0 / z.size, z))  # g / m
+        dz = Mul.apply(Sub.apply(Sigmoid.apply(z), y), per_entry) if self.needs_grad[0] else None
+        dy = Mul.apply(Neg.apply(z), per_entry) if self.needs_grad[1] else None
+        return dz, dy
 
 
 class Relu(Op):
     name = "relu"
     formula, rules = "max(a, 0)", ("g · [a > 0]",)
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.maximum(a, 0)
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.maximum(a, scalar(0.0, a.dtype), out=out)
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        return partial(np.maximum, arrays[0], scalar(0.0, arrays[0].dtype), out=out)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         a = self.inputs[0]
@@ -302,9 +380,7 @@ class Maximum(Op):
     name = "maximum"
     formula, rules = "max(a, b)", ("g · [a ≥ b]", "g · [a < b]")  # a tie's gradient goes to a
     elementwise = True
-
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.maximum(a, b)
+    ufunc = np.maximum
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
@@ -315,9 +391,7 @@ class Minimum(Op):
     name = "minimum"
     formula, rules = "min(a, b)", ("g · [a ≤ b]", "g · [a > b]")  # a tie's gradient goes to a
     elementwise = True
-
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.minimum(a, b)
+    ufunc = np.minimum
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, b = self.inputs
@@ -339,8 +413,11 @@ class Clip(Op):
     rules = ("g · [low ≤ a ≤ high]", "g · [a < low]", "g · [a > high]")
     elementwise = True
 
-    def forward(self, a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        return np.minimum(np.maximum(a, low), high)  # (np.clip's Python wrapper is slower)
+    def forward(
+        self, a: np.ndarray, low: np.ndarray, high: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        raised = np.maximum(a, low, out=out)  # (np.clip's Python wrapper is slower)
+        return np.minimum(raised, high, out=out)
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         a, low, high = self.inputs
@@ -360,11 +437,23 @@ class Where(Op):
     formula, rules = "a if condition else b", (None, "g · [condition]", "g · [not condition]")
     elementwise = True
 
-    def forward(self, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.where(condition, a, b)
+    def forward(
+        self, condition: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        if out is None:
+            return np.where(condition, a, b)
+        np.copyto(out, b)  # np.where has no `out`: the same values in two copies
+        np.copyto(out, a, where=condition)
+        return out
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         return (None, *_choose(grad, self.inputs[0], self.needs_grad[1:]))
+
+
+def _same(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a = b, counting NaN = NaN: where max's gradient goes when the max is NaN (as in PyTorch)."""
+    both_nan = np.isnan(a) & np.isnan(b)
+    return np.logical_or(a == b, both_nan, out=out)
 
 
 class Compare(Op):
@@ -381,7 +470,7 @@ class Compare(Op):
         ">": (np.greater, "greater", "a > b"),
         ">=": (np.greater_equal, "greater_equal", "a ≥ b"),
         "==": (np.equal, "equal", "a = b"),
-        "same": (lambda a, b: (a == b) | ((a != a) & (b != b)), "same", "a = b (NaN = NaN)"),
+        "same": (_same, "same", "a = b (NaN = NaN)"),
         "!=": (np.not_equal, "not_equal", "a ≠ b"),
     }
 
@@ -389,8 +478,8 @@ class Compare(Op):
         self.symbol = symbol
         self.ufunc, self.name, self.formula = self.KINDS[symbol]
 
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.ufunc(a, b)
+    def forward(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.ufunc(a, b, out=out)
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         return None, None
@@ -402,9 +491,7 @@ class Sign(Op):
     name = "sign"
     formula, rules = "sign a", (None,)
     differentiable = False
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.sign(a)
+    ufunc = np.sign
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         return (None,)
@@ -420,8 +507,11 @@ class Cast(Op):
     def describe(self) -> str:
         return f"astype {self.dtype}"
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return a.astype(self.dtype)
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            return a.astype(self.dtype)
+        np.copyto(out, a, casting="unsafe")  # the same conversion astype makes
+        return out
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Cast.apply(grad, dtype=self.inputs[0].dtype)
@@ -433,21 +523,27 @@ class Cast(Op):
 class Reduction(Op):
     """A reduction over `axis` (every axis when None), keeping the reduced axes as size 1 or not."""
 
+    # The ufunc's reduce method (np.add.reduce): numpy's np.sum, like np.reshape and
+    # np.transpose, is a Python wrapper (3-4 % of a training step, together).
+    reduce: ClassVar[Any]
+
     def __init__(self, axis: int | Sequence[int] | None, keepdims: bool) -> None:
         self.axis, self.keepdims = axis, keepdims
 
     def describe(self) -> str:
         return describe_axes(self.name, self.axis, self.keepdims)
 
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.reduce(a, axis=self.axis, keepdims=self.keepdims, out=out)
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        return partial(self.reduce, arrays[0], self.axis, None, out, self.keepdims)
+
 
 class Sum(Reduction):
     name = "sum"
     formula, rules = "Σ a", ("g repeated along the summed axes",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        # The ufunc's method, as Reshape and Transpose call the array's: numpy's np.sum,
-        # np.reshape and np.transpose are Python wrappers (3-4 % of a training step, together).
-        return np.add.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
+    reduce = np.add.reduce
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         shape = self.inputs[0].shape
@@ -460,9 +556,7 @@ class Max(Reduction):
     name = "max"
     # Ties share the gradient; where the max is NaN, the NaNs share it (as in PyTorch).
     formula, rules = "max a", ("g · [a = max a] / number of maxima",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.maximum.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
+    reduce = np.maximum.reduce
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         a = self.inputs[0]
@@ -477,9 +571,7 @@ class Max(Reduction):
 class Prod(Reduction):
     name = "prod"
     formula, rules = "Π a", ("g · (the product of the other elements)",)
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return np.multiply.reduce(a, axis=self.axis, keepdims=self.keepdims)  # type: ignore[call-overload]
+    reduce = np.multiply.reduce
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         # Not out / a, which is 0 / 0 at a zero. With p the product of a slice's nonzero elements,
@@ -512,9 +604,17 @@ class Shift(Reduction):
     formula, rules = "max a (0 where ±∞)", (None,)
     differentiable = False
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        most = np.maximum.reduce(a, axis=self.axis, keepdims=True)
-        return np.where(np.isfinite(most), most, 0.0).astype(a.dtype, copy=False)
+    reduce = np.maximum.reduce
+
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        most = np.asarray(
+            np.maximum.reduce(a, axis=self.axis, keepdims=True, out=out)
+        )  # (a 0-d a's is a scalar)
+        np.copyto(most, 0.0, where=~np.isfinite(most))
+        return most
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        return partial(self.forward, arrays[0], out)
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         return (None,)
@@ -541,8 +641,10 @@ class Reshape(Op):
     def describe(self) -> str:
         return f"reshape {self.shape}"
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return a.reshape(self.shape)  # the method, not np.reshape's Python wrapper (see Sum)
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        # The method, not np.reshape's Python wrapper (see Reduction). Usually a view, which a
+        # replay needs no kernel for; into `out` only when numpy had to copy.
+        return a.reshape(self.shape) if out is None else _copied(out, a.reshape(self.shape))
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return Reshape.apply(grad, shape=self.inputs[0].shape)
@@ -558,8 +660,9 @@ class Transpose(Op):
     def describe(self) -> str:
         return "transpose" if self.axes is None else f"transpose {self.axes}"
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return a.transpose(self.axes)  # the method, not np.transpose's Python wrapper (see Sum)
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        # The method, not np.transpose's Python wrapper (see Reduction): a view.
+        return a.transpose(self.axes) if out is None else _copied(out, a.transpose(self.axes))
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         inverse = None if self.axes is None else tuple(int(i) for i in np.argsort(self.axes))
@@ -576,15 +679,19 @@ class BroadcastTo(Op):
     def describe(self) -> str:
         return f"broadcast_to {self.shape}"
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         # A real copy, not np.broadcast_to's read-only view: a gradient that ends up in `.grad`
         # stays writable, and the step is faster (1.4-3 % of a training step's instructions).
-        out = np.empty(self.shape, dtype=a.dtype)
-        out[...] = a
-        return out
+        return _copied(np.empty(self.shape, dtype=a.dtype) if out is None else out, a)
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return grad  # the engine's sum_to sums it back
+
+
+def _copied(out: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`values` copied into `out`, which is returned: forward into a replay's buffer."""
+    out[...] = values
+    return out
 
 
 def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -620,8 +727,8 @@ class GetItem(Op):
     def describe(self) -> str:
         return f"getitem [{format_index(self.index)}]"
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        return a[self.index]
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return a[self.index] if out is None else _copied(out, a[self.index])  # a view for slices
 
     def backward(self, grad: Tensor, out: Tensor) -> Tensor:
         return ScatterAdd.apply(grad, index=self.index, shape=self.inputs[0].shape)
@@ -639,8 +746,11 @@ class ScatterAdd(Op):
     def describe(self) -> str:
         return f"scatter_add [{format_index(self.index)}] into {self.shape}"
 
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=a.dtype)
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            out = np.zeros(self.shape, dtype=a.dtype)
+        else:
+            out.fill(0)
         if is_basic_index(self.index):
             out[self.index] = a  # slices never repeat an element, so plain assignment suffices
         else:
@@ -683,8 +793,8 @@ class Concatenate(Op):
     def describe(self) -> str:
         return f"concatenate axis={self.axis}"
 
-    def forward(self, *arrays: np.ndarray) -> np.ndarray:
-        return np.concatenate(arrays, axis=self.axis)
+    def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.concatenate(arrays, axis=self.axis, out=out)
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         axis = self.axis % grad.ndim
@@ -710,6 +820,15 @@ _MATMUL_TEXT = {
 }
 
 
+def _product(a: np.ndarray, b: np.ndarray) -> Any:
+    """The ufunc that computes a @ b: np.multiply for an outer product (n, 1) @ (1, m), where
+    each entry is one product, as in matmul, without BLAS's set-up (2.5 µs against 0.6 µs for
+    (4, 1) @ (1, 400), backward's Wᵀ @ dZ in a network with one output); else np.matmul."""
+    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1:
+        return np.multiply
+    return np.matmul
+
+
 class MatMul(Op):
     """a @ b (numpy's rules for 1-D and batched operands), either operand's last two axes
     optionally transposed: flags, not separate ops, so backward computes dW = dZ @ Aᵀ in one step."""
@@ -727,12 +846,19 @@ class MatMul(Op):
             return self.name
         return f"{self.name} {self.formula}"
 
-    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if self.transpose_a:
-            a = a.swapaxes(-1, -2)
-        if self.transpose_b:
-            b = b.swapaxes(-1, -2)
-        return np.matmul(a, b)
+    def forward(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        a, b = self.operands(a, b)
+        return _product(a, b)(a, b, out)
+
+    def operands(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """a and b as the product reads them: transposed (as views) where the flags say."""
+        return (a.swapaxes(-1, -2) if self.transpose_a else a), (
+            b.swapaxes(-1, -2) if self.transpose_b else b
+        )
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        a, b = self.operands(*arrays)  # the views made once
+        return partial(_product(a, b), a, b, out)
 
     def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
         a, b = arrays
@@ -787,9 +913,9 @@ class MatMul(Op):
         return grad_a, grad_b
 
 
-# Every primitive, for tests and docs: the classes of this module with a forward of their own.
+# Every primitive, for tests and docs: the classes of this module with a name of their own.
 PRIMITIVES: tuple[type[Op], ...] = tuple(
     cls
     for cls in list(globals().values())
-    if isinstance(cls, type) and issubclass(cls, Op) and cls is not Op and "forward" in vars(cls)
+    if isinstance(cls, type) and issubclass(cls, Op) and cls.name != Op.name  # (not the bases)
 )

@@ -1,8 +1,10 @@
 """Optimisers and learning-rate schedules.
 
-An optimiser is not part of the graph: `step()` reads each parameter's `.grad` and updates
-`p.data` in place with numpy, under `no_grad`. It never writes into a gradient (gradient tensors
-may be shared between tensors) and keeps its own moving averages. With g the gradient, α the
+An optimiser is not part of the graph: `step()` reads each parameter's `.grad` and updates the
+parameter's array in place with numpy, one *kernel* per parameter (`microgrid.trace.kernel`):
+the update `mg.replay` runs again at every replay, reading the optimiser's settings as they are
+then, so a new learning rate or a schedule's step is honoured. It never writes into a gradient
+(gradient tensors may be shared between tensors) and keeps its own moving averages. With g the gradient, α the
 learning rate and λ the weight decay, every optimiser first forms g + λ·p (L2 weight decay, as
 PyTorch does), then:
 
@@ -22,6 +24,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,6 +33,7 @@ from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
+from microgrid.trace import depends_on, kernel
 
 # The most steps or schedule calls a loaded state may count: 2**53, past which a float no longer
 # tells one count from the next, and which no run reaches (at a step a microsecond, 285 years).
@@ -40,19 +44,15 @@ _SQUARES = ("s",)
 
 @dataclass
 class ParameterState:
-    """What an optimiser keeps for one parameter: the steps t it has taken and its moving averages."""
+    """What an optimiser keeps for one parameter: the steps t it has taken and its moving averages;
+    and, not saved, two scratch arrays its update writes into (so a step allocates nothing) and
+    the numbers of this step (the learning rate, Adam's bias corrections) as 0-d arrays in the
+    parameter's dtype, which the update reads and `Optimizer.advance` sets before it."""
 
     t: int = 0
     averages: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def average(self, key: str, value: np.ndarray, decay: float, scale: float) -> np.ndarray:
-        """averages[key] ← decay·averages[key] + scale·value, starting from zeros; returns it."""
-        buffer = self.averages.get(key)
-        if buffer is None:
-            buffer = self.averages[key] = np.zeros_like(value)
-        buffer *= decay  # in place: the buffer is the optimiser's own, never a gradient
-        buffer += scale * value
-        return buffer
+    scratch: list[np.ndarray] = field(default_factory=list)
+    numbers: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Optimizer:
@@ -83,22 +83,63 @@ class Optimizer:
         self.weight_decay = checks.number(owner, "weight_decay", weight_decay, at_least=0)
         self.t = 0  # calls of step()
         self.state: list[ParameterState] = [ParameterState() for _ in self.params]
+        self._loads = 0
 
     @no_grad()
     def step(self) -> None:
-        """Update every parameter that has a gradient: p ← p − Δ(g)."""
-        self.t += 1
-        for p, state in zip(self.params, self.state):
-            if p.grad is None:
-                continue
-            state.t += 1
-            g = p.grad.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data  # a new array: the gradient stays as it was
-            p.data -= self.delta(g, state)
+        """Update every parameter that has a gradient: p ← p − Δ(g + λ·p).
 
-    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
-        """The step Δ for gradient g, updating this parameter's `state` (its moving averages)."""
+        Each update is a list of numpy calls into the parameter's own arrays (`update`), run now
+        and kept as kernels by a recording, which replays them; the numbers that change from step
+        to step (t, the learning rate) are set by `advance`, once per step, which is kept too.
+        """
+        depends_on(self.settings)  # a replay follows the settings it was recorded with
+        moving = [(p, state) for p, state in zip(self.params, self.state) if p._grad is not None]
+        for p, state in moving:
+            if not state.scratch:  # the first step of this parameter (or since a load): its arrays
+                for key in self.averages:
+                    state.averages.setdefault(key, np.zeros_like(p._data))
+                state.scratch = [np.empty_like(p._data) for _ in range(2)]
+                state.numbers = {key: np.zeros((), p.dtype) for key in ("lr", *self.numbers)}
+        kernel(self.advance, [state for _, state in moving], changes=(self, *(state for _, state in moving)))
+        for p, state in moving:
+            assert p._grad is not None
+            for call in self.update(p._data, p._grad._data, state):
+                kernel(call, changes=(p._data,))
+
+    # The numbers besides the learning rate that each step sets (Adam's bias corrections).
+    numbers: tuple[str, ...] = ()
+
+    def advance(self, states: list[ParameterState]) -> None:
+        """Count the step, and set the numbers this step's updates read."""
+        self.t += 1
+        for state in states:
+            state.t += 1
+            state.numbers["lr"][...] = self.lr
+
+    def settings(self) -> tuple[Any, ...]:
+        """What an update depends on besides the learning rate and t (which `advance` reads at
+        every step): a replay recorded with other settings is recorded again."""
+        return (self.weight_decay, self._loads)
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: ParameterState) -> list[Callable[[], Any]]:
+        """The numpy calls of one parameter's step, each into an array of its own, in order:
+        the weight decay, then `delta`'s calls, then p ← p − Δ."""
+        calls: list[Callable[[], Any]] = []
+        if self.weight_decay:  # g + λ·p into scratch: the gradient itself stays as it was
+            decayed = state.scratch[1]
+            calls += [
+                partial(np.multiply, p, self.weight_decay, decayed),
+                partial(np.add, g, decayed, decayed),
+            ]
+            g = decayed
+        calls += self.delta(g, state)
+        calls.append(partial(np.subtract, p, state.scratch[0], p))
+        return calls
+
+    def delta(self, g: np.ndarray, state: ParameterState) -> list[Callable[[], Any]]:
+        """The calls that leave the step Δ for gradient g in `state.scratch[0]` and update the
+        moving averages. They may also write scratch[1] once g has been read from it."""
         raise NotImplementedError(f"{type(self).__name__} does not define delta()")
 
     def zero_grad(self) -> None:
@@ -133,6 +174,7 @@ class Optimizer:
         checks_by_key = {"t": _count, "lr": _rate, "parameters": self._parameter_states}
         values = _load(self, "optimizer", state, checks_by_key)
         self.t, self.lr, self.state = values["t"], values["lr"], values["parameters"]
+        self._loads += 1  # new arrays: a recorded step that wrote into the old ones records again
 
     def _parameter_states(self, owner: str, name: str, entries: object) -> list[ParameterState]:
         """The per-parameter state from a state dict's list, refusing (naming all) entries that do not fit."""
@@ -266,10 +308,18 @@ class SGD(Optimizer):
         self.dampening = checks.number(owner, "dampening", dampening, at_least=0, at_most=1)
         self.averages = ("v",) if self.momentum else ()
 
-    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
+    def delta(self, g: np.ndarray, state: ParameterState) -> list[Callable[[], Any]]:
+        step, lr = state.scratch[0], state.numbers["lr"]
         if not self.momentum:
-            return self.lr * g
-        return self.lr * state.average("v", g, self.momentum, 1.0 - self.dampening)
+            return [partial(np.multiply, g, lr, step)]  # Δ = α·g
+        v = state.averages["v"]
+        return [
+            *_moving_average(v, g, self.momentum, 1.0 - self.dampening, step),
+            partial(np.multiply, v, lr, step),
+        ]
+
+    def settings(self) -> tuple[Any, ...]:
+        return (*super().settings(), self.momentum, self.dampening)
 
 
 class Momentum(SGD):
@@ -300,9 +350,20 @@ class RMSprop(Optimizer):
         self.beta = checks.number(owner, "beta", beta, at_least=0, below=1)
         self.eps = checks.number(owner, "eps", eps, at_least=0)
 
-    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
-        s = state.average("s", g * g, self.beta, 1.0 - self.beta)
-        return self.lr * g / (np.sqrt(s) + self.eps)
+    def delta(self, g: np.ndarray, state: ParameterState) -> list[Callable[[], Any]]:
+        step, other = state.scratch
+        s = state.averages["s"]
+        return [
+            partial(np.multiply, g, g, step),
+            *_moving_average(s, step, self.beta, 1.0 - self.beta, step),  # s = β·s + (1 − β)·g²
+            partial(np.multiply, g, state.numbers["lr"], other),  # α·g (g is read: scratch[1] is free)
+            partial(np.sqrt, s, step),
+            partial(np.add, step, self.eps, step),  # √s + ε
+            partial(np.true_divide, other, step, step),
+        ]
+
+    def settings(self) -> tuple[Any, ...]:
+        return (*super().settings(), self.beta, self.eps)
 
 
 class Adam(Optimizer):
@@ -326,12 +387,43 @@ class Adam(Optimizer):
         self.beta2 = checks.number(owner, "betas[1]", betas[1], at_least=0, below=1)
         self.eps = checks.number(owner, "eps", eps, at_least=0)
 
-    def delta(self, g: np.ndarray, state: ParameterState) -> np.ndarray:
-        v = state.average("v", g, self.beta1, 1.0 - self.beta1)
-        s = state.average("s", g * g, self.beta2, 1.0 - self.beta2)
-        v_corrected = v / (1.0 - self.beta1**state.t)
-        s_corrected = s / (1.0 - self.beta2**state.t)
-        return self.lr * v_corrected / (np.sqrt(s_corrected) + self.eps)
+    numbers = ("v_bias", "s_bias")  # 1 − β1^t and 1 − β2^t, set by advance() at each step
+
+    def advance(self, states: list[ParameterState]) -> None:
+        super().advance(states)
+        for state in states:
+            state.numbers["v_bias"][...] = 1.0 - self.beta1**state.t
+            state.numbers["s_bias"][...] = 1.0 - self.beta2**state.t
+
+    def delta(self, g: np.ndarray, state: ParameterState) -> list[Callable[[], Any]]:
+        step, other = state.scratch
+        v, s, numbers = state.averages["v"], state.averages["s"], state.numbers
+        # α·v̂ / (√ŝ + ε), with v̂ = v / (1 − β1^t) and ŝ = s / (1 − β2^t): t as it is at this step.
+        return [
+            *_moving_average(v, g, self.beta1, 1.0 - self.beta1, step),
+            partial(np.multiply, g, g, step),
+            *_moving_average(s, step, self.beta2, 1.0 - self.beta2, step),
+            partial(np.true_divide, v, numbers["v_bias"], other),  # v̂ (g is read: scratch[1] is free)
+            partial(np.multiply, other, numbers["lr"], other),  # α·v̂
+            partial(np.true_divide, s, numbers["s_bias"], step),  # ŝ
+            partial(np.sqrt, step, step),
+            partial(np.add, step, self.eps, step),  # √ŝ + ε
+            partial(np.true_divide, other, step, step),
+        ]
+
+    def settings(self) -> tuple[Any, ...]:
+        return (*super().settings(), self.beta1, self.beta2, self.eps)
+
+
+def _moving_average(
+    buffer: np.ndarray, value: np.ndarray, decay: float, scale: float, scratch: np.ndarray
+) -> list[Any]:
+    """The calls of buffer ← decay·buffer + scale·value, in place (scale·value into `scratch`)."""
+    return [
+        partial(np.multiply, buffer, decay, buffer),
+        partial(np.multiply, value, scale, scratch),
+        partial(np.add, buffer, scratch, buffer),
+    ]
 
 
 # --- learning-rate schedules ----------------------------------------------------------------

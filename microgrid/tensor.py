@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
+from microgrid import trace
 from microgrid.errors import GradError, ShapeError
 from microgrid.modes import current
 
@@ -65,7 +66,8 @@ def to_array(data: Any, dtype: DTypeLike = None) -> np.ndarray:
         target = array.dtype if array.dtype in FLOAT_DTYPES else DEFAULT_DTYPE
     else:
         target = as_dtype(dtype)
-    return array.astype(target, copy=False)
+    converted = array.astype(target, copy=False)
+    return converted if converted is array else trace.copied(array, converted)
 
 
 def shape_from_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -133,7 +135,7 @@ class Tensor:
             raise TypeError(f"Tensor: name must be a string, got {type(name).__name__}")
         array = to_array(data, dtype)
         if isinstance(data, Tensor) or array is data:
-            array = array.copy()  # a new leaf never shares memory with the caller's array
+            array = trace.copied(array, array.copy())  # a new leaf never shares the caller's array
         self._data = array
         self._grad = None
         self.requires_grad = requires_grad
@@ -269,6 +271,7 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        trace.refuse_read(f"np.asarray({self.label})")
         # np.array(t) must copy, as it does for an array: a saved "before" must not follow t.
         array = self._data if dtype is None else self._data.astype(dtype)
         return array.copy() if copy and array is self._data else array
@@ -375,6 +378,7 @@ class Tensor:
 
     def _one_number(self, caller: str) -> Any:
         """The single value, for bool(), float(), int() and round(); refused for more values."""
+        trace.refuse_read(f"{caller}() of {self.label}")
         if self._data.size != 1:
             raise ValueError(
                 f"{caller}() of {self.describe()} is ambiguous: it has {self.size} elements, and only a "
@@ -451,7 +455,8 @@ class Tensor:
         rebound, as `x = x + y` would); a parameter is refused, since changing it in place would
         lose the gradient of everything already computed from it."""
         other = other if other.__class__ is Tensor else F.as_tensor(other, self)
-        if current().grad_enabled and (self.requires_grad or other.requires_grad):
+        mode = current()
+        if mode.grad_enabled and (self.requires_grad or other.requires_grad):
             if self.op is None and self.requires_grad:
                 raise GradError(
                     f"{symbol}: {self.describe()} is a leaf that requires grad, and the graph is being "
@@ -460,7 +465,10 @@ class Tensor:
                 )
             return op.apply(self, other)
         try:
-            ufunc(self._data, other._data, out=self._data)
+            if mode.recording is None:  # (the usual case, an optimiser's update, without a call)
+                ufunc(self._data, other._data, self._data)
+            else:
+                trace.kernel(ufunc, self._data, other._data, self._data, changes=(self._data,))
         except TypeError as error:  # e.g. a float result into a bool mask
             raise TypeError(f"{symbol}: {self.describe()} {symbol} {other.describe()}: {error}") from None
         except ValueError:

@@ -24,6 +24,7 @@ from microgrid.modes import scope
 from microgrid.nn import init as initializers
 from microgrid.nn.module import Module, ModuleList
 from microgrid.tensor import DTypeLike, Operand, Tensor, to_array
+from microgrid.trace import depends_on, kernel
 
 
 def scoped(name: str | None) -> contextlib.AbstractContextManager[Any]:
@@ -249,15 +250,32 @@ class Dropout(Layer):
 
     def forward(self, x: Operand) -> Tensor:
         x = as_tensor(x)
+        depends_on(self._settings)  # a replayed step follows the mode and keep_prob it was recorded in
         if not self.training or self.keep_prob == 1.0:
             return x
         rng = generator() if self.rng is None else self.rng
-        mask = rng.random(x.shape) < self.keep_prob
-        D = Tensor(mask, name=self.name_of("D"), dtype=x.dtype)
+        # The mask is drawn by a kernel, so that every replay of a recorded step draws a new one.
+        draws, mask = np.empty(x.shape), np.empty(x.shape, dtype=x.dtype)
+        kernel(_draw_mask, rng, draws, self.keep_prob, mask, changes=(rng,), makes=(mask,))
+        D = Tensor._make(mask)
+        D.name = self.name_of("D")
         return x * D * (1.0 / self.keep_prob)
+
+    def _settings(self) -> tuple[bool, float, Any]:
+        """What the mask depends on: the mode, keep_prob, and the generator it is drawn from."""
+        return self.training, self.keep_prob, generator() if self.rng is None else self.rng
 
     def settings(self) -> list[str]:
         return [f"keep_prob={self.keep_prob}"]
+
+
+def _draw_mask(rng: Any, draws: np.ndarray, keep_prob: float, mask: np.ndarray) -> None:
+    """D = [u < keep_prob] for uniform draws u, into `mask` (1.0 keeps a unit, 0.0 drops it)."""
+    if isinstance(rng, np.random.Generator):
+        rng.random(out=draws)
+    else:  # a legacy RandomState, for the course's notebooks: it has no `out`
+        draws[...] = rng.random_sample(draws.shape)
+    np.less(draws, keep_prob, out=mask)
 
 
 class Sequential(Module):

@@ -1,13 +1,15 @@
 """Loss functions composed of engine ops, in the course's layout (one example per column).
 
-Each returns the cost J as a scalar tensor named "J". The labels are constants: no gradient
-flows to them. Sigmoid and binary cross-entropy and mse average over every entry, which for the
+Each returns the cost J as a scalar tensor named "J". The labels are tensors no gradient flows
+to, and everything computed from them is an op, so that a replayed step (mg.replay) recomputes it
+from each new batch. Sigmoid and binary cross-entropy and mse average over every entry, which for the
 course's (1, m) outputs is the average over the m examples; softmax cross-entropy sums over the
 classes (axis 0) and averages over the m examples. An output without examples is refused: a mean
 over m = 0 examples has no value.
 
 The checks that read values, not just shapes, are the module's `check_*` functions: each takes
-the arrays or tensors, raises or returns nothing, and costs a pass or two over them.
+the arrays or tensors, raises or returns nothing, and costs a pass or two over them. They run
+as guards (microgrid.trace.guard): again before every replay of a recorded step.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import numpy as np
 
 from microgrid import checks
 from microgrid.errors import ShapeError
-from microgrid.functional import as_tensor, clip, log, log_softmax, softplus
+from microgrid.functional import as_tensor, astype, clip, equal, log, log_softmax
 from microgrid.nn.metrics import whole_numbers
 from microgrid.nn.module import Module
-from microgrid.tensor import Operand, Tensor, as_array
+from microgrid.ops import SigmoidCrossEntropy
+from microgrid.tensor import Operand, Tensor, as_array, to_array
+from microgrid.trace import guard
 
 
 def _output(loss: str, values: Operand) -> Tensor:
@@ -33,19 +37,21 @@ def _output(loss: str, values: Operand) -> Tensor:
     return output
 
 
-def _labels(loss: str, output: Tensor, y: Operand) -> np.ndarray:
-    """The labels as an array in the output's dtype, after checking they have its shape."""
+def _labels(loss: str, output: Tensor, y: Operand) -> Tensor:
+    """The labels as a tensor in the output's dtype, after checking they have its shape."""
     labels = as_array(y)
     if labels.shape != output.shape:
         described = _describe(y, labels, "labels")
         hint = f"; reshape the labels to {output.shape}" if labels.size == output.size else ""
         raise ShapeError(f"{loss}: {output.describe()} and {described} must have the same shape{hint}")
-    return labels.astype(output.dtype, copy=False)
+    if isinstance(y, Tensor) and y.dtype == output.dtype:
+        return y
+    return Tensor._make(to_array(labels, output.dtype))
 
 
 def _describe(value: Operand, values: np.ndarray, role: str) -> str:
     """A tensor by its name and shape, `Y (1, 400)`; an array by its role: `labels (1, 400)`."""
-    return value.describe() if isinstance(value, Tensor) else f"{role} {values.shape}"
+    return value.describe() if isinstance(value, Tensor) and value.name else f"{role} {values.shape}"
 
 
 def check_probabilities(loss: str, p: Operand) -> None:
@@ -88,16 +94,17 @@ def _named(cost: Tensor) -> Tensor:
 
 
 def sigmoid_cross_entropy(logits: Operand, y: Operand) -> Tensor:
-    """J = mean of max(z, 0) − z·y + log(1 + e^−|z|): the cross-entropy of σ(z), finite for any z.
+    """J = mean of softplus(z) − z·y = max(z, 0) − z·y + log(1 + e^−|z|): the cross-entropy of
+    σ(z), finite for any z.
 
-    max(z, 0) + log(1 + e^−|z|) is softplus(z), one primitive; its gradient is σ(z), so
-    dJ/dz = (σ(z) − y)/m, the course's dZ = A − Y.
+    One primitive (as PyTorch's BCEWithLogitsLoss is one kernel): its rule is the course's
+    dZ = A − Y, (σ(z) − y)/m, one node in the backward picture instead of the chain through
+    softplus, the product and the mean, and a training step's cheapest way to its gradient.
     """
     z = _output("sigmoid_cross_entropy", logits)
-    labels = _labels("sigmoid_cross_entropy", z, y)
-    check_labels("sigmoid_cross_entropy", y)
-    # z·(−y) rather than −(z·y): the labels are constants, so negating them costs no graph op.
-    return _named((softplus(z) + z * -labels).mean())
+    Y = _labels("sigmoid_cross_entropy", z, y)
+    guard(check_labels, "sigmoid_cross_entropy", Y)
+    return _named(SigmoidCrossEntropy.apply(z, Y))
 
 
 def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
@@ -108,12 +115,12 @@ def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
     Logits (values outside [0, 1]) are refused, as are labels outside [0, 1].
     """
     p = _output("binary_cross_entropy", probs)
-    labels = _labels("binary_cross_entropy", p, y)
-    check_probabilities("binary_cross_entropy", probs)
-    check_labels("binary_cross_entropy", y)
+    Y = _labels("binary_cross_entropy", p, y)
+    guard(check_probabilities, "binary_cross_entropy", p)
+    guard(check_labels, "binary_cross_entropy", Y)
     eps = float(np.finfo(p.dtype).eps)
     p = clip(p, eps, 1.0 - eps)
-    return _named(-(labels * log(p) + (1.0 - labels) * log(1.0 - p)).mean())
+    return _named(-(Y * log(p) + (1.0 - Y) * log(1.0 - p)).mean())
 
 
 def mse(predictions: Operand, y: Operand) -> Tensor:
@@ -137,30 +144,30 @@ def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
     z = _output("softmax_cross_entropy", z)
     targets = _one_hot(z, labels)
     m = z.shape[1]
-    # −(1/m) Σ y·log softmax(z) with the constant −y/m folded into one array: a mul and a sum.
-    return _named((log_softmax(z, axis=0) * (targets * (-1.0 / m))).sum())
+    return _named((log_softmax(z, axis=0) * targets).sum() * (-1.0 / m))
 
 
-def _one_hot(z: Tensor, labels: Operand) -> np.ndarray:
-    """Labels as (C, m) columns: one-hot columns as given, class indices turned into them."""
-    m = z.shape[1]
+def _one_hot(z: Tensor, labels: Operand) -> Tensor:
+    """Labels as (C, m) columns: one-hot columns as given, class indices turned into them (by a
+    comparison of each class number with each label, an op, so a replay follows new labels)."""
+    classes, m = z.shape
     given = as_array(labels)
     if given.shape == z.shape:
-        return given.astype(z.dtype, copy=False)
+        return _labels("softmax_cross_entropy", z, labels)
     if given.shape not in ((m,), (1, m)):
         raise ShapeError(
             f"softmax_cross_entropy: labels of shape {given.shape} fit neither one-hot columns "
             f"{z.shape} nor class indices ({m},) or (1, {m}) for {z.describe()}"
         )
-    indices = given.reshape(m)
-    check_class_indices(z, indices)
-    targets = np.zeros(z.shape, dtype=z.dtype)
-    targets[indices.astype(np.int64), np.arange(m)] = 1.0
-    return targets
+    indices = labels.reshape(1, m) if isinstance(labels, Tensor) else Tensor._make(given.reshape(1, m))
+    guard(check_class_indices, z, indices)
+    class_numbers = Tensor._make(np.arange(classes).reshape(classes, 1))
+    return astype(equal(class_numbers, indices), z.dtype)
 
 
-def check_class_indices(z: Tensor, indices: np.ndarray) -> None:
+def check_class_indices(z: Tensor, labels: Operand) -> None:
     """Refuse softmax_cross_entropy's class indices unless they are whole numbers in 0..C−1, z (C, m)."""
+    indices = as_array(labels)
     if not whole_numbers(indices):
         raise ValueError("softmax_cross_entropy: class indices must be whole numbers")
     classes = z.shape[0]

@@ -1,0 +1,317 @@
+"""mg.replay: record a training step once, then run its numpy calls again into the same arrays.
+
+    fast_step = mg.replay(step)      # step(X, Y) does forward, loss, backward(), optimizer.step()
+    for X_batch, Y_batch in batches:
+        J = fast_step(X_batch, Y_batch)
+
+The first call with a given signature (the shapes and dtypes of the arrays passed, and the other
+arguments themselves) runs the step eagerly while microgrid.trace records a kernel for every
+array it computes. Later calls with that signature copy the new inputs into the recorded input
+arrays and run the kernels: every op, the backward walk's arithmetic and the optimiser's update,
+without making a tensor, a graph or a step of the walk. Each kernel writes into the array the
+eager step allocated, so a replay allocates nothing but the loss it returns.
+
+A recording holds under the conditions it was made in, checked before every replay: the same
+parameters with the same arrays, the same grad and anomaly modes, the same layer modes
+(dropout's training, keep_prob); otherwise the step is recorded again. Checks that read values
+(label ranges) run before every replay too. `check=k` runs the first k replays beside an eager
+step from the same state and raises if they differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from microgrid.errors import ReplayError
+from microgrid.modes import current, enter, leave
+from microgrid.tensor import Tensor
+from microgrid.trace import Recording
+
+CACHE_SIZE = 8  # recordings kept, one per signature: the last, smaller mini-batch has its own
+CHECK_TOLERANCE = 1e-10  # the largest relative difference `check` accepts between replay and eager
+
+
+class ReplayMismatch(AssertionError):
+    """With check=k, a replay gave other numbers than the eager step from the same state."""
+
+
+class Recorded:
+    """One recorded step: its kernels, where its inputs go, and what it must set again after."""
+
+    def __init__(self, recording: Recording, inputs: list[tuple[int | str, np.ndarray]]) -> None:
+        self.recording = recording
+        self.inputs = inputs  # (argument position or keyword, the array the kernels read it from)
+        self.kernels = recording.kernels
+        self.guards = recording.guards
+        mode = current()
+        self.modes = (mode.grad_enabled, mode.anomaly)
+        # Every parameter the step used, with the array it had: a replay writes into that array.
+        self.parameters = [(leaf, leaf._data) for leaf in recording.leaves.values()]
+        # Each parameter's .grad after the step: a tensor around an array the kernels refill
+        # (set again after each replay, in case the caller cleared it), or None.
+        self.grads = [
+            (leaf, leaf._grad)
+            for leaf in recording.leaves.values()
+            if leaf._grad is None or recording.is_made(leaf._grad._data)
+        ]
+        self.conditions = recording.conditions
+        self.outputs: list[tuple[np.ndarray, str | None]] = []
+        self.shape: type | None = None  # the step returned a Tensor (None) or this sequence type
+
+    def holds(self) -> bool:
+        """True while the conditions of the recording hold, so a replay computes what the step would."""
+        mode = current()
+        if (mode.grad_enabled, mode.anomaly) != self.modes:
+            return False
+        for leaf, array in self.parameters:
+            if leaf._data is not array:
+                return False
+        # Tuples of numbers, flags and generators: == compares each by identity first, then by
+        # value, and a generator equals only itself.
+        return all(condition() == value for condition, value in self.conditions)
+
+    def run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The step again: inputs copied in, guards run, kernels run, gradients set, loss returned."""
+        for place, array in self.inputs:
+            np.copyto(array, _array(args[place] if isinstance(place, int) else kwargs[place]))
+        for guard in self.guards:
+            guard()
+        for kernel in self.kernels:
+            kernel()
+        for leaf, grad in self.grads:
+            leaf._grad = grad
+        return self.result()
+
+    def result(self) -> Any:
+        """What the step returned, as new tensors holding copies (the arrays are refilled next time)."""
+        results = []
+        for array, name in self.outputs:
+            value = Tensor._make(array.copy())
+            value.name = name
+            results.append(value)
+        return results[0] if self.shape is None else self.shape(results)
+
+
+class Replay:
+    """A training step that records itself once per signature and replays after (see the module)."""
+
+    def __init__(self, step: Callable[..., Any], check: int = 0) -> None:
+        if not callable(step):
+            raise TypeError(f"replay: step must be a function, got {type(step).__name__}")
+        if not isinstance(check, int) or isinstance(check, bool) or check < 0:
+            raise ValueError(f"replay: check must be a whole number ≥ 0 of replays to check, got {check!r}")
+        self.step = step
+        self.checks_left = check
+        self.recordings: OrderedDict[Hashable, Recorded] = OrderedDict()
+        self.recorded = 0  # how many times the step was recorded
+        self.replayed = 0  # how many calls were replays
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        mode = current()
+        if mode.recording is not None or mode.anomaly:
+            # Inside another recording, or stopping at the first NaN: the step as it is.
+            return self.step(*args, **kwargs)
+        key = _signature(args, kwargs)
+        recorded = self.recordings.get(key)
+        if recorded is None or not recorded.holds():
+            return self._record(key, args, kwargs)
+        self.recordings.move_to_end(key)
+        self.replayed += 1
+        if self.checks_left:
+            self.checks_left -= 1
+            return self._checked(recorded, args, kwargs)
+        return recorded.run(args, kwargs)
+
+    def _record(self, key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run the step eagerly, recording it; keep the recording under `key`."""
+        recording = Recording()
+        inputs: list[tuple[int | str, np.ndarray]] = []
+
+        def bound(place: int | str, value: Any) -> Any:
+            """The argument the step is given while recording: a copy in an array of our own, which
+            every replay refills, so the caller's array is never written."""
+            if not isinstance(value, (Tensor, np.ndarray)):
+                return value
+            array = np.array(_array(value))
+            recording.computed(None, array)
+            inputs.append((place, array))
+            if isinstance(value, np.ndarray):
+                return array
+            given = Tensor._make(array)
+            given.name = value.name
+            return given
+
+        step_args = tuple(bound(i, value) for i, value in enumerate(args))
+        step_kwargs = {name: bound(name, value) for name, value in kwargs.items()}
+        token = enter(current().with_recording(recording))
+        try:
+            result = self.step(*step_args, **step_kwargs)
+        finally:
+            leave(token)
+        recorded = Recorded(recording, inputs)
+        recorded.shape, outputs = _outputs(result)
+        for output in outputs:
+            if not recording.is_made(output._data):
+                raise ReplayError(
+                    f"replay: the step returned {output.describe()}, which it did not compute; return "
+                    "what the step computes (the loss)"
+                )
+        recorded.outputs = [(output._data, output.name) for output in outputs]
+        self.recordings[key] = recorded
+        if len(self.recordings) > CACHE_SIZE:
+            self.recordings.popitem(last=False)
+        self.recorded += 1
+        return recorded.result()
+
+    def _checked(self, recorded: Recorded, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Replay, then run the eager step from the same state, and compare everything they made."""
+        changed = [*recorded.recording.state.values(), *(array for _, array in recorded.parameters)]
+        before = [_saved(item) for item in changed]
+        replayed = recorded.run(args, kwargs)
+        replayed_grads = [None if grad is None else grad._data.copy() for _, grad in recorded.grads]
+        replayed_state = [_snapshot(item) for item in changed]
+        for restore in before:
+            restore()
+        eager = self.step(*args, **kwargs)
+        results = [
+            (f"result {i}", r, e) for i, (r, e) in enumerate(zip(_outputs(replayed)[1], _outputs(eager)[1]))
+        ]
+        grads = [
+            (f"{leaf.label}.grad", r, None if leaf._grad is None else leaf._grad)
+            for (leaf, _), r in zip(recorded.grads, replayed_grads)
+        ]
+        states = [
+            (f"state {i}", r, e)
+            for i, (r, e) in enumerate(zip(replayed_state, (_snapshot(c) for c in changed)))
+        ]
+        for what, r, e in [*results, *grads, *states]:
+            difference = _difference(r, e)
+            if difference > CHECK_TOLERANCE:
+                raise ReplayMismatch(
+                    f"replay: {what} differs from the eager step's by {difference:.3g} (relative); "
+                    "something the step computes outside microgrid's ops is not recorded"
+                )
+        return eager
+
+    def __repr__(self) -> str:
+        name = getattr(self.step, "__name__", "a step")
+        return f"<replay of {name}: {self.recorded} recorded, {self.replayed} replayed>"
+
+
+def replay(step: Callable[..., Any], check: int = 0) -> Replay:
+    """`step`, recorded once per signature and replayed after: the same results, faster.
+
+    `step(X, Y, ...)` runs one training step (forward, loss, backward(), optimizer.step()) and
+    returns the loss, a tensor (or a tuple of tensors). `check=k` checks the first k replays
+    against the eager step from the same state and raises ReplayMismatch if they differ.
+    """
+    return Replay(step, check)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _array(value: Any) -> np.ndarray:
+    return value._data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+    """What a recording is kept under: each array's shape and dtype, and every other argument."""
+    key = tuple(map(_key, args))
+    if kwargs:
+        return key, tuple(sorted((name, _key(value)) for name, value in kwargs.items()))
+    return key
+
+
+def _key(value: Any) -> Hashable:
+    """One argument's part of the signature (read at every call: the array types tested first)."""
+    if isinstance(value, Tensor):
+        array = value._data
+        return array.shape, array.dtype, value.requires_grad
+    if isinstance(value, np.ndarray):
+        return value.shape, value.dtype
+    try:
+        hash(value)
+    except TypeError:
+        return "object", id(value)
+    return type(value), value
+
+
+def _outputs(result: Any) -> tuple[type | None, list[Tensor]]:
+    """The tensors a step returned, and how they were packed (None: one Tensor)."""
+    if isinstance(result, Tensor):
+        return None, [result]
+    if isinstance(result, (tuple, list)) and result and all(isinstance(r, Tensor) for r in result):
+        return type(result), list(result)
+    raise ReplayError(
+        f"replay: a step must return a tensor (the loss) or a tuple of tensors, got {type(result).__name__}"
+    )
+
+
+def _saved(item: Any) -> Callable[[], None]:
+    """A call that puts `item` back as it is now: an array in place, a generator's state, or an
+    object's numbers (and the arrays it holds, in place)."""
+    if isinstance(item, np.ndarray):
+        copy = item.copy()
+        return lambda: np.copyto(item, copy)
+    if isinstance(item, np.random.Generator):
+        state = item.bit_generator.state
+        return lambda: setattr(item.bit_generator, "state", state)
+    if isinstance(item, np.random.RandomState):
+        legacy = item.get_state()
+        return lambda: item.set_state(legacy)
+    restores = [_saved(value) for value in _arrays_of(item)]
+    numbers = {name: value for name, value in vars(item).items() if isinstance(value, (int, float))}
+
+    def restore() -> None:
+        for put_back in restores:
+            put_back()
+        for name, value in numbers.items():
+            setattr(item, name, value)
+
+    return restore
+
+
+def _arrays_of(item: Any) -> list[np.ndarray]:
+    """The arrays an object holds in its attributes, directly or in a dict (its moving averages)."""
+    found = []
+    for value in vars(item).values():
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif isinstance(value, dict):
+            found += [v for v in value.values() if isinstance(v, np.ndarray)]
+    return found
+
+
+def _snapshot(item: Any) -> Any:
+    """Copies of what `item` holds now, to compare: its arrays and numbers."""
+    if isinstance(item, np.ndarray):
+        return item.copy()
+    if isinstance(item, (np.random.Generator, np.random.RandomState)):
+        return None  # compared through the arrays drawn from it
+    return [
+        *(a.copy() for a in _arrays_of(item)),
+        *(v for v in vars(item).values() if isinstance(v, (int, float))),
+    ]
+
+
+def _difference(replayed: Any, eager: Any) -> float:
+    """The largest relative difference between two results (0 when both are None or equal)."""
+    if isinstance(replayed, list):
+        return max((_difference(r, e) for r, e in zip(replayed, eager)), default=0.0)
+    if replayed is None or eager is None:
+        return 0.0 if replayed is eager else math.inf
+    r, e = _array(replayed), _array(eager)
+    if r.shape != e.shape:
+        return math.inf
+    scale = max(float(np.max(np.abs(e))) if e.size else 0.0, np.finfo(np.float64).tiny)
+    gap = np.abs(r.astype(np.float64) - e.astype(np.float64))
+    return float(np.max(gap)) / scale if gap.size else 0.0
+
+
+__all__: Sequence[str] = ["Replay", "ReplayMismatch", "replay"]

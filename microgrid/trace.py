@@ -1,0 +1,146 @@
+"""Recording a training step's numpy calls, so that mg.replay can run them again without Python.
+
+While `mg.replay` records a step, the engine reports every array it computes here: each op
+(`Op.apply` calls `recorded_op`), each change in place (an optimiser's update, `w -= ...`), each
+copy, each random draw. A Recording keeps, in order, one *kernel* per computation: a call that
+computes the same array again, into the same array, from arrays that the kernels before it
+refilled. Running the kernels is the step, without building tensors, a graph or a walk.
+
+What a kernel cannot follow is Python that looks at values (`if loss < 0.1`, `loss.item()`):
+a recording cannot know which way the next step would go, so reading a value while recording
+is refused (`refuse_read`). Checks that read values only to refuse bad input (label ranges,
+NaN) are *guards* instead: run now, and again before every replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from microgrid.errors import ReplayError
+from microgrid.modes import current
+
+
+class Recording:
+    """The kernels, guards and bindings of one recorded step, filled while the step runs eagerly."""
+
+    def __init__(self) -> None:
+        self.kernels: list[Callable[[], Any]] = []
+        self.guards: list[Callable[[], Any]] = []  # value checks, run before each replay
+        # Conditions the recording holds under (a layer's mode, a generator): when one no longer
+        # holds, the step is recorded again. Each is (a call, the value it gave when recorded).
+        self.conditions: list[tuple[Callable[[], Any], Any]] = []
+        self.made: set[int] = set()  # ids of the arrays the kernels compute (refilled each replay)
+        self.kept: list[Any] = []  # keeps every array whose id is in `made` alive (ids stay unique)
+        self.state: dict[int, Any] = {}  # arrays and generators the step changes that outlive it
+        self.leaves: dict[int, Any] = {}  # leaf tensors with a gradient the step touched
+
+    def computed(self, kernel: Callable[[], Any] | None, out: Any) -> None:
+        """`out` is computed by `kernel` (None: a view of an array that is computed already)."""
+        if kernel is not None:
+            self.kernels.append(kernel)
+        self.made.add(id(out))
+        self.kept.append(out)
+
+    def is_made(self, array: Any) -> bool:
+        return id(array) in self.made
+
+
+def recording() -> Recording | None:
+    """The Recording of the step being recorded in this thread or task, if one is."""
+    return current().recording
+
+
+def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
+    """Called by Op.apply while recording: `op` computed `out` from the tensors `inputs`."""
+    arrays = tuple(t._data for t in inputs)
+    for t in inputs:
+        if t.op is None and t.requires_grad:
+            recording.leaves[id(t)] = t  # a parameter: its array must stay the one recorded
+    if any(out is array for array in arrays) or _is_view_of(out, arrays):
+        recording.computed(None, out)  # a view follows its array: nothing to compute again
+    else:
+        recording.computed(op.kernel(arrays, out), out)
+
+
+def _is_view_of(out: np.ndarray, arrays: tuple[np.ndarray, ...]) -> bool:
+    """True when `out` is a view (reshape, transpose, slice) of one of `arrays`."""
+    base = out.base
+    if base is None:
+        return False
+    return any(base is array or (array.base is not None and base is array.base) for array in arrays)
+
+
+def kernel(
+    fn: Callable[..., Any], *args: Any, changes: tuple[Any, ...] = (), makes: tuple[np.ndarray, ...] = ()
+) -> Any:
+    """Run `fn(*args)` now and, while recording, again at every replay, in this order.
+
+    For what changes arrays in place (an optimiser's update) or draws random numbers: `changes`
+    names what it changes that outlives the step (a parameter, a moving average, an optimiser's
+    count, a generator), which a replay's `check` saves and restores; `makes` names the arrays it
+    fills that are new in this step (a dropout mask).
+    """
+    result = fn(*args)
+    rec = recording()
+    if rec is not None:
+        rec.kernels.append(partial(fn, *args))
+        for array in makes:
+            rec.made.add(id(array))
+            rec.kept.append(array)
+        for item in changes:
+            if not (isinstance(item, np.ndarray) and rec.is_made(item)):
+                rec.state[id(item)] = item
+    return result
+
+
+def depends_on(condition: Callable[[], Any]) -> None:
+    """While recording: the step did what it did because `condition()` gave what it gives now (a
+    layer's training mode, the generator it draws from); if that changes, record the step again."""
+    rec = recording()
+    if rec is not None:
+        rec.conditions.append((condition, condition()))
+
+
+def copied(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
+    """`copy`, a new array made from `source` outside any op (a cast, a defensive copy): while
+    recording, copying it again is a kernel, so that it follows `source` at every replay."""
+    rec = recording()
+    if rec is not None and rec.is_made(source):
+        rec.computed(partial(np.copyto, copy, source, "unsafe"), copy)
+    return copy
+
+
+def guard(check: Callable[..., Any], *args: Any) -> None:
+    """Run a check that reads values only to refuse bad input, now and before every replay."""
+    check(*args)
+    rec = recording()
+    if rec is not None:
+        rec.guards.append(partial(check, *args))
+
+
+def adds_to(tensor: Any) -> None:
+    """backward() is about to add to `tensor.grad`: refused while recording if that gradient is
+    from before the step, since every replay would add to the recording's gradient instead."""
+    rec = recording()
+    if rec is not None and not rec.is_made(tensor._grad._data):
+        raise ReplayError(
+            f"backward() adds to the .grad that {tensor.describe()} had before the step, and a replay "
+            "cannot follow a gradient from outside it: clear the gradients in the step "
+            "(optimizer.zero_grad() before backward()), as a training step does"
+        )
+
+
+def refuse_read(what: str) -> None:
+    """Refuse to turn a tensor's value into Python while recording: Python that decides by a
+    value (`if loss < 0.1`, a print of loss.item()) runs once, and a replay could not follow it."""
+    if recording() is not None:
+        raise ReplayError(
+            f"{what} while mg.replay records the step: a replay runs the step's numpy calls again, "
+            "not its Python, so Python that reads a value (.item(), float(), if loss < ...) cannot "
+            "be replayed. Return the tensor from the step and read it outside, or call the step "
+            "without mg.replay"
+        )
