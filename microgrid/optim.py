@@ -444,7 +444,11 @@ class LRScheduler:
         self.count = 0
 
     def step(self) -> None:
-        """Advance the count and set the optimiser's learning rate for it."""
+        """Advance the count and set the optimiser's learning rate for it (a kernel: called inside
+        a step that mg.replay records, it runs again at every replay)."""
+        kernel(self._advance, changes=(self, self.optimizer))
+
+    def _advance(self) -> None:
         self.count += 1
         self.optimizer.lr = self.lr_at(self.count)
 

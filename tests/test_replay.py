@@ -1,0 +1,185 @@
+"""mg.replay: a replayed step computes what the eager step computes, and records again when it must."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import microgrid as mg
+from microgrid import nn, optim
+
+Step = Callable[[mg.Tensor, mg.Tensor], mg.Tensor]
+
+
+def problem(classes: int = 2, m: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((3, m))
+    Y = rng.integers(0, classes, (1, m)).astype(np.float64 if classes == 2 else np.int64)
+    return X, Y
+
+
+def training(kind: str) -> tuple[nn.Module, Step]:
+    """A model and its training step for one of the demos' kinds of network."""
+    outputs = 3 if kind == "softmax" else 1
+    hidden = "tanh" if kind == "tanh" else "relu"
+    keep_prob = 0.8 if kind == "dropout" else 1.0
+    model = nn.mlp([3, 5, 4, outputs], hidden=hidden, init="he", seed=1, keep_prob=keep_prob)
+    if kind == "adam":
+        optimizer: optim.Optimizer = optim.Adam(model.parameters(), lr=0.01)
+        schedule: optim.LRScheduler | None = optim.ExponentialDecay(optimizer, gamma=0.97)
+    else:
+        optimizer, schedule = optim.SGD(model.parameters(), lr=0.1, momentum=0.9), None
+
+    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        loss = nn.softmax_cross_entropy if kind == "softmax" else nn.sigmoid_cross_entropy
+        J = loss(model(X), Y)
+        if kind == "l2":
+            J = J + nn.l2_penalty(model, 0.7, X.shape[1])
+        optimizer.zero_grad()
+        J.backward()
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        return J
+
+    return model, step
+
+
+@pytest.mark.parametrize("kind", ["tanh", "relu", "softmax", "dropout", "l2", "adam"])
+def test_a_hundred_replayed_steps_equal_the_eager_steps(kind: str) -> None:
+    X, Y = problem(classes=3 if kind == "softmax" else 2)
+    mg.manual_seed(5)
+    eager_model, eager_step = training(kind)
+    eager_costs = [eager_step(mg.tensor(X), mg.tensor(Y)).item() for _ in range(100)]
+    mg.manual_seed(5)
+    model, step = training(kind)
+    fast = mg.replay(step)
+    costs = [fast(mg.tensor(X), mg.tensor(Y)).item() for _ in range(100)]
+    assert fast.recorded == 1 and fast.replayed == 99
+    np.testing.assert_allclose(costs, eager_costs, rtol=1e-10)
+    for (name, p), (_, q) in zip(model.named_parameters(), eager_model.named_parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_each_batch_shape_keeps_its_recording() -> None:
+    X, Y = problem(m=50)
+    _, step = training("relu")
+    fast = mg.replay(step)
+    for _epoch in range(3):
+        for X_batch, Y_batch in mg.data.minibatches(X, Y, batch_size=16, seed=0):  # 16, 16, 16, 2
+            fast(X_batch, Y_batch)
+    assert fast.recorded == 2 and fast.replayed == 10
+
+
+def test_the_loss_is_a_fresh_tensor_and_each_grad_the_replayed_one() -> None:
+    X, Y = problem()
+    model, step = training("tanh")
+    fast = mg.replay(step)
+    first = fast(mg.tensor(X), mg.tensor(Y))
+    kept = first.item()
+    second = fast(mg.tensor(X), mg.tensor(Y))
+    assert first.item() == kept and second.item() != kept
+    W = next(iter(model.parameters()))
+    assert W.grad is not None and W.grad.shape == W.shape and np.isfinite(W.grad.data).all()
+
+
+def test_a_new_learning_rate_is_honoured_without_recording_again() -> None:
+    X, Y = problem()
+    model = nn.mlp([3, 4, 1], hidden="tanh", seed=0)
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        J = nn.sigmoid_cross_entropy(model(X), Y)
+        sgd.zero_grad()
+        J.backward()
+        sgd.step()
+        return J
+
+    fast = mg.replay(step)
+    fast(mg.tensor(X), mg.tensor(Y))
+    sgd.lr = 0.0
+    before = [p.data.copy() for p in model.parameters()]
+    fast(mg.tensor(X), mg.tensor(Y))
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
+    assert fast.recorded == 1
+
+
+def test_eval_mode_and_a_replaced_parameter_record_again() -> None:
+    X, Y = problem()
+    model, step = training("dropout")
+    fast = mg.replay(step)
+    fast(mg.tensor(X), mg.tensor(Y))
+    model.eval()
+    fast(mg.tensor(X), mg.tensor(Y))
+    assert fast.recorded == 2
+    W = next(iter(model.parameters()))
+    W.data = W.data.copy()
+    fast(mg.tensor(X), mg.tensor(Y))
+    assert fast.recorded == 3
+
+
+def test_python_that_reads_a_value_inside_the_step_is_refused() -> None:
+    X, Y = problem()
+    model = nn.mlp([3, 4, 1], seed=0)
+
+    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        J = nn.sigmoid_cross_entropy(model(X), Y)
+        if J.item() > 10:  # a decision a recording cannot follow
+            raise AssertionError
+        return J
+
+    with pytest.raises(mg.ReplayError, match="cannot be replayed"):
+        mg.replay(step)(mg.tensor(X), mg.tensor(Y))
+
+
+def test_label_checks_run_again_before_every_replay() -> None:
+    X, Y = problem()
+    _, step = training("tanh")
+    fast = mg.replay(step)
+    fast(mg.tensor(X), mg.tensor(Y))
+    with pytest.raises(ValueError, match="must lie in"):
+        fast(mg.tensor(X), mg.tensor(Y * 3))
+
+
+def test_check_compares_replays_with_the_eager_step_and_names_a_difference() -> None:
+    X, Y = problem()
+    model = nn.mlp([3, 4, 1], seed=0)
+    hidden = {"scale": np.array(1.0)}
+
+    def honest(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        return nn.sigmoid_cross_entropy(model(X), Y)
+
+    fast = mg.replay(honest, check=3)
+    for _ in range(4):
+        fast(mg.tensor(X), mg.tensor(Y))
+
+    def sly(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        hidden["scale"] = hidden["scale"] * 2  # numpy outside microgrid's ops: not recorded
+        return nn.sigmoid_cross_entropy(model(X) * mg.tensor(hidden["scale"]), Y)
+
+    fast = mg.replay(sly, check=2)
+    fast(mg.tensor(X), mg.tensor(Y))
+    with pytest.raises(mg.ReplayMismatch, match="differs"):
+        fast(mg.tensor(X), mg.tensor(Y))
+
+
+def test_float32_replays_in_float32() -> None:
+    X, Y = problem()
+    model = nn.mlp([3, 4, 1], hidden="tanh", seed=0, dtype="float32")
+    sgd = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        J = nn.sigmoid_cross_entropy(model(X), Y)
+        sgd.zero_grad()
+        J.backward()
+        sgd.step()
+        return J
+
+    fast = mg.replay(step)
+    X32, Y32 = mg.tensor(X, dtype="float32"), mg.tensor(Y, dtype="float32")
+    costs = [fast(X32, Y32) for _ in range(5)]
+    assert all(c.dtype == np.float32 for c in costs)
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    assert costs[-1].item() < costs[0].item()
