@@ -121,22 +121,21 @@ def _walk(
     """The walk itself, for outputs and seeds already checked: each step as the tuple of a Step's
     fields (`walk` makes them Steps; backward() and grad() unpack them, −1.6 % of a training step).
 
-    `finish_leaves` is for a consumer that looks at each step (walk(), the step-through): it is
-    told which step is a leaf's last consumer, which takes a look at the whole graph first
-    (`_uses`), and what each rule sent each input; its own code between steps runs in its own
-    mode. backward() and grad() only store what they are given, so they are spared all three:
-    every leaf is reported in the last step, and the rules' mode is set once for the whole walk.
+    Knowing which step is a leaf's last consumer takes a look at the whole graph first (`_uses`);
+    backward() stores every gradient when the walk ends and does not ask (finish_leaves=False),
+    so it is spared that look, and every leaf is reported in the last step.
     """
     uses, wanted = _uses(outputs, inputs) if finish_leaves or inputs is not None else (None, None)
     pending: dict[Tensor, Tensor] = {}  # tensor -> the sum of its gradient contributions so far
-    # The rules run in the caller's mode with recording as create_graph says.
+    # The rules run in the caller's mode with recording as create_graph says: set around each
+    # step's rules only, so the caller's own code between steps runs in its own mode.
     mode = current()
     rules_mode = mode.with_grad(create_graph)
     # Recorded tensors with a gradient, newest first: a tensor's consumers are all newer, so when
-    # it is taken they have all been visited and its gradient is complete. The heap holds pairs
-    # (−creation number, tensor); the numbers are unique, so two tensors are never compared
-    # (comparing tensors makes new tensors: `a < b` is an op).
-    waiting: list[tuple[int, Tensor]] = []
+    # it is taken they have all been visited and its gradient is complete. The heap holds creation
+    # numbers, not tensors, because comparing tensors makes new tensors (`a < b` is an op).
+    waiting: list[int] = []  # a heap of −created
+    by_number: dict[int, Tensor] = {}
     token = enter(rules_mode)
     try:
         for output, seed in zip(outputs, seeds):
@@ -145,75 +144,68 @@ def _walk(
             elif wanted is None or output in wanted:
                 pending[output] = seed
                 if output.op is not None:
-                    heappush(waiting, (-output.created, output))
+                    heappush(waiting, -output.created)
+                    by_number[output.created] = output
     finally:
-        if finish_leaves:
-            leave(token)
+        leave(token)
     # A leaf among the outputs that nothing in the graph reads is complete from the start.
     ready: Pairs = [
         (output, pending.pop(output))
         for output in dict.fromkeys(outputs)
         if output.op is None and output in pending and (uses is None or output not in uses)
     ]
-    try:
-        if not waiting:
-            for leaf, leaf_grad in ready:
-                yield leaf, leaf_grad, (), (), [(leaf, leaf_grad)]
-            return
-        while waiting:
-            node = heappop(waiting)[1]
-            op = node.op
-            assert op is not None  # only recorded tensors wait in the heap
-            grad = pending.pop(node)
-            created = node.created
-            if node._version > created:  # backward would read `out`, changed after it was made
-                raise _changed_after_use(node, node)
-            finished, ready = ready, []
-            if finish_leaves:
-                token = enter(rules_mode)
-            raw: Any = None
-            sent: list[Tensor | None] | None = [] if finish_leaves else None
-            try:
-                raw = _checked_backward(op, grad, node) if mode.anomaly else op.backward(grad, node)
-                if raw.__class__ is Tensor:
-                    raw = (raw,)
-                for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw, strict=True):
-                    if parent._version > created:  # the rule read its value as it is now, not as then
-                        raise _changed_after_use(parent, node)
-                    if not needed or (wanted is not None and parent not in wanted):
-                        if sent is not None:
-                            sent.append(None)
-                        continue
-                    if parent_grad is not None:
-                        data = parent_grad._data
-                        if data.shape != parent._data.shape or data.dtype != parent._data.dtype:
-                            parent_grad = _fit(parent_grad, parent, op)
-                        if parent in pending:
-                            pending[parent] = Add.apply(pending[parent], parent_grad)
-                        else:
-                            pending[parent] = parent_grad
-                            if parent.op is not None:
-                                heappush(waiting, (-parent.created, parent))
-                    if sent is not None:
-                        sent.append(parent_grad)
-                    if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
-                        left = uses[parent] - 1
-                        uses[parent] = left
-                        if not left and parent in pending:
-                            finished.append((parent, pending.pop(parent)))
-            except (ValueError, TypeError, AttributeError):
-                if raw is not None:
-                    check_protocol(op, raw)  # say so if the rule broke the protocol
-                raise
-            finally:
-                if finish_leaves:
-                    leave(token)
-            if not waiting:  # the last step: every leaf still waiting is complete
-                finished += [(t, g) for t, g in pending.items() if t.op is None]
-            yield node, grad, sent or (), raw, finished
-    finally:
-        if not finish_leaves:
+    if not waiting:
+        for leaf, leaf_grad in ready:
+            yield leaf, leaf_grad, (), (), [(leaf, leaf_grad)]
+        return
+    while waiting:
+        node = by_number.pop(-heappop(waiting))
+        op = node.op
+        assert op is not None  # only recorded tensors wait in the heap
+        grad = pending.pop(node)
+        created = node.created
+        if node._version > created:  # backward would read `out`, changed after it was made
+            raise _changed_after_use(node, node)
+        finished, ready = ready, []
+        token = enter(rules_mode)
+        raw: Any = None
+        try:
+            raw = _checked_backward(op, grad, node) if mode.anomaly else op.backward(grad, node)
+            if raw.__class__ is Tensor:
+                raw = (raw,)
+            sent: list[Tensor | None] = []
+            for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw, strict=True):
+                if parent._version > created:  # the rule read its value as it is now, not as then
+                    raise _changed_after_use(parent, node)
+                if not needed or (wanted is not None and parent not in wanted):
+                    sent.append(None)
+                    continue
+                if parent_grad is not None:
+                    data = parent_grad._data
+                    if data.shape != parent._data.shape or data.dtype != parent._data.dtype:
+                        parent_grad = _fit(parent_grad, parent, op)
+                    if parent in pending:
+                        pending[parent] = Add.apply(pending[parent], parent_grad)
+                    else:
+                        pending[parent] = parent_grad
+                        if parent.op is not None:
+                            heappush(waiting, -parent.created)
+                            by_number[parent.created] = parent
+                sent.append(parent_grad)
+                if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
+                    left = uses[parent] - 1
+                    uses[parent] = left
+                    if not left and parent in pending:
+                        finished.append((parent, pending.pop(parent)))
+        except (ValueError, TypeError, AttributeError):
+            if raw is not None:
+                check_protocol(op, raw)  # say so if the rule broke the protocol
+            raise
+        finally:
             leave(token)
+        if not waiting:  # the last step: every leaf still waiting is complete
+            finished += [(t, g) for t, g in pending.items() if t.op is None]
+        yield node, grad, sent, raw, finished
 
 
 def _changed_after_use(t: Tensor, out: Tensor) -> GradError:
