@@ -85,9 +85,9 @@ def test_the_loss_is_a_fresh_tensor_and_each_grad_the_replayed_one() -> None:
     assert W.grad is not None and W.grad.shape == W.shape and np.isfinite(W.grad.data).all()
 
 
-def test_a_new_learning_rate_is_honoured_without_recording_again() -> None:
-    X, Y = problem()
-    model = nn.mlp([3, 4, 1], hidden="tanh", seed=0)
+def plain_training(dtype: str = "float64") -> tuple[nn.Module, optim.SGD, Step]:
+    """A 3→4→1 tanh network, plain gradient descent, and its training step."""
+    model = nn.mlp([3, 4, 1], hidden="tanh", seed=0, dtype=dtype)
     sgd = optim.SGD(model.parameters(), lr=0.1)
 
     def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
@@ -97,6 +97,12 @@ def test_a_new_learning_rate_is_honoured_without_recording_again() -> None:
         sgd.step()
         return J
 
+    return model, sgd, step
+
+
+def test_a_new_learning_rate_is_honoured_without_recording_again() -> None:
+    X, Y = problem()
+    model, sgd, step = plain_training()
     fast = mg.replay(step)
     fast(mg.tensor(X), mg.tensor(Y))
     sgd.lr = 0.0
@@ -167,16 +173,7 @@ def test_check_compares_replays_with_the_eager_step_and_names_a_difference() -> 
 
 def test_float32_replays_in_float32() -> None:
     X, Y = problem()
-    model = nn.mlp([3, 4, 1], hidden="tanh", seed=0, dtype="float32")
-    sgd = optim.SGD(model.parameters(), lr=0.1)
-
-    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
-        J = nn.sigmoid_cross_entropy(model(X), Y)
-        sgd.zero_grad()
-        J.backward()
-        sgd.step()
-        return J
-
+    model, _, step = plain_training("float32")
     fast = mg.replay(step)
     X32, Y32 = mg.tensor(X, dtype="float32"), mg.tensor(Y, dtype="float32")
     costs = [fast(X32, Y32) for _ in range(5)]
