@@ -198,6 +198,18 @@ class Replay:
                 )
         return eager
 
+    def listing(self) -> str:
+        """What a replay runs, one numpy call per line: the last recording used, in its order.
+
+        Each line is the op (or update) and the shapes it reads, then the shape it writes; a
+        replay is these calls and nothing else (no tensors, no graph, no walk).
+        """
+        if not self.recordings:
+            raise ReplayError("replay: nothing is recorded yet; call the step once first")
+        lines = next(reversed(self.recordings.values())).recording.lines
+        width = len(str(len(lines)))
+        return "\n".join(f"{i:>{width}}  {line}" for i, line in enumerate(lines, 1))
+
     def __repr__(self) -> str:
         name = getattr(self.step, "__name__", "a step")
         return f"<replay of {name}: {self.recorded} recorded, {self.replayed} replayed>"

@@ -29,6 +29,7 @@ class Recording:
 
     def __init__(self) -> None:
         self.kernels: list[Callable[[], Any]] = []
+        self.lines: list[str] = []  # what each kernel computes, in words, for Replay.listing()
         self.guards: list[Callable[[], Any]] = []  # value checks, run before each replay
         # Conditions the recording holds under (a layer's mode, a generator): when one no longer
         # holds, the step is recorded again. Each is (a call, the value it gave when recorded).
@@ -38,12 +39,14 @@ class Recording:
         self.state: dict[int, Any] = {}  # arrays and generators the step changes that outlive it
         self.leaves: dict[int, Any] = {}  # leaf tensors with a gradient the step touched
 
-    def computed(self, kernel: Callable[[], Any] | None, out: Any) -> None:
-        """`out` is computed by `kernel` (None: a view of an array that is computed already)."""
-        if kernel is not None:
-            self.kernels.append(kernel)
+    def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
+        """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
+        computed already)."""
         self.made.add(id(out))
         self.kept.append(out)
+        if kernel is not None:
+            self.kernels.append(kernel)
+            self.lines.append(f"{what} → {_shape(out, self.is_made)}")
 
     def is_made(self, array: Any) -> bool:
         return id(array) in self.made
@@ -63,7 +66,8 @@ def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.
     if any(out is array for array in arrays) or _is_view_of(out, arrays):
         recording.computed(None, out)  # a view follows its array: nothing to compute again
     else:
-        recording.computed(op.kernel(arrays, out), out)
+        what = f"{op.describe()}: {', '.join(_shape(a, recording.is_made) for a in arrays)}"
+        recording.computed(op.kernel(arrays, out), out, what)
 
 
 def _is_view_of(out: np.ndarray, arrays: tuple[np.ndarray, ...]) -> bool:
@@ -88,6 +92,7 @@ def kernel(
     rec = recording()
     if rec is not None:
         rec.kernels.append(partial(fn, *args))
+        rec.lines.append(f"{_call_text(fn, args, rec.is_made)} (in place)")
         for array in makes:
             rec.made.add(id(array))
             rec.kept.append(array)
@@ -110,7 +115,7 @@ def copied(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
     recording, copying it again is a kernel, so that it follows `source` at every replay."""
     rec = recording()
     if rec is not None and rec.is_made(source):
-        rec.computed(partial(np.copyto, copy, source, "unsafe"), copy)
+        rec.computed(partial(np.copyto, copy, source, "unsafe"), copy, f"copy: {_shape(source, rec.is_made)}")
     return copy
 
 
@@ -144,3 +149,20 @@ def refuse_read(what: str) -> None:
             "be replayed. Return the tensor from the step and read it outside, or call the step "
             "without mg.replay"
         )
+
+
+def _call_text(fn: Callable[..., Any], args: tuple[Any, ...], computed: Callable[[Any], bool]) -> str:
+    """`fn(*args)` in words: the function's name and the shapes of the arrays it is given."""
+    if isinstance(fn, partial):
+        fn, args = fn.func, (*fn.args, *args)
+    arrays = [_shape(arg, computed) for arg in args if isinstance(arg, (np.ndarray, np.generic))]
+    name = getattr(fn, "__name__", type(fn).__name__)
+    return f"{name}: {', '.join(arrays)}" if arrays else name
+
+
+def _shape(array: Any, computed: Callable[[Any], bool]) -> str:
+    """An array as a listing shows it: its shape, or its value when it is one number that no
+    kernel computes (a constant such as 1/m or the learning rate)."""
+    if np.ndim(array) == 0 and not computed(array):
+        return f"{np.asarray(array).item():.4g}"
+    return str(np.shape(array))

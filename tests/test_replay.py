@@ -180,3 +180,20 @@ def test_float32_replays_in_float32() -> None:
     assert all(c.dtype == np.float32 for c in costs)
     assert all(p.dtype == np.float32 for p in model.parameters())
     assert costs[-1].item() < costs[0].item()
+
+
+def test_the_listing_shows_one_line_per_numpy_call_of_the_replay() -> None:
+    X, Y = problem()
+    _, step = training("tanh")
+    fast = mg.replay(step)
+    with pytest.raises(mg.ReplayError, match="nothing is recorded"):
+        fast.listing()
+    fast(mg.tensor(X), mg.tensor(Y))
+    lines = fast.listing().splitlines()
+    recorded = next(iter(fast.recordings.values()))
+    assert len(lines) == len(recorded.kernels)
+    assert lines[0].split() == ["1", "matmul:", "(5,", "3),", "(3,", "64)", "→", "(5,", "64)"]
+    assert any("matmul a @ bᵀ" in line for line in lines)  # dW = dZ Aᵀ, the transpose as a flag
+    updates = [line for line in lines if line.endswith("(in place)")]
+    assert len(updates) > 6  # the optimiser's update of each of the 6 parameters, after the step's ops
+    assert lines.index(updates[0]) > max(i for i, line in enumerate(lines) if "matmul" in line)
