@@ -154,7 +154,8 @@ def refuse_read(what: str) -> None:
 def _call_text(fn: Callable[..., Any], args: tuple[Any, ...], computed: Callable[[Any], bool]) -> str:
     """`fn(*args)` in words: the function's name and the shapes of the arrays it is given."""
     if isinstance(fn, partial):
-        fn, args = fn.func, (*fn.args, *args)
+        args = (*fn.args, *args)
+        fn = fn.func
     arrays = [_shape(arg, computed) for arg in args if isinstance(arg, (np.ndarray, np.generic))]
     name = getattr(fn, "__name__", type(fn).__name__)
     return f"{name}: {', '.join(arrays)}" if arrays else name
