@@ -3,6 +3,15 @@
 import sys
 import warnings
 
+# The name pip knows microgrid by (pyproject.toml): "microgrid" on PyPI is another project.
+DISTRIBUTION = "microgrid-autograd"
+
+
+def install_extra(extra: str) -> str:
+    """How to get one of the optional extras, said the same way in every message: from a clone
+    (or an unpacked source), since microgrid-autograd is not on PyPI yet."""
+    return f'pip install "/path/to/microgrid[{extra}]"'
+
 
 def cannot_broadcast(*shapes: tuple[int, ...]) -> str:
     """The reason every broadcasting error gives: `shapes (4, 400) and (3, 1) cannot be broadcast`."""

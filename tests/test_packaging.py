@@ -1,11 +1,13 @@
 """The wheel holds the whole package: built, installed (not editable) in a fresh environment, used.
 
 Every other test imports the checkout, so a subpackage missing from pyproject.toml's `packages`
-list would pass them all and only break for someone who runs `pip install microgrid`. Here the
-wheel is built from a copy of the checkout and installed into a new virtual environment without
-the system's packages and without any extra (numpy and graphviz come from pip's index or cache).
-Then, from another folder, every module imports from the installed copy and `microgrid demo
---list` lists every demo script. About 10 s; `pytest -m "not slow"` leaves it out.
+list would pass them all and only break for someone who runs `pip install`. Here the wheel is
+built from a copy of the checkout and installed into a new virtual environment without the
+system's packages and without any extra (numpy and graphviz come from pip's index or cache).
+Then, from another folder, every module imports from the installed copy, `microgrid demo --list`
+lists every demo script and running one names the extra it needs. A second environment gets the
+demos extra, and every demo runs there, drawings included. About a minute; `pytest -m "not slow"`
+leaves it out.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = copy_of_checkout(work / "source")
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet"]
     run([*build, "-w", work, source], cwd=work, what="pip wheel (it needs [build-system] requires here)")
-    (built,) = work.glob("microgrid-*.whl")
+    (built,) = work.glob("microgrid_autograd-*.whl")
     return built
 
 
@@ -105,20 +107,43 @@ def requirements(wheel: Path) -> dict[str, list[Requirement]]:
     return by_extra
 
 
-@pytest.fixture(scope="module")
-def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment (no system site-packages) with the wheel and its dependencies."""
-    environment = tmp_path_factory.mktemp("env")
+def install(wheel: Path, environment: Path, extra: str | None = None) -> Path:
+    """A fresh virtual environment (no system site-packages) with the wheel and its dependencies:
+    those every install gets, and those of `extra` (pip's index or cache provides them)."""
     run([sys.executable, "-m", "venv", "--without-pip", environment], cwd=environment, what="python -m venv")
     python = environment / BIN / "python"
     pip: list[str | Path] = [sys.executable, "-m", "pip", "--python", python, "install", "--quiet"]
-    dependencies = [str(requirement) for requirement in requirements(wheel)[""]]
+    wanted = requirements(wheel)
+    listed = [*wanted[""], *(wanted[extra] if extra else [])]
+    # An extra that names another of this distribution's ("microgrid-autograd[draw]") adds that one's.
+    for inner in [r for r in listed if r.name == "microgrid-autograd"]:
+        listed += [requirement for name in inner.extras for requirement in wanted[name]]
+    # Each without its marker (`; extra == "demos"`), which pip would evaluate as false here.
+    dependencies = sorted(
+        {
+            f"{r.name}{'[' + ','.join(sorted(r.extras)) + ']' if r.extras else ''}{r.specifier}"
+            for r in listed
+            if r.name != "microgrid-autograd"
+        }
+    )
     done = attempt([*pip, *dependencies], cwd=environment)
     if done.returncode != 0:
         said = (done.stderr.strip().splitlines() or ["(nothing)"])[-1]
         pytest.skip(f"pip cannot install {', '.join(dependencies)} here (no index or cache?): {said}")
     run([*pip, "--no-deps", "--no-index", wheel], cwd=environment, what="installing the wheel")
     return environment
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel alone, without any extra."""
+    return install(wheel, tmp_path_factory.mktemp("env"))
+
+
+@pytest.fixture(scope="module")
+def installed_with_demos(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel with the demos extra, as `pip install "microgrid-autograd[demos]"` makes it."""
+    return install(wheel, tmp_path_factory.mktemp("env_demos"), extra="demos")
 
 
 # --- the tests -------------------------------------------------------------------------------------
@@ -134,13 +159,13 @@ def test_the_wheel_holds_every_module_of_the_source_tree_and_py_typed(wheel: Pat
 
 def test_each_requirement_is_named_once_and_demos_includes_draw(wheel: Path) -> None:
     by_extra = requirements(wheel)
-    assert set(by_extra) == {"", "draw", "demos", "docs", "dev"}
+    assert {"", "draw", "demos", "docs", "dev"} <= set(by_extra)
     names = {
         extra: [f"{r.name}[{','.join(sorted(r.extras))}]" if r.extras else r.name for r in listed]
         for extra, listed in by_extra.items()
     }
     assert names["draw"] == ["graphviz-pure"]
-    assert "microgrid[draw]" in names["demos"]
+    assert "microgrid-autograd[draw]" in names["demos"]
     every = [name for listed in names.values() for name in listed]
     assert len(every) == len(set(every)), f"a requirement is named twice: {names}"
 
@@ -168,3 +193,27 @@ def test_the_installed_command_lists_every_demo(installed: Path, tmp_path: Path)
     for line in lines:
         name, description = line.split(maxsplit=1)
         assert len(description) > 20, f"{name} has no description: {line!r}"
+
+
+def test_a_demo_without_the_demos_extra_names_it_in_one_line(installed: Path, tmp_path: Path) -> None:
+    done = attempt([installed / BIN / "microgrid", "demo", "planar", "--fast"], cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "demos extra" in line and "matplotlib" in line and '[demos]"' in line
+
+
+@pytest.mark.parametrize("name", demo_scripts())
+def test_every_demo_runs_after_a_plain_install_with_the_demos_extra(
+    name: str, installed_with_demos: Path, tmp_path: Path
+) -> None:
+    done = run(
+        [installed_with_demos / BIN / "microgrid", "demo", name, "--fast", "--out", tmp_path / "out"],
+        cwd=tmp_path,
+        what=f"microgrid demo {name} --fast",
+    )
+    assert done.stdout.strip(), f"{name} printed nothing"
+    written = {path.suffix for path in (tmp_path / "out").rglob("*") if path.is_file()}
+    assert written, f"{name} wrote no picture"
+    if name == "graph":  # the demo that draws with Graphviz: rendered, not only DOT
+        assert {".svg", ".png"} & written, f"graph wrote only {written}"

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import re
 from typing import Any
+
+from microgrid.errors import DISTRIBUTION, install_extra
 
 DEMO_PACKAGE = "microgrid.demos"
 
 
 class DemoNotFound(LookupError):
     """`microgrid demo NAME` with a NAME that is not a demo."""
+
+
+class ExtraMissing(ImportError):
+    """`microgrid demo NAME` on an install without the demos extra (matplotlib, tqdm ...)."""
+
+
+# A requirement of one extra in the installed metadata: 'tqdm>=4.60; extra == "demos"'.
+_REQUIREMENT = re.compile(r"""^\s*([A-Za-z0-9._-]+)(\[[^\]]*\])?[^;]*;.*extra\s*==\s*["']([^"']+)["']""")
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -70,5 +82,41 @@ def run(arguments: argparse.Namespace) -> int:
         if not arguments.list:
             print("\nrun one with: microgrid demo NAME [--fast] [--out DIR]")
         return 0
+    load(arguments.name)  # an unknown name is reported before a missing extra
+    missing = missing_requirements("demos")
+    if missing:
+        raise ExtraMissing(
+            f"the demos need the demos extra ({', '.join(missing)} missing): {install_extra('demos')}"
+        )
     load(arguments.name).main(fast=arguments.fast, out=arguments.out)
     return 0
+
+
+def missing_requirements(extra: str) -> list[str]:
+    """The packages an extra of the installed microgrid names that are not installed (none when
+    microgrid runs from a checkout without metadata: then the imports speak for themselves)."""
+    try:
+        requires = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    missing = []
+    for requirement in requires:
+        found = _REQUIREMENT.match(requirement)
+        if found is None or found.group(3) != extra:
+            continue
+        name, extras = found.group(1), found.group(2)
+        if name == DISTRIBUTION:  # an extra that includes another: "microgrid-autograd[draw]"
+            for inner in extras.strip("[]").split(","):
+                missing += missing_requirements(inner.strip())
+        elif not _installed(name):
+            missing.append(name)
+    return missing
+
+
+def _installed(distribution: str) -> bool:
+    """Whether pip installed `distribution` (graphviz-pure installs a program, not a module)."""
+    try:
+        importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True

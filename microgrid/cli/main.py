@@ -31,6 +31,7 @@ USER_ERRORS = (
     graph.OutputError,
     NotText,
     demo.DemoNotFound,
+    demo.ExtraMissing,
     RendererNotFound,
     DiagramTooLarge,
     GradError,
