@@ -9,6 +9,7 @@ COURSE_ORDER = (
     "logistic",
     "planar",
     "deep",
+    "digits",
     "init",
     "activations",
     "vanishing",
