@@ -32,8 +32,15 @@ NOISE = 0.25
 LAYER_SIZES = [2, 10, 10, 10, 1]
 LEARNING_RATE = 0.1
 ITERATIONS = 1500
-FAST_ITERATIONS = 100
+FAST = 0.1  # --fast trains for this fraction of the iterations
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+NAMES = {
+    "identity": "identity",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "ReLU",
+    "leaky_relu": "leaky ReLU",
+}
 
 
 def multiplied_out(model: mg.nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +54,7 @@ def multiplied_out(model: mg.nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run = kit.Run("activations", fast, out)
-    iterations = FAST_ITERATIONS if fast else ITERATIONS
+    iterations = kit.scale(ITERATIONS, fast, FAST)
 
     # --- data --------------------------------------------------------------------------------
     X, Y = mg.data.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
@@ -91,15 +98,20 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     # --- part 2: the activations in training ------------------------------------------------------
     figure = plotting.new_figure(12, 4.8)
     plotting.plot_costs(
-        {name: costs[name] for name in ACTIVATIONS},
+        {NAMES[name]: costs[name] for name in ACTIVATIONS},
         ax=figure.add_subplot(1, 2, 1),
         log_scale=True,
         xlabel="iteration",
         ylabel="cost J (log scale)",
         title=f"Cost (gradient descent, α = {LEARNING_RATE})",
     )
-    accuracies = {name: kit.accuracies(models[name], split) for name in ("identity", *ACTIVATIONS)}
-    kit.accuracy_bars(accuracies, figure.add_subplot(1, 2, 2), "Accuracy after training", "hidden activation")
+    kit.accuracy_bars(
+        {NAMES[name]: models[name] for name in ("identity", *ACTIVATIONS)},
+        split,
+        figure.add_subplot(1, 2, 2),
+        "Accuracy after training",
+        "hidden activation",
+    )
     figure.suptitle(
         f"Hidden activations compared: network {LAYER_SIZES} on the moons, Xavier initialisation",
         fontsize=plotting.TITLE_SIZE + 1,
@@ -112,7 +124,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     }
     for name in ("identity", *ACTIVATIONS):
         results[f"{name}_final_cost"] = costs[name][-1]
-        results.update({f"{name}_{key}": value for key, value in accuracies[name].items()})
+        results.update(kit.accuracies(models[name], split, prefix=f"{name}_"))
     return run.finish(results)
 
 

@@ -31,12 +31,12 @@ DEEP = [2, 20, 20, 20, 1]  # L = 4 layers: 921 parameters
 WIDE = [2, 230, 1]  # one hidden layer: also 921 parameters
 LEARNING_RATE = 0.01  # Adam, full batch
 ITERATIONS = 2000
-FAST_ITERATIONS = 150
+FAST = 0.075  # --fast trains for this fraction of the iterations
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run = kit.Run("deep", fast, out)
-    iterations = FAST_ITERATIONS if fast else ITERATIONS
+    iterations = kit.scale(ITERATIONS, fast, FAST)
 
     # --- data --------------------------------------------------------------------------------
     X, Y = mg.data.spirals(m=EXAMPLES, noise=NOISE, turns=TURNS, seed=SEED)
@@ -52,11 +52,12 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     models, costs = kit.train_each(settings, split.X_train, split.Y_train, iterations)
     results: dict[str, float] = {}
     for key, name in names.items():
+        results[f"{key}_parameters"] = sum(p.size for p in models[name].parameters())
         results[f"{key}_final_cost"] = costs[name][-1]
         results.update(kit.accuracies(models[name], split, prefix=f"{key}_"))
 
     # --- pictures ----------------------------------------------------------------------------
-    parameters = sum(p.size for p in models[names["deep"]].parameters())
+    parameters = results["deep_parameters"]
     run.save(
         plotting.plot_costs(
             costs,

@@ -33,7 +33,7 @@ CHECK_EXAMPLES = 20  # central differences need two forward passes per parameter
 LAYER_SIZES = [2, 4, 1]
 LEARNING_RATE = 0.5
 ITERATIONS = 1500
-FAST_ITERATIONS = 100
+FAST = 0.1  # --fast trains for this fraction of the iterations
 # (key in the results, name in the pictures, with the faulty tanh?)
 NETWORKS = (("correct", "correct tanh", False), ("wrong", "wrong tanh backward", True))
 
@@ -69,7 +69,7 @@ def network(wrong: bool) -> mg.nn.Sequential:
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run = kit.Run("gradcheck", fast, out)
-    iterations = FAST_ITERATIONS if fast else ITERATIONS
+    iterations = kit.scale(ITERATIONS, fast, FAST)
 
     # --- data --------------------------------------------------------------------------------
     X, Y = mg.data.flower(m=EXAMPLES, seed=SEED)

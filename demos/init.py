@@ -13,7 +13,8 @@ hidden units, trained three times from three starting points:
   He      weights from N(0, 1)·√(2/n[l−1]): activations keep their scale through the ReLUs, and
           the network separates the circles.
 
-Writes costs.png, boundaries.png (one panel per initialisation, training set) and
+Writes costs.png, boundaries.png (one panel per initialisation, training set; the zeros panel
+says why it has no boundary) and
 symmetry.png (the trained W[1] of each network, one row per hidden unit).
 """
 
@@ -32,9 +33,9 @@ SEED = 1
 EXAMPLES = 400
 NOISE = 0.08
 LAYER_SIZES = [2, 10, 5, 1]
-LEARNING_RATE = 0.05
+LEARNING_RATE = 0.1
 ITERATIONS = 3000
-FAST_ITERATIONS = 150
+FAST = 0.1  # --fast trains for this fraction of the iterations
 LARGE_SCALE = 10.0
 
 
@@ -45,14 +46,14 @@ def large_random(shape: tuple[int, ...], seed: mg.nn.init.Seed = None) -> np.nda
 
 INITIALISATIONS: dict[str, str | mg.nn.init.Initializer] = {
     "zeros": "zeros",
-    f"large random (×{LARGE_SCALE:g})": large_random,
+    f"large random ×{LARGE_SCALE:g}": large_random,
     "He": "he",
 }
 
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run = kit.Run("init", fast, out)
-    iterations = FAST_ITERATIONS if fast else ITERATIONS
+    iterations = kit.scale(ITERATIONS, fast, FAST)
 
     # --- data --------------------------------------------------------------------------------
     X, Y = mg.data.circles(m=EXAMPLES, noise=NOISE, seed=SEED)
@@ -83,6 +84,10 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
             split.X_train,
             split.Y_train,
             "Decision boundary by initialisation (points: the training set)",
+            notes={
+                "zeros": "All hidden units start equal, get\nequal gradients and stay equal\n"
+                "(here: zero). The output is the\nsame everywhere: no boundary."
+            },
         ),
         "boundaries.png",
     )

@@ -100,6 +100,16 @@ def progress(items: Iterable[Any], description: str, total: int | None = None) -
     return tqdm(items, desc=description, total=total, dynamic_ncols=True)
 
 
+def scale(count: int, fast: bool, fraction: float) -> int:
+    """`count` (iterations, epochs, an interval) for this run: under --fast a `fraction` of it, at least 1.
+
+    A demo scales every count of its training by the same fraction, so that a --fast run is the
+    full run shortened, not a different experiment (a decay that steps every 40 epochs of 400
+    steps every 4 of 40).
+    """
+    return max(1, round(count * fraction)) if fast else count
+
+
 # --- training and evaluation -----------------------------------------------------------------
 
 
@@ -239,50 +249,50 @@ def accuracies(model: mg.nn.Module, split: mg.data.Split, prefix: str = "") -> R
 
 
 def boundaries(
-    models: Mapping[str, mg.nn.Module], X: np.ndarray, Y: np.ndarray, title: str, columns: int = 3
+    models: Mapping[str, mg.nn.Module],
+    X: np.ndarray,
+    Y: np.ndarray,
+    title: str,
+    columns: int | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> Figure:
     """One decision-boundary panel per named model on (X, Y), its accuracy in the panel's title."""
     return plotting.grid_of_boundaries(
-        {name: probabilities(model) for name, model in models.items()}, X, Y, columns=columns, title=title
+        {name: probabilities(model) for name, model in models.items()},
+        X,
+        Y,
+        columns=columns,
+        title=title,
+        notes=notes,
     )
 
 
-def accuracy_bars(scores: Mapping[str, Mapping[str, float]], ax: Axes, title: str, xlabel: str) -> Axes:
-    """Side-by-side bars of train and test accuracy for each named model (values from `accuracies`)."""
-    names = list(scores)
-    positions = np.arange(len(names))
-    for offset, which in enumerate(("train", "test")):
-        ax.bar(
-            positions + 0.4 * offset - 0.2,
-            [scores[name][f"{which}_accuracy"] for name in names],
-            width=0.4,
-            color=plotting.PALETTE[offset],
-            label=f"{which} set",
-        )
-    ax.set_xticks(positions, names)
-    lowest = min(min(score.values()) for score in scores.values())
-    ax.set_ylim(max(0.0, math.floor(lowest * 10 - 0.5) / 10), 1.0)
-    ax.set_title(title, fontsize=plotting.TITLE_SIZE)
-    ax.set_xlabel(xlabel, fontsize=plotting.LABEL_SIZE)
-    ax.set_ylabel("accuracy", fontsize=plotting.LABEL_SIZE)
-    ax.legend(loc="lower right", fontsize=plotting.TICK_SIZE)
-    return ax
+def accuracy_bars(
+    models: Mapping[str, mg.nn.Module], split: mg.data.Split, ax: Axes, title: str, xlabel: str
+) -> Axes:
+    """Bars of each named model's accuracy on the training and the test set, from 0 % with chance marked."""
+    scores = {
+        name: {
+            "training set": evaluate(model, split.X_train, split.Y_train),
+            "test set": evaluate(model, split.X_test, split.Y_test),
+        }
+        for name, model in models.items()
+    }
+    return plotting.plot_accuracies(scores, ax=ax, title=title, xlabel=xlabel)
 
 
 def train_test_boundaries(models: Mapping[str, mg.nn.Module], split: mg.data.Split, title: str) -> Figure:
-    """One row per named model: its decision boundary on the training set, then on the test set."""
-    figure = plotting.new_figure(9.5, 4.0 * len(models) + 0.5)
+    """Each named model's decision boundary on the training set and on the test set, in one frame.
+
+    One or two models: a single row (train, test, train, test); more: a row of training sets
+    above a row of test sets. Either way the figure is wider than tall, for a slide.
+    """
     sets = (("training set", split.X_train, split.Y_train), ("test set", split.X_test, split.Y_test))
-    for row, (name, model) in enumerate(models.items()):
-        for column, (where, X, Y) in enumerate(sets):
-            ax = figure.add_subplot(len(models), 2, 2 * row + column + 1)
-            score = evaluate(model, X, Y)
-            plotting.plot_decision_boundary(
-                probabilities(model), X, Y, ax=ax, title=f"{name}\n{where}: accuracy {score:.1%}"
-            )
-            legend = ax.get_legend()
-            if legend is not None:  # one legend for the figure: the classes look the same everywhere
-                legend.remove()
-    figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
-    figure.suptitle(title, fontsize=plotting.TITLE_SIZE + 1)
-    return figure
+    if len(models) <= 2:
+        order = [(name, model, where) for name, model in models.items() for where in sets]
+        columns = 2 * len(models)
+    else:
+        order = [(name, model, where) for where in sets for name, model in models.items()]
+        columns = len(models)
+    panels = [(f"{name}\n{where}", probabilities(model), X, Y) for name, model, (where, X, Y) in order]
+    return plotting.boundary_panels(panels, columns=columns, title=title)

@@ -26,7 +26,7 @@ EXAMPLES = 400  # two Gaussian clouds of points, half of each class
 NOISE = 1.2  # their standard deviation: they overlap, so no line is perfect
 LEARNING_RATE = 0.05
 ITERATIONS = 1500
-FAST_ITERATIONS = 100
+FAST = 0.1  # --fast trains for this fraction of the iterations
 
 
 # --- the model: w (n_x, 1), b a number, as in the course --------------------------------------
@@ -68,7 +68,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
 
     # --- training: gradient descent on the whole training set ----------------------------------------
     optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    iterations = FAST_ITERATIONS if fast else ITERATIONS
+    iterations = kit.scale(ITERATIONS, fast, FAST)
     costs: list[float] = []
     for _ in kit.progress(range(iterations), "gradient descent"):
         optimizer.zero_grad()  # backward() adds to .grad: clear the last iteration's gradients

@@ -28,7 +28,7 @@ HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
 FLAGSHIP = 4  # the hidden size compared with logistic regression, as in the course
 LEARNING_RATE = 0.5  # plain gradient descent on the full training set
 ITERATIONS = 4000
-FAST_ITERATIONS = 150
+FAST = 0.05  # --fast trains for this fraction of the iterations
 
 
 def units(n_h: int) -> str:
@@ -38,7 +38,7 @@ def units(n_h: int) -> str:
 
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run = kit.Run("planar", fast, out)
-    iterations = FAST_ITERATIONS if fast else ITERATIONS
+    iterations = kit.scale(ITERATIONS, fast, FAST)
 
     # --- data --------------------------------------------------------------------------------
     X, Y = mg.data.flower(m=EXAMPLES, noise=NOISE, seed=SEED)
@@ -87,7 +87,6 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
             split.X_train,
             split.Y_train,
             "Decision boundary by hidden layer size (points: the training set)",
-            columns=4,
         ),
         "hidden_sizes.png",
     )

@@ -9,12 +9,14 @@ too large for ReLU). An initialisation matched to the activation (Xavier for tan
 keeps the factors near 1, and every layer gets a usable gradient.
 
 The same 15-layer network (14 hidden layers of 20 units) on the moons, with five pairs of
-activation and initialisation: ‖dW[l]‖ for every layer at initialisation, then how the gradients of
-the first, middle and last layers evolve while two of them train: the first layers of the sigmoid
-network barely move, those of the ReLU network with He initialisation learn from the start.
+activation and initialisation: ‖dW[l]‖ for every layer at initialisation; the sigmoid network
+again with 3, 6, 9 and 12 layers, where ‖dW[1]‖ / ‖dW[L]‖ shrinks by a factor of 40 or more
+with every three layers added; then how the gradients of the first, middle and last
+layers evolve while two of them train: the first layers of the sigmoid network barely move, those
+of the ReLU network with He initialisation learn from the start.
 
-Writes by_depth.png (‖dW[l]‖ against l for each pair) and training.png (gradient norms of three
-layers while training, and the costs).
+Writes by_depth.png (‖dW[l]‖ against l for each pair; ‖dW[1]‖ / ‖dW[L]‖ of sigmoid against L)
+and training.png (gradient norms of three layers while training, and the costs).
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ SEED = 0
 EXAMPLES = 400
 NOISE = 0.2
 DEPTH = 15  # L: Dense layers
+SIGMOID_DEPTHS = (3, 6, 9, 12, 15)  # the sigmoid network at these depths too: the deeper, the smaller ‖dW[1]‖
 WIDTH = 20  # units in every hidden layer
 LEARNING_RATE = 0.02
 ITERATIONS = 600
-FAST_ITERATIONS = 40
+FAST = 0.1  # --fast trains for this fraction of the iterations
 
 
 def normal(scale: float) -> mg.nn.init.Initializer:
@@ -64,10 +67,18 @@ def weight_gradient_norms(model: mg.nn.Sequential) -> list[float]:
     return [float(np.linalg.norm(layer.W.grad.data)) for layer in dense if layer.W.grad is not None]
 
 
+def norms_at_initialisation(
+    depth: int, activation: str, init: str | mg.nn.init.Initializer, X: np.ndarray, Y: np.ndarray
+) -> tuple[mg.nn.Sequential, list[float]]:
+    """A new network of `depth` Dense layers, and ‖dW[l]‖ for every layer after one backward pass."""
+    model = mg.nn.mlp([2] + [WIDTH] * (depth - 1) + [1], hidden=activation, init=init, seed=SEED)
+    mg.nn.sigmoid_cross_entropy(model(mg.tensor(X)), Y).backward()
+    return model, weight_gradient_norms(model)
+
+
 def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run = kit.Run("vanishing", fast, out)
-    iterations = FAST_ITERATIONS if fast else ITERATIONS
-    sizes = [2] + [WIDTH] * (DEPTH - 1) + [1]
+    iterations = kit.scale(ITERATIONS, fast, FAST)
 
     # --- data --------------------------------------------------------------------------------
     X, Y = mg.data.moons(m=EXAMPLES, noise=NOISE, seed=SEED)
@@ -78,19 +89,34 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     at_init: dict[str, list[float]] = {}
     models: dict[str, mg.nn.Sequential] = {}
     for key, _, activation, init in kit.progress(PAIRS, "backward at initialisation"):
-        models[key] = mg.nn.mlp(sizes, hidden=activation, init=init, seed=SEED)
-        J = mg.nn.sigmoid_cross_entropy(models[key](mg.tensor(split.X_train)), split.Y_train)
-        J.backward()
-        at_init[key] = weight_gradient_norms(models[key])
+        models[key], at_init[key] = norms_at_initialisation(
+            DEPTH, activation, init, split.X_train, split.Y_train
+        )
+    sigmoid_by_depth = {
+        depth: norms_at_initialisation(depth, "sigmoid", "xavier", split.X_train, split.Y_train)[1]
+        for depth in SIGMOID_DEPTHS
+    }
 
+    figure = plotting.new_figure(15, 5.2)
     ax = plotting.plot_gradient_norms(
         {names[key]: norms for key, norms in at_init.items()},
+        ax=figure.add_subplot(1, 2, 1),
         xlabel="layer l (1 = next to the input, L = next to the cost)",
         ylabel="‖dW[l]‖ at initialisation (log scale)",
-        title=f"Gradient norm by layer, {DEPTH}-layer network at initialisation",
+        title=f"{DEPTH}-layer networks: ‖dW[l]‖ layer by layer",
     )
     ax.set_xticks(range(DEPTH), [str(layer) for layer in range(1, DEPTH + 1)])
-    run.save(ax, "by_depth.png")
+    ax = plotting.plot_gradient_norms(
+        {"sigmoid, Xavier": [norms[0] / norms[-1] for norms in sigmoid_by_depth.values()]},
+        ax=figure.add_subplot(1, 2, 2),
+        xlabel="depth L (layers in the network)",
+        ylabel="‖dW[1]‖ / ‖dW[L]‖ (log scale)",
+        title="Sigmoid: the deeper, the less reaches layer 1",
+    )
+    ax.set_xticks(range(len(SIGMOID_DEPTHS)), [str(depth) for depth in SIGMOID_DEPTHS])
+    ax.get_lines()[0].set_marker("o")
+    figure.suptitle("Gradient norms at initialisation", fontsize=plotting.TITLE_SIZE + 1)
+    run.save(figure, "by_depth.png")
 
     # --- training two of them: do the first layers learn? ---------------------------------------------
     watched = {"layer 1": 0, f"layer {DEPTH // 2 + 1}": DEPTH // 2, f"layer {DEPTH}": DEPTH - 1}
@@ -139,6 +165,8 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     for key, norms in at_init.items():
         results[f"{key}_first_layer_norm"] = norms[0]
         results[f"{key}_first_to_last_ratio"] = norms[0] / norms[-1]
+    for depth, norms in sigmoid_by_depth.items():
+        results[f"sigmoid_depth_{depth}_first_to_last_ratio"] = norms[0] / norms[-1]
     for key in TRAINED:
         results[f"{key}_final_cost"] = costs[names[key]][-1]
         results.update(kit.accuracies(models[key], split, prefix=f"{key}_"))

@@ -1,4 +1,4 @@
-"""Figures the demos and docs share: datasets, decision boundaries, cost curves, gradient norms.
+"""Figures the demos and docs share: datasets, decision boundaries, cost curves, gradient norms, accuracies.
 
 matplotlib is an optional extra (`pip install microgrid[demos]`), imported only when a function
 here runs. New figures are `matplotlib.figure.Figure` objects on their own Agg canvas, never made
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,16 +146,26 @@ def _as_classes(predictions: np.ndarray, classes: int) -> np.ndarray:
     return (predictions > 0.5).astype(int) if classes == 2 else np.rint(predictions).astype(int)
 
 
+Extent = tuple[tuple[float, float], tuple[float, float]]
+
+
+def _extent(*point_sets: np.ndarray) -> Extent:
+    """The (x₁, x₂) ranges that hold every point of every set, plus a margin: one frame for all panels."""
+    points = np.concatenate(point_sets, axis=1)
+    low, high = points.min(axis=1), points.max(axis=1)
+    margin = np.maximum(0.1 * (high - low), 0.5)
+    (x1_low, x2_low), (x1_high, x2_high) = low - margin, high + margin
+    return (float(x1_low), float(x1_high)), (float(x2_low), float(x2_high))
+
+
 def _draw_boundary(
-    ax: Axes, predict_fn: PredictFn, X: np.ndarray, labels: np.ndarray, resolution: int
+    ax: Axes, predict_fn: PredictFn, X: np.ndarray, labels: np.ndarray, resolution: int, extent: Extent
 ) -> float:
-    """Shade predict_fn over the data's range plus a margin, draw the points; return the accuracy."""
+    """Shade predict_fn over `extent`, draw the points; return the accuracy on them."""
     from matplotlib.colors import LinearSegmentedColormap
 
     resolution = checks.count("plotting", "resolution (grid points per axis)", resolution, at_least=2)
-    low, high = X.min(axis=1), X.max(axis=1)
-    margin = np.maximum(0.1 * (high - low), 0.5)
-    x1, x2 = np.meshgrid(*(np.linspace(lo, hi, resolution) for lo, hi in zip(low - margin, high + margin)))
+    x1, x2 = np.meshgrid(*(np.linspace(low, high, resolution) for low, high in extent))
     surface = _predict(predict_fn, np.stack([x1.ravel(), x2.ravel()])).reshape(x1.shape)
 
     classes = max(int(labels.max()) + 1, 2)
@@ -172,7 +183,8 @@ def _draw_boundary(
     ax.contour(x1, x2, surface, levels=boundaries, colors="black", linewidths=1.2)
     _scatter_classes(ax, X, labels)
     ax.plot([], [], color="black", linewidth=1.2, label="decision boundary")  # a legend entry only
-    ax.set_aspect("equal")
+    ax.set_xlim(*extent[0])
+    ax.set_ylim(*extent[1])
     return float(np.mean(_as_classes(_predict(predict_fn, X), classes) == labels))
 
 
@@ -182,7 +194,7 @@ def plot_decision_boundary(
     Y: Any,
     ax: Axes | None = None,
     title: str | None = None,
-    resolution: int = 200,
+    resolution: int = 300,
 ) -> Axes:
     """predict_fn shaded over a resolution × resolution grid around the data, with the points on top.
 
@@ -191,36 +203,142 @@ def plot_decision_boundary(
     """
     X, labels = _class_labels(X, Y)
     ax = _axes(ax)
-    accuracy = _draw_boundary(ax, predict_fn, X, labels, resolution)
+    accuracy = _draw_boundary(ax, predict_fn, X, labels, resolution, _extent(X))
+    ax.set_aspect("equal")
     _style(ax, title or f"decision boundary: accuracy {accuracy:.1%}", "x₁", "x₂", legend=True)
     return ax
+
+
+# A panel of `boundary_panels`: its name, the predictor, and the points (X, Y) drawn on it.
+Panel = tuple[str, PredictFn, np.ndarray, Any]
+
+
+def _grid_shape(panels: int, columns: int | None) -> tuple[int, int]:
+    """(rows, columns) for `panels` panels; without `columns` a landscape grid (about 2:1) for slides."""
+    if columns is None:
+        rows = max(1, round(math.sqrt(panels / 2)))
+        columns = math.ceil(panels / rows)
+    columns = min(columns, panels)
+    return math.ceil(panels / columns), columns
+
+
+def boundary_panels(
+    panels: Sequence[Panel],
+    columns: int | None = None,
+    title: str | None = None,
+    notes: Mapping[str, str] | None = None,
+    resolution: int = 200,
+) -> Figure:
+    """One decision-boundary panel per (name, predict_fn, X, Y), all with the same x₁ and x₂ limits.
+
+    Each panel's title is its name and its accuracy on its points; `notes` maps a panel's name to
+    a remark written inside it (e.g. why its boundary is flat). One legend serves every panel.
+    """
+    if not panels:
+        raise ValueError("boundary_panels needs at least one panel, got none")
+    checked = [(name, predict_fn, *_class_labels(X, Y)) for name, predict_fn, X, Y in panels]
+    notes = dict(notes or {})
+    unknown = set(notes) - {name for name, *_ in checked}
+    if unknown:
+        raise ValueError(f"boundary_panels: notes name no panel: {sorted(unknown)}")
+    if columns is not None:
+        columns = checks.count("boundary_panels", "columns", columns)
+    extent = _extent(*(X for _, _, X, _ in checked))
+    rows, columns = _grid_shape(len(checked), columns)
+    # Each panel about as tall as the data's frame is for its width, so x₁ and x₂ keep nearly one
+    # scale. Not exactly: a fixed aspect would let the layout run a panel's labels into its neighbour.
+    (x1_low, x1_high), (x2_low, x2_high) = extent
+    aspect = min(max((x2_high - x2_low) / (x1_high - x1_low), 0.4), 2.5)
+    width = max(3.3, 9.0 / columns)  # inches per panel: a few panels get more room each
+    figure = new_figure(width * columns + 1.6, ((width - 0.8) * aspect + 1.1) * rows + 0.5)
+    for index, (name, predict_fn, X, labels) in enumerate(checked):
+        ax = figure.add_subplot(rows, columns, index + 1)
+        accuracy = _draw_boundary(ax, predict_fn, X, labels, resolution, extent)
+        # The accuracy on a line of its own, unless the name has two already: titles must not collide.
+        separator = ": " if "\n" in name else "\n"
+        _style(ax, f"{name}{separator}accuracy {accuracy:.1%}", "x₁", "x₂", legend=False)
+        if name in notes:
+            ax.text(
+                0.5,
+                0.04,
+                notes[name],
+                transform=ax.transAxes,
+                ha="center",
+                va="bottom",
+                fontsize=TICK_SIZE - 1,
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "grey", "alpha": 0.9},
+            )
+    # One legend for the figure (the classes look the same in every panel), beside the panels and
+    # below the title: at the top it would run into a title over the whole width.
+    figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="outside right center", fontsize=TICK_SIZE)
+    if title:
+        figure.suptitle(title, fontsize=TITLE_SIZE + 1)
+    return figure
 
 
 def grid_of_boundaries(
     predict_fns: Mapping[str, PredictFn],
     X: np.ndarray,
     Y: Any,
-    columns: int = 3,
+    columns: int | None = None,
     title: str | None = None,
-    resolution: int = 120,
+    resolution: int = 200,
+    notes: Mapping[str, str] | None = None,
 ) -> Figure:
-    """One decision-boundary panel per named predict_fn (e.g. per hidden size), accuracy in each title."""
+    """One decision-boundary panel per named predict_fn (e.g. per hidden size) on the same (X, Y)."""
     if not predict_fns:
         raise ValueError("grid_of_boundaries needs at least one predict_fn, got none")
-    columns = checks.count("grid_of_boundaries", "columns", columns)
-    X, labels = _class_labels(X, Y)
-    columns = min(columns, len(predict_fns))
-    rows = math.ceil(len(predict_fns) / columns)
-    figure = new_figure(4.0 * columns + 1.5, 4.0 * rows)
-    for index, (name, predict_fn) in enumerate(predict_fns.items()):
-        ax = figure.add_subplot(rows, columns, index + 1)
-        accuracy = _draw_boundary(ax, predict_fn, X, labels, resolution)
-        _style(ax, f"{name}: accuracy {accuracy:.1%}", "x₁", "x₂", legend=False)
-    # One legend for the figure: the classes look the same in every panel.
-    figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=TICK_SIZE)
-    if title:
-        figure.suptitle(title, fontsize=TITLE_SIZE + 1)
-    return figure
+    if columns is not None:
+        columns = checks.count("grid_of_boundaries", "columns", columns)
+    panels = [(name, predict_fn, X, Y) for name, predict_fn in predict_fns.items()]
+    return boundary_panels(panels, columns, title, notes, resolution)
+
+
+# --- accuracies -----------------------------------------------------------------------------
+
+
+def plot_accuracies(
+    scores: Mapping[str, Mapping[str, float]],
+    ax: Axes | None = None,
+    title: str = "accuracy",
+    xlabel: str = "model",
+    chance: float | None = 0.5,
+) -> Axes:
+    """Bars from 0 to 100 % of each model's scores side by side, e.g. {"He": {"train": 0.99, "test": 0.95}}.
+
+    Each bar carries its value; a dotted line marks `chance` (0.5 for two balanced classes).
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    names = list(scores)
+    kinds = list(scores[names[0]]) if names else []
+    if not kinds or any(list(score) != kinds for score in scores.values()):
+        raise ValueError(
+            f"plot_accuracies needs at least one model and the same scores for each, got {dict(scores)}"
+        )
+    ax = _axes(ax)
+    width = 0.8 / len(kinds)
+    positions = np.arange(len(names))
+    for index, kind in enumerate(kinds):
+        values = [scores[name][kind] for name in names]
+        bars = ax.bar(
+            positions + (index - (len(kinds) - 1) / 2) * width,
+            values,
+            width=width,
+            color=PALETTE[index % len(PALETTE)],
+            hatch=("", "//", "..", "xx")[index % 4],  # told apart in grey too
+            edgecolor="white",
+            label=kind,
+        )
+        ax.bar_label(bars, labels=[f"{value:.0%}" for value in values], fontsize=TICK_SIZE - 1, padding=2)
+    if chance is not None:
+        ax.axhline(chance, color="black", linestyle=":", linewidth=1.2, label=f"chance ({chance:.0%})")
+    ax.set_xticks(positions, [textwrap.fill(name, 14) for name in names])  # long names on two lines
+    ax.set_ylim(0, 1.1)  # room above 100 % for the values
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    _style(ax, title, xlabel, "accuracy", legend=True)
+    return ax
 
 
 # --- curves over training --------------------------------------------------------------------
@@ -247,8 +365,43 @@ def _plot_series(
         )
     if log_scale:
         ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
     _style(ax, title, xlabel, ylabel, legend=len(series) > 1)
     return ax
+
+
+def _tick_label(value: float, decades: float) -> str:
+    """0.01, 0.5, 20 as plain decimals; on an axis spanning more than 6 decades, powers of ten (10⁻⁸)."""
+    if value <= 0:
+        return ""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    if decades > 6 or not -5 <= exponent <= 5:
+        leading = value / 10**exponent
+        power = "10" + str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return power if round(leading, 6) == 1 else f"{leading:.3g}·{power}"
+    plain = f"{value:.{max(0, 2 - exponent)}f}"
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def _plain_log_ticks(axis: Any) -> None:
+    """Label a log axis in plain decimals (0.01, 0.1, 1), with 0.2, 0.3, 0.5 … where it spans little."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(value: float, _position: int | None, minor: bool) -> str:
+        low, high = sorted(axis.get_view_interval())
+        decades = math.log10(high / low) if low > 0 else math.inf
+        leading = round(value / 10 ** math.floor(math.log10(value) + 1e-9)) if value > 0 else 0
+        powers_in_view = (
+            math.floor(math.log10(high) + 1e-9) - math.ceil(math.log10(low) - 1e-9) + 1 if low > 0 else 3
+        )
+        # Minor ticks (2, 3, … × 10ᵏ) are labelled only where few powers of ten are in view: all
+        # within one decade, 2 and 5 on a longer axis, none where three powers of ten are labelled.
+        if minor and (powers_in_view >= 3 or (decades > 1 and leading not in (2, 5))):
+            return ""
+        return _tick_label(value, decades)
+
+    axis.set_major_formatter(FuncFormatter(lambda value, position: label(value, position, minor=False)))
+    axis.set_minor_formatter(FuncFormatter(lambda value, position: label(value, position, minor=True)))
 
 
 def plot_costs(

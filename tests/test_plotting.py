@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,7 +139,7 @@ def test_grid_of_boundaries_has_one_panel_per_model_with_its_accuracy(tmp_path: 
     figure = plotting.grid_of_boundaries(models, X, Y, columns=2, title="sweep")
     assert isinstance(figure, Figure)
     titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
-    assert titles == ["right: accuracy 100.0%", "wrong: accuracy 0.0%", "always 1: accuracy 50.0%"]
+    assert titles == ["right\naccuracy 100.0%", "wrong\naccuracy 0.0%", "always 1\naccuracy 50.0%"]
     assert len(figure.legends) == 1
     assert_png(plotting.save_figure(figure, tmp_path / "grid.png"), min_width=800)
 
@@ -222,3 +223,101 @@ def test_missing_matplotlib_says_how_to_install_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"pip install microgrid\[demos\]"):
         plotting.plot_costs([1.0, 0.5])
+
+
+# --- what a student reads: frames, bars, log ticks -----------------------------------------------------
+
+
+def tick_texts(axis: object, minor: bool = False) -> list[str]:
+    """The non-empty tick labels of a drawn axis."""
+    return [text.get_text() for text in axis.get_ticklabels(minor=minor) if text.get_text()]  # type: ignore[attr-defined]
+
+
+def test_boundary_panels_share_one_frame_in_a_landscape_grid() -> None:
+    X_train, Y_train = datasets.moons(m=40, seed=0)
+    X_test = X_train * 2.0  # a wider spread: the frame must hold both sets
+    panels = [
+        (f"{name}\n{where}", half_plane, X, Y_train)
+        for name in ("a", "b", "c")
+        for where, X in (("training set", X_train), ("test set", X_test))
+    ]
+    figure = plotting.boundary_panels(panels, notes={"a\ntraining set": "why it is flat"})
+    axes = figure.axes
+    width, height = figure.get_size_inches()
+    assert len(axes) == 6 and width > height
+    rows = {ax.get_subplotspec().rowspan.start for ax in axes}
+    columns = {ax.get_subplotspec().colspan.start for ax in axes}
+    assert len(columns) > len(rows)
+    assert all(ax.get_xlim() == axes[0].get_xlim() and ax.get_ylim() == axes[0].get_ylim() for ax in axes)
+    assert axes[0].get_xlim()[1] > X_test[0].max() and axes[0].get_xlim()[0] < X_test[0].min()
+    assert all(ax.get_xlabel() == "x₁" and ax.get_ylabel() == "x₂" for ax in axes)
+    assert [text.get_text() for text in axes[0].texts] == ["why it is flat"]
+
+
+def test_boundary_panels_refuse_a_note_for_no_panel() -> None:
+    X, Y = datasets.moons(m=10)
+    with pytest.raises(ValueError, match=r"notes name no panel: \['nope'\]"):
+        plotting.boundary_panels([("a", half_plane, X, Y)], notes={"nope": "?"})
+
+
+def test_grid_of_boundaries_defaults_to_a_landscape_grid() -> None:
+    X, Y = datasets.moons(m=10)
+    figure = plotting.grid_of_boundaries({str(n): half_plane for n in range(8)}, X, Y, resolution=20)
+    rows = {ax.get_subplotspec().rowspan.start for ax in figure.axes}
+    columns = {ax.get_subplotspec().colspan.start for ax in figure.axes}
+    assert (len(rows), len(columns)) == (2, 4)
+
+
+def test_plot_accuracies_starts_at_zero_marks_chance_and_keeps_the_legend_outside(tmp_path: Path) -> None:
+    scores = {
+        "leaky ReLU": {"training set": 0.9, "test set": 0.85},
+        "sigmoid": {"training set": 0.52, "test set": 0.44},
+    }
+    ax = plotting.plot_accuracies(scores, title="accuracy", xlabel="hidden activation")
+    ax.figure.canvas.draw()
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= 1
+    assert ax.get_xlabel() == "hidden activation" and ax.get_ylabel() == "accuracy"
+    assert legend_texts(ax) == ["chance (50%)", "training set", "test set"]
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.x0 >= ax.get_window_extent().x1  # beside the bars, never on them
+    assert [text.get_text() for text in ax.texts] == ["90%", "52%", "85%", "44%"]  # each bar its value
+    assert tick_texts(ax.xaxis) == ["leaky ReLU", "sigmoid"]
+    assert_png(plotting.save_figure(ax, tmp_path / "bars.png"))
+
+
+@pytest.mark.parametrize(
+    "low,high,expected",
+    [
+        (0.01, 0.9, {"0.01", "0.1"}),
+        (0.07, 0.7, {"0.1", "0.2", "0.5"}),
+        (0.25, 0.7, {"0.3", "0.4", "0.5", "0.6"}),
+    ],
+)
+def test_log_axes_read_in_plain_decimals(low: float, high: float, expected: set[str]) -> None:
+    ax = plotting.plot_costs({"a": [high, low], "b": [high, (low + high) / 2]}, log_scale=True)
+    ax.figure.canvas.draw()
+    labels = set(tick_texts(ax.yaxis)) | set(tick_texts(ax.yaxis, minor=True))
+    assert expected <= labels
+    assert all(re.fullmatch(r"\d+(\.\d+)?", label) for label in labels), labels  # no 10⁻¹, no 1e-1
+
+
+def test_log_axes_over_many_decades_read_in_powers_of_ten() -> None:
+    ax = plotting.plot_gradient_norms({"layer 1": [1e-10, 1e-9], "layer 2": [1.0, 1e3]})
+    ax.figure.canvas.draw()
+    assert {"10⁻⁸", "10⁰"} <= set(tick_texts(ax.yaxis))
+
+
+def test_shared_log_axes_keep_their_plain_labels() -> None:
+    figure = plotting.new_figure(10, 4)
+    left = figure.add_subplot(1, 2, 1)
+    plotting.plot_costs({"a": [0.9, 0.06]}, ax=left, log_scale=True)
+    right = figure.add_subplot(1, 2, 2, sharey=left)
+    plotting.plot_costs({"a": [0.8, 0.07]}, ax=right, log_scale=True)
+    figure.canvas.draw()
+    assert {"0.1", "0.2", "0.5"} <= set(tick_texts(right.yaxis)) | set(tick_texts(right.yaxis, minor=True))
+
+
+@pytest.mark.parametrize("scores", [{}, {"a": {"train": 0.9}, "b": {"test": 0.8}}])
+def test_plot_accuracies_needs_the_same_scores_for_every_model(scores: dict[str, dict[str, float]]) -> None:
+    with pytest.raises(ValueError, match="the same scores for each"):
+        plotting.plot_accuracies(scores)

@@ -62,3 +62,26 @@ def test_train_each_shuffles_mini_batches_by_its_seed() -> None:
 
     assert costs(1) == costs(1) != costs(2)
     assert backward_passes.calls == 3 * 2 * 64 // 16  # three runs of two epochs of four mini-batches
+
+
+def test_scale_shortens_every_count_by_the_same_fraction_under_fast() -> None:
+    assert kit.scale(400, fast=False, fraction=0.1) == 400
+    assert (kit.scale(400, fast=True, fraction=0.1), kit.scale(100, fast=True, fraction=0.1)) == (40, 10)
+    assert kit.scale(3, fast=True, fraction=0.1) == 1  # never zero epochs
+
+
+@pytest.mark.parametrize(("models", "shape"), [(1, (1, 2)), (2, (1, 4)), (3, (2, 3))])
+def test_train_test_boundaries_is_landscape_with_each_model_on_both_sets(
+    models: int, shape: tuple[int, int]
+) -> None:
+    pytest.importorskip("matplotlib")
+    split = mg.data.train_test_split(X, Y, seed=0)
+    figure = kit.train_test_boundaries({f"model {i}": network() for i in range(models)}, split, "title")
+    rows = {ax.get_subplotspec().rowspan.start for ax in figure.axes}
+    columns = {ax.get_subplotspec().colspan.start for ax in figure.axes}
+    assert (len(rows), len(columns)) == shape
+    titles = [ax.get_title() for ax in figure.axes]
+    for i in range(models):
+        assert sum(title.startswith(f"model {i}\ntraining set: accuracy") for title in titles) == 1
+        assert sum(title.startswith(f"model {i}\ntest set: accuracy") for title in titles) == 1
+    assert len({(ax.get_xlim(), ax.get_ylim()) for ax in figure.axes}) == 1  # one frame for all
