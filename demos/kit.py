@@ -157,7 +157,8 @@ def train(
     m = X.shape[1]
     costs: list[float] = []
     report_every = max(1, epochs // 100)
-    bar = progress(range(epochs), description)
+    # Say how the steps run: the progress bar names mg.replay when the step is replayed.
+    bar = progress(range(epochs), description if run is step else f"{description} (mg.replay)")
     # The matrices are small: BLAS threads would only fight over the cores (2× slower on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         model.train()
