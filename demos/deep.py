@@ -76,13 +76,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     )
 
     # --- the deep network's graph, one box per layer ---------------------------------------------
-    deep = models[names["deep"]]
-    Z = deep(mg.tensor(split.X_train, name="X"))
-    with mg.scope("cost"):  # a scope of its own, so that the cost collapses into one box too
-        J = mg.nn.sigmoid_cross_entropy(Z, split.Y_train)
-    picture = mg.draw(J, show="both", collapse=True, rankdir="TB")
-    for suffix in ("svg", "png"):
-        picture.render(run.path(f"network.{suffix}"))
+    kit.draw_network(run, models[names["deep"]], split.X_train, split.Y_train)
     return run.finish(results)
 
 

@@ -135,24 +135,16 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     # --- ten digits: the same loop with ten outputs and the softmax cross-entropy ---------------------
     ten = mg.nn.mlp(SOFTMAX, hidden="relu", init="he", seed=SEED)
     optimizer = mg.optim.SGD(ten.parameters(), lr=LEARNING_RATE)
-
-    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
-        optimizer.zero_grad()
-        J = mg.nn.softmax_cross_entropy(ten(X), Y)  # Y holds class indices; the loss one-hots them
-        J.backward()
-        optimizer.step()
-        return J
-
-    replayed_step = mg.replay(step)  # recorded at the first call, then replayed as plain numpy calls
-    X_train, Y_train = mg.tensor(digits.X_train, name="X"), mg.tensor(digits.Y_train, name="Y")
-    # One BLAS thread, as in kit.train: on matrices this small more threads only fight (10× slower).
-    # Imported here, as the kit does, so that listing the demos needs no extra.
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        ten_costs = [
-            replayed_step(X_train, Y_train).item() for _ in kit.progress(range(iterations), "ten digits")
-        ]
+    # Y holds class indices; the loss one-hots them.
+    ten_costs = kit.train(
+        ten,
+        digits.X_train,
+        digits.Y_train,
+        optimizer,
+        iterations,
+        description="ten digits",
+        loss=mg.nn.softmax_cross_entropy,
+    )
 
     # --- pictures ------------------------------------------------------------------------------------
     figure = plotting.new_figure(10.0, 4.8)
@@ -190,12 +182,7 @@ def main(fast: bool = False, out: str | None = None) -> dict[str, float]:
     run.save(figure, "mistakes.png")
 
     # --- the ten-digit network's graph, one box per layer ------------------------------------------
-    Z = ten(mg.tensor(digits.X_train, name="X"))
-    with mg.scope("cost"):  # a scope of its own, so that the cost collapses into one box too
-        J = mg.nn.softmax_cross_entropy(Z, digits.Y_train)
-    picture = mg.draw(J, show="both", collapse=True, rankdir="TB")
-    for suffix in ("svg", "png"):
-        picture.render(run.path(f"network.{suffix}"))
+    kit.draw_network(run, ten, digits.X_train, digits.Y_train, mg.nn.softmax_cross_entropy)
 
     # --- summary ----------------------------------------------------------------------------------
     return run.finish(

@@ -126,8 +126,10 @@ def train(
     seed: int = 0,
     after_backward: Callable[[], None] | None = None,
     description: str = "training",
+    loss: Callable[[mg.Tensor, mg.Tensor], mg.Tensor] = mg.nn.sigmoid_cross_entropy,
 ) -> list[float]:
-    """Minimise J = cross-entropy of σ(model(X)) (+ λ/(2m)·Σ‖W[l]‖²); return J of every epoch.
+    """Minimise J = loss(model(X), Y) (+ λ/(2m)·Σ‖W[l]‖²); return J of every epoch. The loss is
+    the cross-entropy of σ(model(X)) unless another is given (the softmax's for ten classes).
 
     Without batch_size an epoch is one full-batch step; with it, one pass over shuffled
     mini-batches, and J is their average weighted by size. `schedule.step()` runs once per epoch,
@@ -141,7 +143,7 @@ def train(
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     def step(X_batch: mg.Tensor, Y_batch: mg.Tensor) -> mg.Tensor:
-        J = mg.nn.sigmoid_cross_entropy(model(X_batch), Y_batch)
+        J = loss(model(X_batch), Y_batch)
         if lambd:
             J = J + mg.nn.l2_penalty(model, lambd, X_batch.shape[1])
         optimizer.zero_grad()
@@ -223,6 +225,22 @@ def train_each(
         )
         models[name] = setting.model
     return models, costs
+
+
+def draw_network(
+    run: Run,
+    model: mg.nn.Module,
+    X: np.ndarray,
+    Y: np.ndarray,
+    loss: Callable[[mg.Tensor, mg.Tensor], mg.Tensor] = mg.nn.sigmoid_cross_entropy,
+) -> None:
+    """The model's forward and backward graph on (X, Y), one box per layer, as network.svg/.png."""
+    Z = model(mg.tensor(X, name="X"))
+    with mg.scope("cost"):  # a scope of its own, so that the cost collapses into one box too
+        J = loss(Z, Y)
+    picture = mg.draw(J, show="both", collapse=True, rankdir="TB")
+    for suffix in ("svg", "png"):
+        picture.render(run.path(f"network.{suffix}"))
 
 
 def probabilities(model: mg.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
