@@ -50,12 +50,17 @@ float64 = "float64"
 __version__ = "0.1.0"
 
 
+# Imported on first use: plotting needs matplotlib and the playground Starlette (optional extras);
+# the exercises are for learners who ask for them, and `import microgrid` need not load them.
+LAZY_MODULES = ("plotting", "exercises", "playground")
+
+
 def __getattr__(name: str) -> Any:
-    """`mg.plotting`, imported on first use: it needs matplotlib, an optional extra."""
-    if name == "plotting":
+    """`mg.plotting`, `mg.exercises` and `mg.playground`, imported on first use."""
+    if name in LAZY_MODULES:
         import importlib
 
-        return importlib.import_module("microgrid.plotting")
+        return importlib.import_module(f"microgrid.{name}")
     raise AttributeError(f"module 'microgrid' has no attribute {name!r}")
 
 

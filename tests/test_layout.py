@@ -19,6 +19,8 @@ LAYERS = {
     "data": 1,
     "viz": 2,
     "cli": 3,
+    "exercises": 3,
+    "playground": 3,
     "plotting": 2,
 }
 THE_CIRCLE = {"microgrid.tensor", "microgrid.function", "microgrid.ops", "microgrid.functional"}
