@@ -35,10 +35,16 @@ docs-images: $(VENV)/.installed
 	$(PY) docs/generate_images.py
 
 # The documentation site in site/: the tutorial's pictures and notebooks are made from the pages'
-# own code first, then mkdocs builds with every warning an error.
-docs: $(VENV)/.installed
+# own code first, then mkdocs builds with every warning an error. The site needs no network: the
+# browser libraries it ships (KaTeX, iframe-worker) come from npm, at package-lock.json's versions.
+docs: $(VENV)/.installed node_modules/.package-lock.json
 	$(PY) docs/tutorial/generate.py
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+# npm ci installs exactly what package-lock.json lists (and writes this file); again when it changes.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make docs needs npm (Node.js) to install KaTeX for the site"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
