@@ -9,7 +9,9 @@ execute, drawing their pictures inline.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -62,6 +64,44 @@ def test_every_code_block_of_the_page_runs_and_prints_what_the_page_shows(page: 
     saved: list[Path] = []
     generate.run_page(page, save=lambda value, path: saved.append(path))
     assert saved == generate.figures(page)  # each picture came from its block's last expression
+
+
+# The course's order: course 1 weeks 2-4, then course 2 week 1, then what lies beyond the course.
+COURSE_ORDER = [
+    "computation-graph.md",
+    "logistic-regression.md",
+    "broadcasting.md",
+    "shallow-network.md",
+    "activations.md",
+    "symmetry.md",
+    "deep-network.md",
+    "regularisation.md",
+    "initialisation.md",
+    "gradient-checking.md",
+    "second-derivatives.md",
+]
+NEXT_LINK = re.compile(r"^\*\*Next:\*\* \[[^\]]*\]\((?P<target>[\w-]+\.md)\)", re.MULTILINE)
+TABLE_LINK = re.compile(r"^\| \[[^\]]*\]\((?P<target>[\w-]+\.md)\)", re.MULTILINE)
+
+
+def tutorial_nav() -> list[str]:
+    """The tutorial's lessons as mkdocs.yml's nav lists them (file names, index left out)."""
+    yaml = pytest.importorskip("yaml")
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    (section,) = [entry["Tutorial"] for entry in nav if isinstance(entry, dict) and "Tutorial" in entry]
+    paths = [entry if isinstance(entry, str) else next(iter(entry.values())) for entry in section]
+    return [Path(path).name for path in paths if path != "tutorial/index.md"]
+
+
+def test_the_lessons_follow_the_course_in_the_nav_the_index_and_their_next_links() -> None:
+    lessons = sorted(page.name for page in (DOCS / "tutorial").glob("*.md") if page.name != "index.md")
+    assert sorted(COURSE_ORDER) == lessons, "a lesson is missing from COURSE_ORDER, or listed but absent"
+    assert tutorial_nav() == COURSE_ORDER
+    index = (DOCS / "tutorial" / "index.md").read_text(encoding="utf-8")
+    assert TABLE_LINK.findall(index) == COURSE_ORDER
+    for lesson, following in itertools.pairwise(COURSE_ORDER):
+        text = (DOCS / "tutorial" / lesson).read_text(encoding="utf-8")
+        assert NEXT_LINK.findall(text) == [following], f"{lesson} should end pointing to {following}"
 
 
 def test_every_picture_of_the_tutorial_is_drawn_by_exactly_one_block() -> None:
@@ -133,6 +173,35 @@ def test_the_picture_after_a_block_is_saved_from_its_last_expression(tutorial_pa
     generate.run_page(page, save=lambda value, path: saved.append((value, path)))
     assert [path.name for _, path in saved] == ["square.svg"]
     assert "mul" in saved[0][0].source
+
+
+def test_an_image_whose_alt_text_holds_brackets_is_still_drawn(tutorial_page: Path) -> None:
+    text = (
+        "```python\nimport microgrid as mg\nW = mg.tensor([[1.0, 2.0]], requires_grad=True, name='W[1]')\n"
+        "mg.draw(W * W)\n```\n\n![W[1] squared, entry by entry](images/w-squared.svg)\n"
+    )
+    page = write_page(tutorial_page, text)
+    saved: list[Path] = []
+    generate.run_page(page, save=lambda value, path: saved.append(path))
+    assert [path.name for path in saved] == ["w-squared.svg"]
+
+
+def test_a_plot_without_axis_labels_is_refused_but_a_drawing_with_axes_off_passes(
+    tutorial_page: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    plot = (
+        "```python\nfrom microgrid import plotting\nfigure = plotting.new_figure()\n"
+        "ax = figure.add_subplot()\nax.plot([0.7, 0.3, 0.2])\n"
+        "ax.set_title('cost')\nax.set_xlabel('iteration')\n"
+        "{more}figure\n```\n\n![a plot](images/plot.svg)\n"
+    )
+    unlabelled = write_page(tutorial_page, plot.format(more=""))
+    refusal = r"plot\.svg has plots without axis labels \('cost' has no y label\)"
+    with pytest.raises(generate.PageError, match=refusal):
+        generate.run_page(unlabelled)
+    drawing = write_page(tutorial_page, plot.format(more="ax.set_axis_off()\n"))
+    assert generate.run_page(drawing) == 1
 
 
 def test_display_size_scales_an_svg_and_caps_its_width() -> None:

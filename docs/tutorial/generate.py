@@ -47,11 +47,12 @@ SVG_SIZE = re.compile(r'<svg\b[^>]*?width="(?P<width>[\d.]+)pt"\s+height="(?P<he
 DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 FENCE = re.compile(r"^```(?P<language>[\w-]*)[^\n]*\n(?P<code>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-IMAGE = re.compile(r"^!\[[^\]]*\]\((?P<target>[^)\s]+)\)[ \t]*$", re.MULTILINE)
+# The alt text may hold brackets ("W[1]"): it runs, on one line, up to the first "](".
+IMAGE = re.compile(r"^!\[[^\n]*?\]\((?P<target>[^)\s]+)\)[ \t]*$", re.MULTILINE)
 # Put on the line before a fence, it marks an illustrative fragment that is shown but not run.
 FRAGMENT = "<!-- fragment -->"
 # The end of a fence, blank lines, then an image: the picture that block draws.
-IMAGE_AFTER = re.compile(r"[ \t]*\n(?:[ \t]*\n)*!\[[^\]]*\]\((?P<target>[^)\s]+)\)")
+IMAGE_AFTER = re.compile(r"[ \t]*\n(?:[ \t]*\n)*!\[[^\n]*?\]\((?P<target>[^)\s]+)\)")
 LINK = re.compile(r"(\]\()(?P<target>[^)\s#]+)(?P<anchor>#[^)\s]*)?\)")
 ADMONITION = re.compile(r'^!!! \w+(?: "(?P<title>[^"]*)")?[ \t]*$')
 
@@ -176,12 +177,35 @@ def _run_doctest(page: Path, block: Block, namespace: dict[str, Any]) -> None:
 
 
 def _check_figure(page: Path, block: Block, value: Any) -> None:
-    """The last expression before an image must be a picture this script can write."""
-    if not _is_diagram(value) and _matplotlib_figure(value) is None:
+    """The last expression before an image must be a picture this script can write.
+
+    A plot must name what its axes show: a reader of the page sees the picture, not the code.
+    """
+    picture = block.figure.name if block.figure else "the image"
+    figure = None if _is_diagram(value) else _matplotlib_figure(value)
+    if not _is_diagram(value) and figure is None:
         raise PageError(
-            f"{page}:{block.line}: the block before {block.figure.name if block.figure else 'the image'} "
+            f"{page}:{block.line}: the block before {picture} "
             f"must end with a Diagram (mg.draw) or a matplotlib Figure or Axes, got {type(value).__name__}"
         )
+    unlabelled = unlabelled_axes(figure) if figure is not None else []
+    if unlabelled:
+        raise PageError(
+            f"{page}:{block.line}: {picture} has plots without axis labels ({'; '.join(unlabelled)}): "
+            "give each ax.set_xlabel(...) and ax.set_ylabel(...), or ax.set_axis_off() for a drawing"
+        )
+
+
+def unlabelled_axes(figure: Any) -> list[str]:
+    """The plots of a matplotlib figure that lack an x or y label, each named by its title."""
+    missing = []
+    for number, ax in enumerate(figure.axes, start=1):
+        if not ax.axison:  # a drawing or a legend's panel: no axes to label
+            continue
+        lacking = [axis for axis in ("x", "y") if not getattr(ax, f"get_{axis}label")().strip()]
+        if lacking:
+            missing.append(f"{ax.get_title() or f'plot {number}'!r} has no {' or '.join(lacking)} label")
+    return missing
 
 
 def _is_diagram(value: Any) -> bool:
