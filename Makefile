@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint demo bench docs-images docs clean
+.PHONY: test lint demo bench docs-images gallery docs clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -33,6 +33,10 @@ demo: $(VENV)/.installed
 # The pictures in docs/ are made by code, so they never go stale: run this after changing them.
 docs-images: $(VENV)/.installed
 	$(PY) docs/generate_images.py
+
+# Every reference picture at slide size, and as seen with deuteranopia: open gallery/index.html.
+gallery: $(VENV)/.installed
+	$(PY) docs/generate_images.py --gallery gallery
 
 # The documentation site in site/: the tutorial's pictures and notebooks are made from the pages'
 # own code first, then mkdocs builds with every warning an error. The site needs no network: the

@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import draw  # noqa: E402
 import networks  # noqa: E402
 
 import microgrid as mg  # noqa: E402
@@ -210,6 +211,7 @@ def cases() -> dict[str, Callable[[bool], Row]]:
     found["add-overhead"] = op_overhead_row
     found["chain"] = chain_row
     found["memory"] = memory_row
+    found.update(draw.cases())
     return found
 
 

@@ -51,19 +51,21 @@ from microgrid.errors import GradError
 from microgrid.function import Grads, Op
 from microgrid.tensor import Tensor
 
-_constants: dict[tuple[float, np.dtype], Tensor] = {}
+_constants: dict[tuple[float, np.dtype, str | None], Tensor] = {}
 
 
-def constant(value: float, like: Tensor) -> Tensor:
-    """A number (0 or 1 in a rule) as a 0-d graph leaf in the dtype of `like`.
+def constant(value: float, like: Tensor, name: str | None = None) -> Tensor:
+    """A number (0 or 1 in a rule) as a 0-d graph leaf in the dtype of `like`, with the `name`
+    pictures show it by (`1/m`).
 
-    Made once per number and dtype and shared (read-only): −0.5 % of the instructions of a
-    training step against a new one each time.
+    Made once per number, dtype and name and shared (read-only): −0.5 % of the instructions of
+    a training step against a new one each time.
     """
-    key = (value, like._data.dtype)
+    key = (value, like._data.dtype, name)
     found = _constants.get(key)
     if found is None:
         found = _constants[key] = Tensor._make(scalar(value, like._data.dtype))
+        found.name = name
     return found
 
 
@@ -355,7 +357,7 @@ class SigmoidCrossEntropy(Op):
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         z, y = self.inputs
-        per_entry = Mul.apply(grad, constant(1.0 / z.size, z))  # g / m
+        per_entry = Mul.apply(grad, constant(1.0 / z.size, z, "1/m"))  # g / m
         dz = Mul.apply(Sub.apply(Sigmoid.apply(z), y), per_entry) if self.needs_grad[0] else None
         dy = Mul.apply(Neg.apply(z), per_entry) if self.needs_grad[1] else None
         return dz, dy

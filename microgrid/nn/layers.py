@@ -61,7 +61,7 @@ class Layer(Module):
         self.output_name = self.name_of(self.letter)
         for attribute, parameter in self._parameters.items():
             parameter.name = self.name_of(attribute)
-            outer = parameter.scope[:-1] if parameter.scope[-1:] == (old_scope,) else parameter.scope
+            outer = _outside(parameter.scope, old_scope)
             parameter.scope = outer if self.scope_name is None else (*outer, self.scope_name)
 
     def name_of(self, letter: str) -> str:
@@ -126,6 +126,7 @@ class Dense(Layer):
 
     def forward(self, x: Operand) -> Tensor:
         dtype = self.W.data.dtype
+        given = x
         if not isinstance(x, Tensor):
             x = as_tensor(to_array(x, dtype))  # data, not a graph node: no copy, no op
         shape = x.data.shape
@@ -137,7 +138,14 @@ class Dense(Layer):
                 f"convert the input with mg.astype(x, {str(dtype)!r}) or build the layer with "
                 f"dtype={str(x.dtype)!r}"
             )
+        if x is not given:  # made here, so named here: a caller's own tensor keeps its name
+            x.name = self.input_name()
+            x.scope = _outside(x.scope, self.scope_name)  # the caller's data, not the layer's
         return self.W @ x + self.b
+
+    def input_name(self) -> str:
+        """What the course calls this layer's input: A[l−1], X for layer 1 or a lone layer."""
+        return "X" if self.layer is None or self.layer <= 1 else f"A[{self.layer - 1}]"
 
     def _given(self, x: Tensor) -> str:
         """The input as an error message shows it: its name and shape, or just its shape."""
@@ -161,6 +169,11 @@ class Dense(Layer):
 
     def settings(self) -> list[str]:
         return [f"{self.n_in} → {self.n_out}", f"init={self.init}"]
+
+
+def _outside(scope: tuple[str, ...], name: str | None) -> tuple[str, ...]:
+    """`scope` without its innermost scope when that is `name`: where the caller is."""
+    return scope[:-1] if name is not None and scope[-1:] == (name,) else scope
 
 
 class Sigmoid(Layer):

@@ -1,6 +1,8 @@
 """Loss functions composed of engine ops, in the course's layout (one example per column).
 
-Each returns the cost J as a scalar tensor named "J". The labels are tensors no gradient flows
+Each returns the cost J as a scalar tensor named "J", made inside `mg.scope("cost")` with its
+intermediates named as the course writes them (Y, ln A, log softmax(Z)), so a picture draws the
+cost as one box (collapse=True) or reads like the slides. The labels are tensors no gradient flows
 to, and everything computed from them is an op, so that a replayed step (mg.replay) recomputes it
 from each new batch. Sigmoid and binary cross-entropy and mse average over every entry, which for the
 course's (1, m) outputs is the average over the m examples; softmax cross-entropy sums over the
@@ -18,7 +20,8 @@ import numpy as np
 
 from microgrid import checks
 from microgrid.errors import ShapeError
-from microgrid.functional import as_tensor, astype, clip, equal, log, log_softmax
+from microgrid.functional import as_tensor, astype, clip, equal, log, logsumexp
+from microgrid.modes import scope
 from microgrid.nn.metrics import whole_numbers
 from microgrid.nn.module import Module
 from microgrid.ops import SigmoidCrossEntropy
@@ -47,6 +50,21 @@ def _labels(loss: str, output: Tensor, y: Operand) -> Tensor:
     if isinstance(y, Tensor) and y.dtype == output.dtype:
         return y
     return Tensor._make(to_array(labels, output.dtype))
+
+
+def _named_labels(Y: Tensor, y: Operand) -> Tensor:
+    """The labels tensor named as pictures show it: the caller's name, else Y. Named after the
+    checks, whose messages say `labels (1, 400)` for labels given as an array."""
+    if Y is not y:  # made here from an array, or converted: the caller's own tensor keeps its name
+        Y.name = y.name if isinstance(y, Tensor) and y.name else "Y"
+    return Y
+
+
+def _data(values: np.ndarray, name: str) -> Tensor:
+    """Data the loss was given as an array, as a tensor with the name pictures show it by."""
+    tensor = Tensor._make(values)
+    tensor.name = name
+    return tensor
 
 
 def _describe(value: Operand, values: np.ndarray, role: str) -> str:
@@ -88,9 +106,15 @@ def _check_unit_interval(loss: str, value: Operand, role: str, *, outside: str, 
     raise ValueError(f"{loss}: {_describe(value, values, role)} must lie in [0, 1], got {found}: {hint}")
 
 
-def _named(cost: Tensor) -> Tensor:
-    cost.name = "J"
-    return cost
+def _named(t: Tensor, name: str = "J") -> Tensor:
+    """`t`, named: the cost J, or an intermediate as the course writes it."""
+    t.name = name
+    return t
+
+
+def _called(t: Tensor) -> str:
+    """How a loss's formulas refer to its input: its name (A[2]), else `A`."""
+    return t.name or "A"
 
 
 def sigmoid_cross_entropy(logits: Operand, y: Operand) -> Tensor:
@@ -104,7 +128,9 @@ def sigmoid_cross_entropy(logits: Operand, y: Operand) -> Tensor:
     z = _output("sigmoid_cross_entropy", logits)
     Y = _labels("sigmoid_cross_entropy", z, y)
     guard(check_labels, "sigmoid_cross_entropy", Y)
-    return _named(SigmoidCrossEntropy.apply(z, Y))
+    Y = _named_labels(Y, y)
+    with scope("cost"):
+        return _named(SigmoidCrossEntropy.apply(z, Y))
 
 
 def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
@@ -118,16 +144,24 @@ def binary_cross_entropy(probs: Operand, y: Operand) -> Tensor:
     Y = _labels("binary_cross_entropy", p, y)
     guard(check_probabilities, "binary_cross_entropy", p)
     guard(check_labels, "binary_cross_entropy", Y)
+    Y = _named_labels(Y, y)
     eps = float(np.finfo(p.dtype).eps)
-    p = clip(p, eps, 1.0 - eps)
-    return _named(-(Y * log(p) + (1.0 - Y) * log(1.0 - p)).mean())
+    A = _called(p)
+    with scope("cost"):
+        p = _named(clip(p, eps, 1.0 - eps), f"clip({A})")
+        hit = _named(Y * _named(log(p), f"ln {A}"), f"Y ln {A}")
+        not_Y = _named(1.0 - Y, "1 − Y")
+        miss = _named(not_Y * _named(log(1.0 - p), f"ln(1 − {A})"), f"(1 − Y) ln(1 − {A})")
+        return _named(-_named(hit + miss, "L").mean())
 
 
 def mse(predictions: Operand, y: Operand) -> Tensor:
     """J = mean of (ŷ − y)²."""
     y_hat = _output("mse", predictions)
-    error = y_hat - _labels("mse", y_hat, y)
-    return _named((error * error).mean())
+    Y = _named_labels(_labels("mse", y_hat, y), y)
+    with scope("cost"):
+        error = y_hat - Y
+        return _named((error * error).mean())
 
 
 def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
@@ -142,9 +176,15 @@ def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
             f"softmax_cross_entropy: {z.describe()} must be (classes, m), one example per column"
         )
     z = _output("softmax_cross_entropy", z)
-    targets = _one_hot(z, labels)
-    m = z.shape[1]
-    return _named((log_softmax(z, axis=0) * targets).sum() * (-1.0 / m))
+    Z = _called(z)
+    with scope("cost"):
+        Y = _one_hot(z, labels)
+        m = z.shape[1]
+        # log softmax(z) = z − logsumexp(z), spelled out to name the two parts for pictures
+        lse = _named(logsumexp(z, axis=0, keepdims=True), f"logsumexp {Z}")
+        log_p = _named(z - lse, f"log softmax({Z})")
+        total = _named((_named(log_p * Y, f"Y ⊙ log softmax({Z})")).sum(), "Σ Y ⊙ log softmax")
+        return _named(total * (-1.0 / m))
 
 
 def _one_hot(z: Tensor, labels: Operand) -> Tensor:
@@ -153,16 +193,16 @@ def _one_hot(z: Tensor, labels: Operand) -> Tensor:
     classes, m = z.shape
     given = as_array(labels)
     if given.shape == z.shape:
-        return _labels("softmax_cross_entropy", z, labels)
+        return _named_labels(_labels("softmax_cross_entropy", z, labels), labels)
     if given.shape not in ((m,), (1, m)):
         raise ShapeError(
             f"softmax_cross_entropy: labels of shape {given.shape} fit neither one-hot columns "
             f"{z.shape} nor class indices ({m},) or (1, {m}) for {z.describe()}"
         )
-    indices = labels.reshape(1, m) if isinstance(labels, Tensor) else Tensor._make(given.reshape(1, m))
+    indices = labels.reshape(1, m) if isinstance(labels, Tensor) else _data(given.reshape(1, m), "y")
     guard(check_class_indices, z, indices)
-    class_numbers = Tensor._make(np.arange(classes).reshape(classes, 1))
-    return astype(equal(class_numbers, indices), z.dtype)
+    class_numbers = _data(np.arange(classes).reshape(classes, 1), f"0..{classes - 1}")
+    return _named(astype(equal(class_numbers, indices), z.dtype), "Y")
 
 
 def check_class_indices(z: Tensor, labels: Operand) -> None:
@@ -189,9 +229,8 @@ def l2_penalty(model: Module, lambd: float, m: int) -> Tensor:
     weights = [p for name, p in model.named_parameters() if name.rsplit(".", 1)[-1] == "W"]
     if not weights:
         raise ValueError(f"l2_penalty: {type(model).__name__} has no weight parameter named W")
-    total = (weights[0] * weights[0]).sum()
-    for W in weights[1:]:
-        total = total + (W * W).sum()
-    penalty = total * (lambd / (2 * m))
-    penalty.name = "L2"
-    return penalty
+    with scope("L2 penalty"):
+        total = (weights[0] * weights[0]).sum()
+        for W in weights[1:]:
+            total = total + (W * W).sum()
+        return _named(total * (lambd / (2 * m)), "L2")

@@ -1,4 +1,4 @@
-"""`mg.draw`: the graph behind a tensor as a picture, forward, backward, or both side by side.
+"""`mg.draw`: the graph behind a tensor as a picture: forward, backward, or both, aligned.
 
 Drawing reads the graph and never changes it. The backward picture is the engine's own walk,
 recorded with create_graph=True; it leaves every `.grad` as it was.
@@ -6,7 +6,8 @@ recorded with create_graph=True; it leaves every `.grad` as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from microgrid.viz.picture import (
     check_size,
     collapse_scopes,
     forward_picture,
+    group_by_rule,
 )
 
 if TYPE_CHECKING:
@@ -38,8 +40,11 @@ class Diagram:
     which needs a system Graphviz.
     """
 
-    def __init__(self, digraph: graphviz.Digraph, node_count: int, graph: Graph, show: str) -> None:
-        self.digraph = digraph
+    def __init__(
+        self, make: Callable[[], graphviz.Digraph], node_count: int, graph: Graph, show: str
+    ) -> None:
+        self._make = make  # the Digraph is made when first asked for: text() needs no graphviz
+        self._digraph: graphviz.Digraph | None = None
         self.node_count = node_count
         self.graph = graph
         self.show = show
@@ -55,6 +60,13 @@ class Diagram:
         if self.show == "backward":
             return walked
         return f"{text.forward_text(self.graph, self.graph.gradients())}\n\n{walked}"
+
+    @property
+    def digraph(self) -> graphviz.Digraph:
+        """The picture as a graphviz.Digraph, to restyle (made once, on first use)."""
+        if self._digraph is None:
+            self._digraph = self._make()
+        return self._digraph
 
     @property
     def source(self) -> str:
@@ -96,7 +108,7 @@ def draw(
     *,
     show: str = "forward",
     collapse: bool = False,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     gradcheck: GradcheckReport | None = None,
     legend: bool = True,
     max_nodes: int | None = 400,
@@ -105,15 +117,19 @@ def draw(
 
     show: "forward" (tensors and ops, gradients beside the values once backward has run),
     "backward" (the backward pass as the engine records it with create_graph=True) or "both"
-    (side by side). collapse=True draws each scope as one box. rankdir: "LR" or "TB".
+    (side by side, each gradient level with its tensor). collapse=True draws each scope as one box.
+    rankdir: "LR" (left to right: forward on top, backward underneath) or "TB" (top to bottom:
+    forward on the left, backward on the right); by default TB for show="backward" (a chain from
+    dJ down to dW[1], which fits a slide best so) and LR otherwise.
     gradcheck: a report from mg.gradcheck; parameters are coloured by their relative difference.
     """
     if show not in SHOWS:
         raise ValueError(f"draw: show must be one of {', '.join(SHOWS)}, got {show!r}")
+    if rankdir is None:
+        rankdir = "TB" if show == "backward" else "LR"
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir must be LR (left to right) or TB (top to bottom), got {rankdir!r}")
-    dot.graphviz_package()  # before any work: say at once if the package is missing
-    graph = Graph(output)
+    graph = Graph(output, max_nodes, collapse)  # refuses an oversized graph while collecting it
     checks = None
     if gradcheck is not None:
         checks = {id(check.tensor): (check.difference, check.passed) for check in gradcheck.checks}
@@ -122,11 +138,13 @@ def draw(
     else:
         grads = graph.gradients()
         beside = forward_picture(graph, None, checks) if show == "both" else None
-        picture = backward_picture(graph, grads, checks, beside)
+        picture = group_by_rule(backward_picture(graph, grads, checks, beside))
+        if beside is not None:  # each gradient level with its tensor: dW[1] right under W[1]
+            picture.aligned = [(k, f"d_{k}") for k in graph.keys.values() if f"d_{k}" in picture.nodes]
     if collapse:
         picture = collapse_scopes(picture)
     check_size(picture, max_nodes, collapse)
-    return Diagram(dot.to_digraph(picture, rankdir, legend), len(picture.nodes), graph, show)
+    return Diagram(partial(dot.to_digraph, picture, rankdir, legend), len(picture.nodes), graph, show)
 
 
 def stored_gradients(graph: Graph) -> dict[int, Tensor]:

@@ -3,30 +3,37 @@
 graphviz (the Python package) is imported only here and only when DOT is made, so the engine,
 nn, optim and data never need it.
 
-Colour legend (STYLES is the one place where styles live):
+Colour legend (STYLES is the one place where styles live; tints of the Okabe–Ito palette):
 
-    input          blue box           a named leaf that needs no gradient: data (X, Y)
-    parameter      amber box          a leaf with requires_grad: what training changes (W[1], b[1])
-    constant       small dashed box   an unnamed leaf: a number in the code (the 3 of 3·v, 1/m)
-    intermediate   white box          a tensor an op made (Z[1], A[1])
-    output         green box          the tensor the picture is drawn for (J)
-    op             grey ellipse       a primitive: its name, parameters and formula
-    gradient       pink box           d(output)/d(tensor) in course notation: dW[1] is dJ/dW[1]
-    partial        small white box    a value the backward pass made on its way to a gradient
-    saved          small grey box     a forward value the backward pass reads (b in d/da = g · b)
-    scope          3-D box            a whole scope (a layer) when collapse=True
+    input          pale sky-blue box      a named leaf that needs no gradient: data (X, Y)
+    parameter      orange box             a leaf with requires_grad: what training changes (W[1])
+    constant       small dashed box       an unnamed leaf: a number in the code (the 3 of 3·v, 1/m)
+    intermediate   white box              a tensor an op made (Z[1], A[1])
+    output         blue box, thick        the tensor the picture is drawn for (J)
+    op             grey ellipse           a primitive: its name, parameters and formula
+    gradient       reddish-purple box     d(output)/d(tensor) in course notation: dW[1] is dJ/dW[1]
+    partial        small white box        a value the backward pass made on its way to a gradient
+    saved          small grey dotted box  a forward value the backward pass reads (b in dc = du · b)
+    scope          3-D box                a whole scope (a layer) when collapse=True
 
-A tensor's gradient, once computed, sits beside its value in a pink cell. With gradcheck=report,
-parameters are filled by their relative difference instead: green (passed), yellow (< 1e-4),
-orange (< 1e-2), red (larger: the backward rule behind that parameter is wrong).
+A tensor's gradient, once computed, sits beside its value in a pale reddish-purple cell. With
+gradcheck=report, parameters are filled by their relative difference instead, and marked: bluish
+green, a double border and ✓ (passed); yellow (< 1e-4), orange (< 1e-2) or vermillion (larger: the
+backward rule behind that parameter is wrong), each with a thick dashed border and ✗.
+
+Layout: with forward and backward both drawn, forward is on top (LR) or on the left (TB), each
+gradient level with its tensor (rank=same under newrank); an arrow from one cluster into another
+leaves a rank free, so clusters follow one another in a line instead of a staircase.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from microgrid.viz.picture import Node, Picture
 
@@ -35,20 +42,73 @@ if TYPE_CHECKING:
 
 # --- styles: the one table ----------------------------------------------------------------
 
-FONT = "Helvetica"
-SMALL = "10"  # point size of the lines under a node's title
+# DejaVu Sans has ᵀ, ², ⊙, ✓ and ✗, comes with Graphviz's own dependencies on Debian, and both
+# Graphviz and graphviz-pure know its metrics, so boxes fit their text.
+FONT = "DejaVu Sans"
+SMALL = "11"  # point size of the lines under a node's title
 
+# Okabe–Ito's colour-blind-safe colours, as light tints behind black text; each kind differs from
+# the others also under deuteranopia (tests/viz/test_palette.py), and by shape or border where
+# the fill alone does not tell (ops are ellipses, constants and partial results are small).
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+
+
+def tint(colour: str, strength: float) -> str:
+    """`colour` mixed with white: strength 1 is the colour itself, 0 is white."""
+    channels = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(255 - (255 - c) * strength):02x}" for c in channels)
+
+
+# Machado, Oliveira and Fernandes (2009): how deuteranopia (no green cones, severity 1) maps linear RGB.
+DEUTERANOPIA = np.array(
+    [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+)
+
+
+def as_deuteranope_sees(rgb: np.ndarray) -> np.ndarray:
+    """sRGB values 0..255 (any array whose last axis is R, G, B) as a deuteranope sees them."""
+    srgb = np.asarray(rgb, dtype=np.float64) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(linear @ DEUTERANOPIA.T, 0, 1)
+    return np.where(seen <= 0.0031308, seen * 12.92, 1.055 * seen ** (1 / 2.4) - 0.055) * 255
+
+
+GREY = "#6b6b6b"  # borders and arrows that stay in the background
 STYLES: dict[str, dict[str, str]] = {
-    "input": {"shape": "box", "style": "filled,rounded", "fillcolor": "#dbeafe"},
-    "parameter": {"shape": "box", "style": "filled,rounded", "fillcolor": "#fde68a"},
-    "constant": {"shape": "box", "style": "rounded,dashed", "fontsize": "10", "color": "#9ca3af"},
+    "input": {"shape": "box", "style": "filled,rounded", "fillcolor": tint(OKABE_ITO["sky blue"], 0.22)},
+    "parameter": {"shape": "box", "style": "filled,rounded", "fillcolor": tint(OKABE_ITO["orange"], 0.45)},
+    "constant": {"shape": "box", "style": "rounded,dashed", "fontsize": SMALL, "color": GREY},
     "intermediate": {"shape": "box", "style": "filled,rounded", "fillcolor": "white"},
-    "output": {"shape": "box", "style": "filled,rounded,bold", "fillcolor": "#bbf7d0"},
-    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f4f6", "color": "#6b7280"},
-    "gradient": {"shape": "box", "style": "filled,rounded", "fillcolor": "#fbcfe8"},
-    "partial": {"shape": "box", "style": "rounded", "fontsize": "10", "color": "#9ca3af"},
-    "saved": {"shape": "box", "style": "filled,rounded,dotted", "fillcolor": "#e5e7eb", "fontsize": "10"},
-    "scope": {"shape": "box3d", "style": "filled", "fillcolor": "#ede9fe"},
+    "output": {
+        "shape": "box",
+        "style": "filled,rounded,bold",
+        "fillcolor": tint(OKABE_ITO["blue"], 0.45),
+        "penwidth": "2",
+    },
+    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#eeeeee", "color": GREY},
+    "gradient": {
+        "shape": "box",
+        "style": "filled,rounded",
+        "fillcolor": tint(OKABE_ITO["reddish purple"], 0.62),
+    },
+    "partial": {"shape": "box", "style": "rounded", "fontsize": SMALL, "color": GREY},
+    "saved": {"shape": "box", "style": "filled,rounded,dotted", "fillcolor": "#e6e6e6", "fontsize": SMALL},
+    "scope": {
+        "shape": "box3d",
+        "style": "filled",
+        "fillcolor": "#f7f7f7",
+        "fontsize": SMALL,
+        "margin": "0.1,0.06",
+    },
 }
 LEGEND = {
     "input": "input (data)",
@@ -62,21 +122,25 @@ LEGEND = {
     "saved": "forward value read by backward",
     "scope": "scope drawn as one box",
 }
+GRADIENT_FLOW = "#A8527F"  # reddish purple, darkened so a thin arrow stands out on white
 EDGE_STYLES: dict[str, dict[str, str]] = {
     "data": {},
-    "backward": {"color": "#be185d"},
-    "saved": {"style": "dashed", "color": "#9ca3af"},
+    "backward": {"color": GRADIENT_FLOW},
+    "saved": {"style": "dashed", "color": GREY},
 }
-GRADIENT_CELL = "#fce7f3"  # background of the gradient drawn beside a tensor's value
-CURRENT = {"color": "#ea580c", "penwidth": "3"}  # step-through: the gradient being finalised
-CURRENT_EDGE = {"color": "#ea580c", "penwidth": "2.5"}
+GRADIENT_CELL = tint(OKABE_ITO["reddish purple"], 0.3)  # background of the gradient beside a value
+CURRENT = {"color": OKABE_ITO["vermillion"], "penwidth": "3"}  # step-through: the gradient being finalised
+CURRENT_EDGE = {"color": OKABE_ITO["vermillion"], "penwidth": "2.5"}
 # Gradient check: (largest relative difference, fill, legend text); the first band that fits wins.
+# Fill is never the only cue: a pass has a double border and ✓, a failure a thick dashed one and ✗.
 GRADCHECK_BANDS = (
-    (1e-4, "#fef08a", "gradcheck: difference < 1e-4"),
-    (1e-2, "#fdba74", "gradcheck: difference < 1e-2"),
-    (float("inf"), "#f87171", "gradcheck: wrong gradient"),
+    (1e-4, tint(OKABE_ITO["yellow"], 0.55), "✗ gradcheck: difference < 1e-4"),
+    (1e-2, tint(OKABE_ITO["orange"], 0.7), "✗ gradcheck: difference < 1e-2"),
+    (float("inf"), tint(OKABE_ITO["vermillion"], 0.55), "✗ gradcheck: wrong gradient"),
 )
-GRADCHECK_PASSED = "#86efac"
+GRADCHECK_PASSED = tint(OKABE_ITO["bluish green"], 0.28)
+PASSED_BORDER = {"peripheries": "2", "color": OKABE_ITO["bluish green"]}
+FAILED_BORDER = {"penwidth": "3", "color": OKABE_ITO["vermillion"]}
 
 # --- DOT ---------------------------------------------------------------------------------------------
 
@@ -94,39 +158,61 @@ def graphviz_package() -> Any:
 
 
 def to_digraph(picture: Picture, rankdir: str = "LR", legend: bool = True) -> graphviz.Digraph:
-    """The picture as a graphviz.Digraph: scopes become (nested) clusters, styles come from STYLES."""
+    """The picture as a graphviz.Digraph: scopes become (nested) clusters, styles come from STYLES.
+
+    With forward and backward both drawn, the forward part is always on top (rankdir LR) or on the
+    left (TB), and the pairs in `picture.aligned` sit level with each other (one rank, newrank).
+    """
     dot = graphviz_package().Digraph(
         "microgrid",
-        graph_attr={"rankdir": rankdir, "fontname": FONT, "bgcolor": "white", "nodesep": "0.25"},
-        node_attr={"fontname": FONT, "fontsize": "12"},
-        edge_attr={"fontname": FONT, "fontsize": "10", "arrowsize": "0.7"},
+        graph_attr={
+            "rankdir": rankdir,
+            "fontname": FONT,
+            "bgcolor": "white",
+            "newrank": "true",  # rank=same across clusters: a layer's backward level with its forward
+            "nodesep": "0.2",
+            "ranksep": _ranksep(picture, rankdir),
+        },
+        node_attr={"fontname": FONT, "fontsize": "12", "margin": "0.08,0.03"},
+        edge_attr={"fontname": FONT, "fontsize": SMALL, "arrowsize": "0.7"},
     )
-    # Graphviz stacks clusters in an order of its own; emitting backward first tends to put
-    # the forward picture on top.
-    parts = sorted({n.part for n in picture.nodes.values()}, key=["backward", "forward"].index)
+    parts = sorted({n.part for n in picture.nodes.values()}, key=["forward", "backward"].index)
     clusters = itertools.count(1)  # DOT ids cluster1, cluster2, ...: a scope's name may hold any character
     for part in parts:
         nodes = [n for n in picture.nodes.values() if n.part == part]
         if len(parts) == 1:
             _emit_scopes(dot, nodes, (), clusters)
             continue
-        title = "forward" if part == "forward" else "backward: gradients flow right to left"
-        if rankdir == "TB" and part == "backward":
-            title = "backward: gradients flow bottom to top"
+        flow = "right to left" if rankdir == "LR" else "bottom to top"
+        title = "forward" if part == "forward" else f"backward: gradients flow {flow}"
         with dot.subgraph(name=f"cluster{next(clusters)}") as cluster:
-            # The backward title goes underneath, away from the dashed edges coming from above.
-            where = "b" if part == "backward" else "t"
             cluster.attr(
-                label=_html(f"<B>{html.escape(title)}</B>"), labelloc=where, style="rounded", color="#9ca3af"
+                label=_html(f"<B>{html.escape(title)}</B>"), labeljust="l", style="rounded", color=GREY
             )
             _emit_scopes(cluster, nodes, (), clusters)
+    for above, below in picture.aligned:
+        with dot.subgraph() as level:
+            level.attr(rank="same")
+            # A flat edge orders the pair within its rank: forward first, so on top (or left).
+            level.edge(above, below, style="invis")
+    scopes = {node.key: node.scope for node in picture.nodes.values()}
+    carrying = _fed_by_gradients(picture) if picture.mirrored else set()
     for edge in picture.edges:
         attrs = dict(EDGE_STYLES[edge.kind])
+        tail_scope, head_scope = scopes.get(edge.tail, ()), scopes.get(edge.head, ())
+        if tail_scope and head_scope and tail_scope != head_scope:
+            # An arrow from one cluster into the next leaves a rank free between them, so no rank
+            # holds both and the clusters sit in one row instead of a staircase.
+            attrs["minlen"] = "2"
         if edge.label:
-            attrs["label"] = edge.label
+            # xlabel, not label: a label is a node of its own in a rank between, which would
+            # double the width of a left-to-right picture.
+            attrs["xlabel"] = edge.label
         if edge.current:
             attrs.update(CURRENT_EDGE)
-        if picture.mirrored and edge.kind == "backward":
+            if edge.kind == "data":  # the step-through's arrow: the gradient flows against the data
+                attrs["dir"] = "back"
+        if picture.mirrored and edge.kind == "backward" and edge.tail in carrying:
             # Declared head to tail and drawn with the arrow at the tail: the backward graph is
             # laid out mirrored, so dW[1] lands under W[1] and the arrows run the other way.
             dot.edge(edge.head, edge.tail, dir="back", **attrs)
@@ -134,9 +220,37 @@ def to_digraph(picture: Picture, rankdir: str = "LR", legend: bool = True) -> gr
             dot.edge(edge.tail, edge.head, constraint="false", **attrs)  # leave both layouts alone
         else:
             dot.edge(edge.tail, edge.head, **attrs)
-    if legend:
-        dot.node("legend", _legend(picture), shape="plain")
+    if legend and rankdir == "LR":  # a wide picture: the legend goes underneath, in rows
+        dot.attr(label=_legend(picture, columns=4), labelloc="b", labeljust="l")
+    elif legend:  # a tall picture: the legend is a node, so it goes beside the top rank
+        dot.node("legend", _legend(picture, columns=1), shape="plain")
     return dot
+
+
+def _ranksep(picture: Picture, rankdir: str) -> str:
+    """Inches between ranks: little top to bottom, where a network's picture is short of height,
+    but room for the labelled arrows (dA[1]) between collapsed layers, which are few."""
+    if rankdir == "LR":
+        return "0.2"
+    return "0.3" if any(node.kind == "scope" for node in picture.nodes.values()) else "0.12"
+
+
+def _fed_by_gradients(picture: Picture) -> set[str]:
+    """The backward nodes a gradient flows through. The others (A[1]², 1 − A[1]²) are computed
+    from forward values alone: their arrows keep the forward direction even when the backward
+    graph is mirrored, so they stay beside the layer that reads them."""
+    after: dict[str, list[str]] = {}
+    for edge in picture.edges:
+        if edge.kind == "backward":
+            after.setdefault(edge.tail, []).append(edge.head)
+    found = {node.key for node in picture.nodes.values() if node.kind == "gradient"}
+    todo = list(found)
+    while todo:
+        for head in after.get(todo.pop(), []):
+            if head not in found:
+                found.add(head)
+                todo.append(head)
+    return found
 
 
 def _emit_scopes(
@@ -147,7 +261,10 @@ def _emit_scopes(
     children: dict[str, list[Node]] = {}
     for node in nodes:
         if len(node.scope) == depth:
-            dot.node(node.key, _label(node), **_node_attrs(node))
+            attrs = _node_attrs(node)
+            if node.kind == "scope":  # collapsed layers in a straight line, forward and backward
+                attrs["group"] = node.part
+            dot.node(node.key, _label(node), **attrs)
         else:
             children.setdefault(node.scope[depth], []).append(node)
     for name, inner in children.items():
@@ -155,8 +272,8 @@ def _emit_scopes(
             cluster.attr(
                 label=_html(html.escape(name)),
                 style="rounded,filled",
-                fillcolor="#f9fafb",
-                color="#c4b5fd",
+                fillcolor="#f9f9f9",
+                color="#b0b0b0",
                 labeljust="l",
             )
             _emit_scopes(cluster, inner, (*prefix, name), clusters)
@@ -167,6 +284,9 @@ def _node_attrs(node: Node) -> dict[str, str]:
     if node.check is not None:
         attrs["fillcolor"] = gradcheck_fill(*node.check)
         attrs["style"] = "filled,rounded" if node.kind != "scope" else "filled"
+        attrs.update(PASSED_BORDER if node.check[1] else FAILED_BORDER)
+        if not node.check[1]:
+            attrs["style"] += ",dashed"
     if node.current:
         attrs.update(CURRENT)
     if node.tooltip:
@@ -181,16 +301,13 @@ def gradcheck_fill(difference: float, passed: bool) -> str:
     return next(fill for limit, fill, _ in GRADCHECK_BANDS if difference < limit)
 
 
-def worst(checks: Sequence[tuple[float, bool]]) -> tuple[float, bool] | None:
-    """The largest difference of several checks, passed only if all passed; None for none."""
-    if not checks:
-        return None
-    return max(difference for difference, _ in checks), all(passed for _, passed in checks)
-
-
 def _label(node: Node) -> str:
-    """An HTML-like label: bold title, small lines, and the gradient in a cell beside them."""
-    value = _text(node.title, node.lines)
+    """An HTML-like label: bold title, small lines, ✓ or ✗ for a gradient check, and the gradient
+    in a cell beside them."""
+    lines = list(node.lines)
+    if node.check is not None:
+        lines.append("✓ gradcheck passed" if node.check[1] else "✗ gradcheck failed")
+    value = _text(node.title, lines)
     if node.grad is None:
         return _html(value)
     colour = GRADIENT_CELL if node.grad_hidden else None  # hidden, but the same size: no reflow
@@ -208,9 +325,10 @@ def _text(title: str, lines: list[str], colour: str | None = None) -> str:
 
 def _swatch(style: Mapping[str, str]) -> str:
     """A legend cell filled, bordered and dashed like the nodes (or edges) it stands for."""
-    fill, border = style.get("fillcolor", "white"), style.get("color", "#6b7280")
+    fill, border = style.get("fillcolor", "white"), style.get("color", GREY)
     dashed = ' STYLE="dashed"' if "dashed" in style.get("style", "") else ""
-    return f'<TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" WIDTH="18"{dashed}> </TD>'
+    width = "2" if "penwidth" in style or "peripheries" in style else "1"
+    return f'<TD BGCOLOR="{fill}" COLOR="{border}" BORDER="{width}" WIDTH="18"{dashed}> </TD>'
 
 
 def _small(text: str) -> str:
@@ -221,21 +339,28 @@ def _html(text: str) -> str:
     return f"<{text}>"
 
 
-def _legend(picture: Picture) -> str:
-    """One table node: a swatch and a description for each kind the picture uses."""
-    kinds = {n.kind for n in picture.nodes.values()}
+def _legend(picture: Picture, columns: int) -> str:
+    """One table under the picture: a swatch and a description for each kind the picture uses,
+    `columns` of them a row."""
+    # A kind whose every node is coloured by its gradient check shows the check's colours instead.
+    kinds = {n.kind for n in picture.nodes.values() if n.check is None}
     rows = [(STYLES[kind], text) for kind, text in LEGEND.items() if kind in kinds]
     if any(n.grad is not None for n in picture.nodes.values()):
         rows.append(({"fillcolor": GRADIENT_CELL}, "gradient beside its value"))
     if any(edge.kind == "saved" for edge in picture.edges):
         rows.append((EDGE_STYLES["saved"], "dashed arrow: value backward reads"))
+    if any(edge.kind == "backward" for edge in picture.edges):
+        rows.append(({"color": GRADIENT_FLOW, "penwidth": "2"}, "arrow: the way the gradient flows"))
     if any(n.check is not None for n in picture.nodes.values()):
-        rows.append(({"fillcolor": GRADCHECK_PASSED}, "gradcheck: passed"))
-        rows.extend(({"fillcolor": fill}, text) for _, fill, text in GRADCHECK_BANDS)
+        rows.append(({"fillcolor": GRADCHECK_PASSED, **PASSED_BORDER}, "✓ gradcheck: passed"))
+        failed = {**FAILED_BORDER, "style": "dashed"}
+        rows.extend(({"fillcolor": fill, **failed}, text) for _, fill, text in GRADCHECK_BANDS)
     if picture.stepping:
         rows.append((CURRENT, "being finalised"))
-    cells = "".join(f'<TR>{_swatch(style)}<TD ALIGN="LEFT">{_small(text)}</TD></TR>' for style, text in rows)
+    cells = [f'{_swatch(style)}<TD ALIGN="LEFT">{_small(text)}</TD>' for style, text in rows]
+    lines = ["".join(cells[i : i + columns]) for i in range(0, len(cells), columns)]
+    body = "".join(f"<TR>{line}</TR>" for line in lines)
     return _html(
-        '<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" COLOR="#9ca3af">'
-        f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{cells}</TABLE>'
+        '<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" COLOR="#9e9e9e">'
+        f'<TR><TD COLSPAN="{2 * columns}" ALIGN="LEFT"><B>legend</B></TD></TR>{body}</TABLE>'
     )

@@ -19,35 +19,78 @@ from microgrid.function import Op
 from microgrid.tensor import Tensor
 
 TINY = 4  # arrays with at most this many numbers are printed in full
+MAX_NAME = 32  # an unnamed tensor is named by its formula up to this length (`W[2] @ A[1]`)
 COURSE_NAME = re.compile(r"[A-Za-z]\w*(\[\d+\])?")
-WORD = re.compile(r"[A-Za-z_]\w*")
+# A slot in a formula or rule: ASCII only, so `bᵀ` and `out²` are the slot b and out with a mark.
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class DiagramTooLarge(ValueError):
+    """The picture has more nodes than max_nodes: Graphviz would take very long to lay it out.
+    `counted` is how many nodes were counted before drawing stopped."""
+
+    def __init__(self, message: str, counted: int) -> None:
+        super().__init__(message)
+        self.counted = counted
 
 
 class Graph:
-    """The recorded forward graph behind some outputs, with a display name and a DOT key per tensor."""
+    """The recorded forward graph behind some outputs, with a display name and a DOT key per tensor.
 
-    def __init__(self, roots: Tensor | Sequence[Tensor]) -> None:
+    With `max_nodes`, collecting stops as soon as the picture is sure to hold more nodes than
+    that (each tensor that requires grad is a node of every picture; with `collapsed`, only those
+    outside any scope), so an oversized graph is refused before it is walked or drawn.
+    """
+
+    def __init__(
+        self, roots: Tensor | Sequence[Tensor], max_nodes: int | None = None, collapsed: bool = False
+    ) -> None:
         if isinstance(roots, Tensor):
             roots = [roots]
         self.roots = list(roots) if isinstance(roots, list | tuple) else []
         if not self.roots or not all(isinstance(r, Tensor) for r in self.roots):
             raise TypeError("draw: pass a Tensor (or a list of Tensors) to draw the graph behind it")
-        self.tensors = graph(self.roots)
+        self.tensors = collect(self.roots, max_nodes, collapsed)
         self.keys = {id(t): f"t{i}" for i, t in enumerate(self.tensors)}
         self.names: dict[int, str] = {}
-        counter = 0
+        self.generated: set[int] = set()  # ids of tensors whose name the picture made up
         for t in self.tensors:
             if t.name:
                 self.names[id(t)] = t.name
-            elif t.op is None and not t.requires_grad:
-                self.names[id(t)] = number_text(t.data) if t.size == 1 else "constant"
-            else:
-                counter += 1
-                self.names[id(t)] = f"t{counter}"
+                continue
+            self.generated.add(id(t))
+            if t.op is None:
+                self.names[id(t)] = number_text(t.data) if t.size == 1 else "array"
+                continue
+            self.names[id(t)] = derived_name(t.op, [self.names[id(p)] for p in t.op.inputs], self.generated)
         self._steps: list[Step] | None = None
+        self._drawn: dict[int, Tensor] | None = None
+
+    def drawn_as(self, t: Tensor) -> Tensor:
+        """The tensor whose gradient t's gradient is named after: t, or for a tensor whose name
+        the picture made up (W[2] @ A[1]) a named one with the very same gradient tensor (Z[2],
+        whose add passed it on unchanged), so that rules read dW[2] = dZ[2] @ A[1]ᵀ."""
+        if self._drawn is None:
+            grads = self.gradients()
+            sharing: dict[int, list[Tensor]] = {}  # id(gradient) -> its tensors, output first
+            for u in reversed(self.tensors):
+                if id(u) in grads:
+                    sharing.setdefault(id(grads[id(u)]), []).append(u)
+            self._drawn = {}
+            for tensors in sharing.values():
+                passer: Tensor | None = None  # the named tensor nearest the output: it passed it on
+                for u in tensors:
+                    if id(u) not in self.generated and passer is None:
+                        passer = u
+                    self._drawn[id(u)] = u if passer is None or id(u) not in self.generated else passer
+        return self._drawn.get(id(t), t)
+
+    def grad_label(self, t: Tensor) -> str:
+        """The name of t's gradient in rules: dZ[2], also for the W[2] @ A[1] that Z[2] passed it to."""
+        return grad_name(self.name(self.drawn_as(t)))
 
     def name(self, t: Tensor) -> str:
-        """The tensor's own name, else a generated one (t1, t2, ...) or a constant's value."""
+        """The tensor's own name, else its formula in its inputs' names (`W[1] @ X`) or its value."""
         return self.names[id(t)]
 
     def key(self, t: Tensor) -> str:
@@ -95,9 +138,7 @@ class Graph:
     def formula(self, op: Op) -> str:
         """The op's formula with its operands' names: `b · c` for u = b * c (the op's name if it
         has no formula, like a user's op)."""
-        if op.formula is None:
-            return op.name
-        return spell(op.formula, op, [self.name(t) for t in op.inputs])
+        return formula_text(op, [self.name(t) for t in op.inputs], short=False)
 
     def sent(self, step: Step, contribution: Contribution) -> str:
         """`mul sends dc ← du · b = 9`: what a step's op sent one input, its rule in real names."""
@@ -108,13 +149,103 @@ class Graph:
         rule = "its rule"
         if contribution.rule is not None:
             operands = [self.name(p) for p in op.inputs]
-            rule = spell(contribution.rule, op, operands, {"g": grad_name(name), "out": name})
+            rule = spell(contribution.rule, op, operands, {"g": self.grad_label(t), "out": name})
         target = grad_name(self.name(contribution.input))
-        line = f"{op.describe()} sends {target} ← {rule} = {value_text(contribution.grad)}"
+        line = f"{op_title(op)} sends {target} ← {rule} = {value_text(contribution.grad)}"
         if contribution.broadcast_shape is not None:
             shapes = f"{contribution.broadcast_shape} → {contribution.input.shape}"
             line += f", summed over broadcast axes {shapes}"
         return line
+
+
+def collect(roots: Sequence[Tensor], max_nodes: int | None, collapsed: bool) -> list[Tensor]:
+    """Every tensor behind `roots`, each after its inputs (autograd.graph); refused with
+    DiagramTooLarge first, as soon as more than `max_nodes` of them are sure to be drawn."""
+    if max_nodes is not None:
+        _count_up_to(roots, max_nodes, collapsed)
+    return graph(roots)
+
+
+def _count_up_to(roots: Sequence[Tensor], max_nodes: int, collapsed: bool) -> None:
+    """Count the tensors that will be nodes (those that require grad; with `collapsed`, only
+    those outside every scope) and raise at the first one over `max_nodes`: a 200,000-op chain
+    is refused after 401 visits, not after its whole picture is built."""
+    seen = {id(root) for root in roots}
+    waiting = list(roots)
+    counted = 0
+    scoped = False
+    while waiting:
+        t = waiting.pop()
+        scoped = scoped or bool(t.scope)
+        if t.requires_grad and not (collapsed and t.scope):
+            counted += 1
+            if counted > max_nodes:
+                raise DiagramTooLarge(too_large(f"at least {counted}", max_nodes, collapsed, scoped), counted)
+        for parent in t.op.inputs if t.op is not None else ():
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                waiting.append(parent)
+
+
+def too_large(count: str, max_nodes: int, collapsed: bool, scoped: bool) -> str:
+    """Why a picture is refused, and how to make it smaller."""
+    if collapsed:
+        advice = "collapse already drew each scope as one box; draw a smaller part of the graph"
+    elif scoped:
+        advice = "pass collapse=True to draw each scope (layer) as one box"
+    else:
+        advice = 'make the layers inside `with mg.scope("layer 1"):` and pass collapse=True'
+    return (
+        f"draw: the picture has {count} nodes, more than max_nodes={max_nodes}, and Graphviz would "
+        f"take very long to lay it out; {advice}, or pass max_nodes=None to draw it anyway"
+    )
+
+
+# --- formulas in real names ----------------------------------------------------------------------
+
+
+def derived_name(op: Op, operands: Sequence[str], generated: set[int]) -> str:
+    """A name for an unnamed tensor: its formula in its operands' names (`W[2] @ A[1]`, `1 − Y`,
+    `Z[1] > 0`); when that is too long, with the operands that are themselves unnamed written
+    `…` (`ln … + max Z`)."""
+    text = formula_text(op, operands)
+    if len(text) > MAX_NAME:
+        elided = [
+            "…" if id(t) in generated and t.op is not None else name for t, name in zip(op.inputs, operands)
+        ]
+        text = formula_text(op, elided)
+    return text if len(text) <= MAX_NAME else f"{op.name}(…)"
+
+
+def op_title(op: Op) -> str:
+    """The op's name and parameters, without the formula in slot names some ops describe
+    themselves with: `matmul` for `matmul a @ bᵀ` (the formula is spelled in real names below it)."""
+    title = op.describe()
+    if op.formula and title.endswith(op.formula):
+        title = title[: -len(op.formula)].rstrip()
+    return title or op.name
+
+
+def formula_text(op: Op, operands: Sequence[str], short: bool = True) -> str:
+    """What the op computes, in its operands' names: `W[2] @ A[1]`, `A[1]²` for a · a, `dA[1] ⊙ g`
+    for an elementwise product of arrays. `short` keeps only the name of a defined formula
+    (`σ(Z)` of `σ(a) = 1 / (1 + e^−a)`) and drops a closing remark (`max a (0 where ±∞)`)."""
+    if op.formula is None:
+        return f"{op.name}({', '.join(operands)})"
+    inputs = op.inputs
+    if op.name == "mul" and len(inputs) == 2:
+        if inputs[0] is inputs[1]:
+            return f"{_operand(operands[0])}²"
+        if all(t.size > 1 for t in inputs):  # an elementwise product of arrays, not a scaling
+            return f"{_operand(operands[0])} ⊙ {_operand(operands[1])}"
+    text = op.formula
+    if short:
+        text = REMARK.sub("", text.split(" = ")[0])
+    return spell(text, op, operands)
+
+
+REMARK = re.compile(r" \([^()]*\)$")
+CALL = re.compile(r"[^\s()]+\((?:[^()]|\([^()]*\))*\)")  # d(W[2] @ A[1]), σ(Z[2]): one operand
 
 
 def spell(text: str, op: Op, operands: Sequence[str], extra: Mapping[str, str] | None = None) -> str:
@@ -123,18 +254,21 @@ def spell(text: str, op: Op, operands: Sequence[str], extra: Mapping[str, str] |
     slots = op.slots() if not op.variadic else ()
     names = dict(zip(slots, (_operand(name) for name in operands)))
     if extra:
-        names.update(extra)
+        names.update({word: _operand(name) for word, name in extra.items()})
     return WORD.sub(lambda word: names.get(word.group(), word.group()), text)
 
 
 def _operand(name: str) -> str:
-    """A name as an operand in a formula: an expression in brackets, so `g · (b * c)` keeps its sense."""
-    return name if COURSE_NAME.fullmatch(name) or _is_number(name) else f"({name})"
+    """A name as an operand in a formula: an expression in brackets, so `g · (b * c)` keeps its
+    sense; a name, a number, `σ(Z)`, `1/m` or `A[1]²` as it is."""
+    if " " not in name and (not name.startswith(("−", "-")) or _is_number(name)):
+        return name
+    return name if CALL.fullmatch(name) else f"({name})"
 
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        float(text.replace("−", "-"))
     except ValueError:
         return False
     return True
@@ -144,9 +278,17 @@ def _is_number(text: str) -> bool:
 
 
 def number_text(array: Any) -> str:
-    """A one-number array as short text: 5, 0.6931, 1e-07."""
+    """A one-number array as short text: 5, 0.6931, 1e-07, and 1/400 for the reciprocal of a
+    whole number from 3 on (what 1/m is: 0.0025 hides the 400)."""
     value = np.asarray(array).reshape(-1)[0]
-    return str(bool(value)) if value.dtype == bool else _number(float(value), 4)
+    if value.dtype == bool:
+        return str(bool(value))
+    number = float(value)
+    if number and 1e-6 < abs(number) < 0.4:
+        whole = round(1 / abs(number))
+        if abs(abs(number) * whole - 1) < 1e-9:
+            return f"{'-' if number < 0 else ''}1/{whole}"
+    return _number(number, 4)
 
 
 def _number(value: float, digits: int) -> str:

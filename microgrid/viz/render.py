@@ -1,10 +1,12 @@
 """DOT text to SVG, PNG or PDF with whichever Graphviz is at hand, no root needed.
 
 The renderer is the system's `dot` when it is on PATH (full Graphviz: every format, vector PDF),
-else the static `graphviz-pure` binary that `pip install "microgrid[draw]"` puts beside Python
-(SVG and PNG). graphviz-pure cannot write PDF, so a PDF is then its PNG at 200 dpi wrapped by
-Pillow: a raster page, honest about being one. With no renderer at all, the DOT file is still
-written and RendererNotFound says how to get one.
+else the static `graphviz-pure` binary that `pip install "microgrid[draw]"` puts beside Python.
+graphviz-pure lays out with DejaVu Sans's metrics but draws PNG with fonts of its own that lack
+⊙, ✓ and ✗, so its SVG is the picture: PNG and (vector) PDF are that SVG drawn by cairosvg with
+the system's DejaVu Sans. Without cairosvg (or the cairo library it needs), PNG is graphviz-pure's
+own and a PDF is that PNG at 200 dpi wrapped by Pillow: a raster page, honest about being one.
+With no renderer at all, the DOT file is still written and RendererNotFound says how to get one.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import shutil
 import subprocess
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 FORMATS = ("svg", "png", "pdf", "dot")
+SLIDE = (1280, 720)  # px: a picture is judged shown whole on a slide this size
+PT_TO_PX = 4 / 3  # SVG sizes are in pt; 1 pt is 4/3 px at 96 px per inch
 PDF_DPI = 200  # resolution of the PNG inside a PDF made without system Graphviz
 TIMEOUT = 120  # seconds; a layout that takes longer is a graph to collapse, not to wait for
 
@@ -45,7 +50,8 @@ def find_renderer() -> str | None:
 
 
 def makes_pdf(renderer: str) -> bool:
-    """True for full Graphviz; graphviz-pure has no PDF output."""
+    """True for full Graphviz (its PNG and PDF draw with the system's fonts); graphviz-pure has no
+    PDF output and draws PNG with fonts of its own."""
     return not Path(renderer).name.startswith("graphviz-pure")
 
 
@@ -57,9 +63,24 @@ def pipe(source: str, format: str = "svg") -> bytes:
     renderer = find_renderer()
     if renderer is None:
         raise RendererNotFound(f"no Graphviz renderer found to make {format}; {HOW_TO_GET_ONE}")
-    if format == "pdf" and not makes_pdf(renderer):
+    if format == "svg" or makes_pdf(renderer):
+        return _run(renderer, source, [f"-T{format}"])
+    drawer = cairosvg()
+    if drawer is not None:
+        svg = _run(renderer, source, ["-Tsvg"])
+        return bytes(drawer.svg2png(bytestring=svg) if format == "png" else drawer.svg2pdf(bytestring=svg))
+    if format == "pdf":
         return pdf_from_png(_run(renderer, source, ["-Tpng", f"-Gdpi={PDF_DPI}"]))
-    return _run(renderer, source, [f"-T{format}"])
+    return _run(renderer, source, ["-Tpng"])
+
+
+def cairosvg() -> Any:
+    """The cairosvg module if it and the cairo library it loads are installed, else None."""
+    try:
+        import cairosvg  # type: ignore[import-untyped, unused-ignore]
+    except (ImportError, OSError):  # OSError: the package is there, libcairo is not
+        return None
+    return cairosvg
 
 
 def write(source: str, path: str | Path, format: str | None = None) -> Path:
@@ -119,3 +140,15 @@ def _run(renderer: str, source: str, options: list[str]) -> bytes:
         message = done.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"render: {Path(renderer).name} {' '.join(options)} failed: {message}")
     return done.stdout
+
+
+def slide_text_size(svg: str | bytes, slide: tuple[int, int] = SLIDE) -> float:
+    """The px height of a picture's smallest text once the whole picture fits on a `slide`:
+    font-size × 4/3 × min(slide width / W, slide height / H), W × H the SVG's size in px."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(svg)
+    width, height = (float(root.get(side, "0").removesuffix("pt")) * PT_TO_PX for side in ("width", "height"))
+    sizes = [float(text.get("font-size", "14")) for text in root.iter("{http://www.w3.org/2000/svg}text")]
+    scale = min(slide[0] / width, slide[1] / height)
+    return min(sizes, default=float("inf")) * PT_TO_PX * scale

@@ -2,12 +2,15 @@
 
 The frames are the engine's own walk (`mg.autograd.walk`), one per step, in its order. Frame 0 is
 the graph after the forward pass. Frame k is the walk's k-th step: the tensor it visits, whose
-gradient is now complete (an orange border); its op (orange, with the arrows from its inputs)
-applies its local rules and sends each input a contribution, spelled out in the caption with
-real names and numbers; a leaf whose last consumer this was gets its final gradient too.
-Gradients still to come are hidden but keep their place, so the layout is the same in every frame.
+gradient is now complete (a thick vermillion border); its op (the same border) applies its local
+rules and sends each input a contribution, spelled out in the caption with real names and
+numbers; a leaf whose last consumer this was gets its final gradient too. The highlighted arrows
+point the way the gradient flows: from the visited tensor into its op, and from the op back to
+each input. Gradients still to come are hidden but keep their place, so the layout is the same
+in every frame.
 
-    mg.step_through(J).save_html("backprop.html")   # previous / next / slider, no network needed
+    mg.step_through(J).save_html("backprop.html")   # arrow keys, zoom, #frame=N; no network needed
+    mg.step_through(J, collapse=True)                # each layer one box, lit while the walk is in it
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from microgrid.tensor import Tensor
 from microgrid.viz import dot, render
 from microgrid.viz.diagram import RANKDIRS
 from microgrid.viz.graph import Graph, grad_name, number_text, value_text
-from microgrid.viz.picture import check_size, forward_picture
+from microgrid.viz.picture import Picture, check_size, collapse_scopes, forward_picture
 
 
 @dataclass
@@ -54,15 +57,18 @@ class Frame:
 class StepThrough:
     """The frames of backpropagation through the graph behind `output`."""
 
-    def __init__(self, output: Tensor, rankdir: str = "LR", max_nodes: int | None = 150) -> None:
+    def __init__(
+        self, output: Tensor, rankdir: str = "LR", max_nodes: int | None = 150, collapse: bool = False
+    ) -> None:
         if rankdir not in RANKDIRS:
             raise ValueError(f"step_through: rankdir must be LR or TB, got {rankdir!r}")
         self.graph = Graph(output)
         self.rankdir = rankdir
+        self.collapse = collapse
         self.grads = self.graph.gradients()
         self.picture = forward_picture(self.graph, self.grads)
         self.picture.stepping = True
-        check_size(self.picture, max_nodes, collapsed=False)
+        check_size(collapse_scopes(self.picture) if collapse else self.picture, max_nodes, collapse)
         self.frames = [self._start_frame(), *self._frames()]
 
     # --- frames --------------------------------------------------------------------------------
@@ -113,9 +119,9 @@ class StepThrough:
 
     # --- pictures ------------------------------------------------------------------------------------
 
-    def source(self, index: int) -> str:
-        """The DOT text of frame `index`: the visited node and its op highlighted, gradients
-        not yet complete hidden."""
+    def frame_picture(self, index: int) -> Picture:
+        """Frame `index`'s picture: the visited node and its op highlighted, the arrows the
+        gradient takes from them highlighted, gradients not yet complete hidden."""
         frame = self.frames[index]
         done = {key for f in self.frames[: index + 1] for key in (f.key, *f.finished)}
         op_key = None if frame.key is None else f"op_{frame.key}"
@@ -123,8 +129,19 @@ class StepThrough:
             node.current = node.key in (frame.key, op_key)
             node.grad_hidden = node.grad is not None and node.key not in done
         for edge in self.picture.edges:
-            edge.current = edge.head == op_key
-        return str(dot.to_digraph(self.picture, self.rankdir).source)
+            edge.current = op_key is not None and (
+                edge.head == op_key or (edge.tail, edge.head) == (op_key, frame.key)
+            )
+        return collapse_scopes(self.picture) if self.collapse else self.picture
+
+    def source(self, index: int) -> str:
+        """The DOT text of frame `index` (see frame_picture)."""
+        return str(dot.to_digraph(self.frame_picture(index), self.rankdir).source)
+
+    def focus(self, index: int) -> list[str]:
+        """The DOT keys of the nodes frame `index` highlights (its page scrolls them into view)."""
+        lit = [node for node in self.frame_picture(index).nodes.values() if node.current]
+        return [node.key for node in sorted(lit, key=lambda node: node.kind != "op")]  # its op first
 
     def rendered(self, format: str) -> list[bytes]:
         """Every frame rendered (several Graphviz processes at once)."""
@@ -142,21 +159,35 @@ class StepThrough:
 
     # --- files -----------------------------------------------------------------------------------------
 
-    def save_html(self, path: str | Path) -> Path:
-        """One self-contained HTML file: every frame inlined, previous / next / slider, no network."""
-        path = Path(path)
+    def html(self) -> str:
+        """The self-contained page: every frame inlined, previous / next / slider, arrow keys,
+        zoom, `#frame=N` in the address, the highlighted node scrolled into view; no network."""
         svgs = [_inline_svg(svg.decode("utf-8"), index) for index, svg in enumerate(self.rendered("svg"))]
-        captions = [{"title": f.title, "lines": f.lines} for f in self.frames]
+        captions = [
+            {"title": f.title, "lines": f.lines, "focus": self.focus(index)}
+            for index, f in enumerate(self.frames)
+        ]
         frames = "\n".join(f'<div class="frame" hidden>{svg}</div>' for svg in svgs)
         title = f"Backpropagation through {self.graph.name(self.graph.roots[0])}, step by step"
-        page = _PAGE.format(
+        return _PAGE.format(
             title=html.escape(title),
             last=len(self.frames) - 1,
             frames=frames,
             captions=json.dumps(captions, ensure_ascii=False).replace("</", "<\\/"),
         )
-        path.write_text(page, encoding="utf-8")
+
+    def save_html(self, path: str | Path) -> Path:
+        """The page (see `html`) as one file to open in a browser."""
+        path = Path(path)
+        path.write_text(self.html(), encoding="utf-8")
         return path
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the page inline, in a frame of its own so that several never clash."""
+        return (
+            f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" title="step-through" '
+            'style="width: 100%; height: 640px; border: 1px solid #d0d0d0"></iframe>'
+        )
 
     def save_svgs(self, directory: str | Path, prefix: str = "step") -> list[Path]:
         """Frames as numbered SVG files with captions: step_00.svg, step_01.svg, ..."""
@@ -181,10 +212,13 @@ class StepThrough:
         return path
 
 
-def step_through(output: Tensor, rankdir: str = "LR", max_nodes: int | None = 150) -> StepThrough:
+def step_through(
+    output: Tensor, rankdir: str = "LR", max_nodes: int | None = 150, collapse: bool = False
+) -> StepThrough:
     """The frames of backpropagation through the graph behind `output`; save them with
-    `.save_html(path)`, `.save_svgs(directory)` or `.save_gif(path)`."""
-    return StepThrough(output, rankdir, max_nodes)
+    `.save_html(path)`, `.save_svgs(directory)` or `.save_gif(path)`, or show them in Jupyter.
+    rankdir "TB" draws top to bottom; collapse=True draws each scope (layer) as one box."""
+    return StepThrough(output, rankdir, max_nodes, collapse)
 
 
 def _caption_source(frame: Frame) -> str:
@@ -248,55 +282,120 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>
-  body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #111827; }}
-  .controls {{ display: flex; gap: 0.8em; align-items: center; margin: 0.8em 0; }}
-  .controls input {{ flex: 1; max-width: 40em; }}
-  #caption {{ background: #fff7ed; border-left: 4px solid #ea580c; padding: 0.6em 1em; min-height: 4.5em; }}
-  #caption h2 {{ font-size: 1.05em; margin: 0 0 0.4em 0; }}
-  #caption p {{ margin: 0.15em 0; font-family: Menlo, Consolas, monospace; font-size: 0.9em; }}
-  .frame svg {{ max-width: 100%; height: auto; }}
+  html, body {{ height: 100%; margin: 0; }}
+  body {{ font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #111111;
+         display: flex; flex-direction: column; padding: 0 1em; box-sizing: border-box; }}
+  h1 {{ font-size: 1.15em; margin: 0.5em 0 0.2em 0; }}
+  .controls {{ display: flex; gap: 0.6em; align-items: center; margin: 0.3em 0; flex-wrap: wrap; }}
+  .controls input {{ flex: 1; min-width: 8em; max-width: 30em; }}
+  #caption {{ background: #fbeee6; border-left: 4px solid #D55E00; padding: 0.4em 0.8em; }}
+  #caption h2 {{ font-size: 1em; margin: 0 0 0.3em 0; }}
+  #caption p {{ margin: 0.1em 0; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
+               font-size: 0.85em; }}
+  #view {{ flex: 1; min-height: 12em; overflow: auto; border: 1px solid #d0d0d0; margin: 0.4em 0; }}
+  .frame svg {{ display: block; }}
 </style>
 </head>
 <body>
 <h1>{title}</h1>
 <div class="controls">
-  <button id="previous">&#9664; previous</button>
+  <button id="previous" title="previous step (left arrow)">&#9664; previous</button>
   <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
-  <button id="next">next &#9654;</button>
+  <button id="next" title="next step (right arrow)">next &#9654;</button>
   <span id="counter"></span>
+  <button id="smaller" title="zoom out (-)">&minus;</button>
+  <span id="zoom">100%</span>
+  <button id="larger" title="zoom in (+)">+</button>
+  <button id="fit" title="fit the width (0)">fit</button>
 </div>
-<div id="caption"></div>
+<div id="caption" aria-live="polite"></div>
+<div id="view">
 {frames}
+</div>
 <script>
 const captions = {captions};
 const frames = document.querySelectorAll(".frame");
 const slider = document.getElementById("slider");
+const view = document.getElementById("view");
+let current = 0;
+let zoom = 1;
+// Each SVG's own size in pt: zoom scales it, 1 is the size Graphviz laid the text out for.
+const sizes = Array.from(frames, (frame) => {{
+  const svg = frame.querySelector("svg");
+  return [parseFloat(svg.getAttribute("width")), parseFloat(svg.getAttribute("height"))];
+}});
+function applyZoom() {{
+  frames.forEach((frame, i) => {{
+    const svg = frame.querySelector("svg");
+    svg.style.width = sizes[i][0] * zoom + "pt";
+    svg.style.height = sizes[i][1] * zoom + "pt";
+  }});
+  document.getElementById("zoom").textContent = Math.round(zoom * 100) + "%";
+}}
+function setZoom(value) {{
+  zoom = Math.max(0.2, Math.min(4, value));
+  applyZoom();
+  reveal();
+}}
+function reveal() {{
+  // Scroll the highlighted node (the gradient being finalised) into the middle of the view.
+  const keys = captions[current].focus;
+  for (const group of frames[current].querySelectorAll("g.node")) {{
+    const title = group.querySelector("title");
+    if (title && keys.includes(title.textContent)) {{
+      group.scrollIntoView({{block: "center", inline: "center"}});
+      return;
+    }}
+  }}
+}}
 function show(index) {{
-  index = Math.max(0, Math.min(frames.length - 1, index));
-  frames.forEach((frame, i) => {{ frame.hidden = i !== index; }});
-  slider.value = index;
-  document.getElementById("counter").textContent = "frame " + index + " of " + (frames.length - 1);
+  current = Math.max(0, Math.min(frames.length - 1, index));
+  frames.forEach((frame, i) => {{ frame.hidden = i !== current; }});
+  slider.value = current;
+  document.getElementById("counter").textContent = "frame " + current + " of " + (frames.length - 1);
   const box = document.getElementById("caption");
   box.replaceChildren();
   const heading = document.createElement("h2");
-  heading.textContent = captions[index].title;
+  heading.textContent = captions[current].title;
   box.appendChild(heading);
-  for (const line of captions[index].lines) {{
+  for (const line of captions[current].lines) {{
     const p = document.createElement("p");
     p.textContent = line;
     box.appendChild(p);
   }}
+  try {{
+    history.replaceState(null, "", "#frame=" + current);
+  }} catch (error) {{
+    // A page without an address of its own (Jupyter's srcdoc frame) keeps its place anyway.
+  }}
+  reveal();
 }}
-document.getElementById("previous").onclick = () => show(Number(slider.value) - 1);
-document.getElementById("next").onclick = () => show(Number(slider.value) + 1);
+function fromAddress() {{
+  const match = /frame=(\\d+)/.exec(location.hash);
+  return match ? Number(match[1]) : 0;
+}}
+document.getElementById("previous").onclick = () => show(current - 1);
+document.getElementById("next").onclick = () => show(current + 1);
+document.getElementById("smaller").onclick = () => setZoom(zoom / 1.25);
+document.getElementById("larger").onclick = () => setZoom(zoom * 1.25);
+document.getElementById("fit").onclick = () => setZoom((view.clientWidth - 4) / (sizes[current][0] * 4 / 3));
 slider.oninput = () => show(Number(slider.value));
+window.addEventListener("hashchange", () => show(fromAddress()));
 document.addEventListener("keydown", (event) => {{
-  if (event.key === "ArrowLeft") show(Number(slider.value) - 1);
-  if (event.key === "ArrowRight") show(Number(slider.value) + 1);
+  if (event.target === slider && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {{
+    event.preventDefault();  // the slider would move too: one step per key press
+  }}
+  const moves = {{ArrowLeft: current - 1, ArrowRight: current + 1, Home: 0, End: frames.length - 1}};
+  if (event.key in moves) show(moves[event.key]);
+  if (event.key === "+" || event.key === "=") setZoom(zoom * 1.25);
+  if (event.key === "-") setZoom(zoom / 1.25);
+  if (event.key === "0") document.getElementById("fit").click();
 }});
-show(0);
+applyZoom();
+show(fromAddress());
 </script>
 </body>
 </html>

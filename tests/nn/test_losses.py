@@ -53,6 +53,25 @@ IDS = [name for name, *_ in LOSSES]
 
 
 @pytest.mark.parametrize(("name", "loss", "output", "expected"), LOSSES, ids=IDS)
+def test_a_loss_is_made_in_the_cost_scope_with_its_labels_and_intermediates_named(
+    name: str, loss: Callable[[mg.Tensor], mg.Tensor], output: np.ndarray, expected: float
+) -> None:
+    with mg.scope("network"):
+        given = mg.tensor(output, requires_grad=True, name="Z[2]")
+    J = loss(given)
+    made = [t for t in mg.autograd.graph([J]) if t.op is not None and t is not given]
+    assert made and all(t.scope == ("cost",) for t in made)  # collapse=True draws one box
+    leaves = [t.name for t in mg.autograd.graph([J]) if t.op is None and t.size > 1]
+    assert "Y" in leaves and all(leaves)  # the labels, given as an array, and what is made of them
+    named = {t.name for t in made if t.name}
+    expected_names = {
+        "binary_cross_entropy": {"clip(Z[2])", "ln Z[2]", "ln(1 − Z[2])", "Y ln Z[2]", "L", "J"},
+        "softmax_cross_entropy one-hot": {"logsumexp Z[2]", "log softmax(Z[2])", "J"},
+    }
+    assert expected_names.get(name, {"J"}) <= named
+
+
+@pytest.mark.parametrize(("name", "loss", "output", "expected"), LOSSES, ids=IDS)
 def test_loss_value_equals_the_textbook_formula(
     name: str, loss: Callable[[mg.Tensor], mg.Tensor], output: np.ndarray, expected: float
 ) -> None:

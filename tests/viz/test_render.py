@@ -6,6 +6,7 @@ differ between Graphviz versions.
 
 from __future__ import annotations
 
+import io
 import shutil
 import sysconfig
 from pathlib import Path
@@ -80,12 +81,36 @@ def test_files_in_each_format_from_the_suffix_or_the_format_argument(
         assert path.suffix == f".{format}"
 
 
-def test_pdf_without_system_graphviz_is_the_png_on_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    pure = shutil.which("graphviz-pure") or str(Path(sysconfig.get_path("scripts")) / "graphviz-pure")
-    monkeypatch.setattr(render, "find_renderer", lambda: pure)
-    assert not render.makes_pdf(pure)
+def graphviz_pure() -> str:
+    return shutil.which("graphviz-pure") or str(Path(sysconfig.get_path("scripts")) / "graphviz-pure")
+
+
+def test_pdf_without_graphviz_or_cairosvg_is_the_png_on_a_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(render, "find_renderer", graphviz_pure)
+    monkeypatch.setattr(render, "cairosvg", lambda: None)
+    assert not render.makes_pdf(graphviz_pure())
     pdf = render.pipe(mg.draw(scoped_graph()).source, "pdf")
     assert pdf.startswith(b"%PDF") and b"/Image" in pdf  # a raster page, as documented
+
+
+def test_with_graphviz_pure_png_and_pdf_are_its_svg_drawn_by_cairo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """graphviz-pure's own PNG lacks ⊙, ✓, ✗: PNG and PDF come from its SVG, with DejaVu Sans."""
+    from PIL import Image
+
+    if render.cairosvg() is None:
+        pytest.skip("cairosvg (dev extra) or the cairo library it loads is missing")
+    monkeypatch.setattr(render, "find_renderer", graphviz_pure)
+    source = mg.draw(scoped_graph()).source
+    pdf = render.pipe(source, "pdf")
+    assert pdf.startswith(b"%PDF") and b"/Image" not in pdf  # vector: text and paths
+    root = ElementTree.fromstring(render.pipe(source, "svg"))
+    width, height = (float(root.get(side, "").removesuffix("pt")) * 4 / 3 for side in ("width", "height"))
+    png = Image.open(io.BytesIO(render.pipe(source, "png")))
+    assert png.size == (pytest.approx(width, abs=1), pytest.approx(height, abs=1))
 
 
 def test_unknown_formats_are_refused_with_the_allowed_ones(tmp_path: Path) -> None:
@@ -97,7 +122,9 @@ def test_jupyter_displays_the_svg() -> None:
     drawn = mg.draw(scoped_graph())
     bundle = drawn._repr_mimebundle_()
     assert list(bundle) == ["image/svg+xml"]
-    assert len(svg_groups(bundle["image/svg+xml"], "node")) == drawn.node_count + 1  # and the legend
+    nodes = [g.findtext(f"{SVG}title") for g in svg_groups(bundle["image/svg+xml"], "node")]
+    assert len([title for title in nodes if title != "legend"]) == drawn.node_count
+    assert "legend" in "".join(ElementTree.fromstring(bundle["image/svg+xml"]).itertext())
     assert drawn._repr_svg_() == bundle["image/svg+xml"]
 
 

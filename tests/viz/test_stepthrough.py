@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import numpy as np
@@ -15,6 +19,7 @@ from pictures import central_difference, dot_edges, dot_nodes, lecture
 import microgrid as mg
 from microgrid.viz import dot
 from microgrid.viz.diagram import DiagramTooLarge
+from microgrid.viz.stepthrough import StepThrough
 
 
 def issue_example() -> tuple[mg.Tensor, dict[str, mg.Tensor]]:
@@ -99,16 +104,16 @@ def test_frames_highlight_the_visited_node_and_its_op_and_hide_gradients_still_t
     current = steps.frames[index].key
     assert current is not None
     for key in (current, f"op_{current}"):
-        assert 'color="#ea580c"' in nodes[key] and "penwidth=3" in nodes[key]
+        assert f'color="{dot.CURRENT["color"]}"' in nodes[key] and "penwidth=3" in nodes[key]
     hidden = f'<FONT COLOR="{dot.GRADIENT_CELL}">'
     a_key = next(k for k, v in nodes.items() if "<B>a = 5</B>" in v)
     b_key = next(k for k, v in nodes.items() if "<B>b = 3</B>" in v)
     assert hidden not in nodes[current] and hidden not in nodes[steps.graph.key(J)]  # done: shown
     assert hidden not in nodes[a_key]  # v's op, add, was a's last consumer: final in this frame
     assert hidden + "<B>db = 6</B>" in nodes[b_key]  # not final yet: same text, invisible
-    orange = sorted((t, h) for t, h, attrs in dot_edges(source) if "#ea580c" in attrs)
+    lit = sorted((t, h) for t, h, attrs in dot_edges(source) if dot.CURRENT_EDGE["color"] in attrs)
     u_key = next(k for k, v in nodes.items() if "<B>u = 6</B>" in v)
-    assert orange == sorted([(a_key, f"op_{current}"), (u_key, f"op_{current}")])
+    assert lit == sorted([(a_key, f"op_{current}"), (u_key, f"op_{current}"), (f"op_{current}", current)])
 
 
 def test_the_layout_is_the_same_in_every_frame() -> None:
@@ -171,3 +176,145 @@ def test_step_through_refuses_large_graphs_and_tensors_without_a_graph() -> None
         mg.step_through(x)
     with pytest.raises(mg.GradError, match="does not require grad"):
         mg.step_through(mg.tensor(1.0) * 2)
+
+
+# --- the 2-layer network: order, arrows, options ---------------------------------------------------
+
+
+def two_layer() -> mg.Tensor:
+    """`mlp([2, 4, 1], hidden="tanh")` with sigmoid cross-entropy on 40 examples."""
+    rng = np.random.default_rng(0)
+    X = mg.tensor(rng.uniform(-1.5, 1.5, (2, 40)), name="X")
+    Y = mg.tensor((X.data[:1] * X.data[1:2] > 0).astype(float), name="Y")
+    return mg.nn.sigmoid_cross_entropy(mg.nn.mlp([2, 4, 1], hidden="tanh", seed=0)(X), Y)
+
+
+def test_dW2_is_final_before_dW1_in_the_order_of_the_engines_walk() -> None:
+    J = two_layer()
+    steps = mg.step_through(J)
+    finished_at = {
+        steps.graph.name(leaf): index
+        for index, f in enumerate(steps.frames[1:], start=1)
+        for leaf, _ in f.step.finished
+    }  # type: ignore[union-attr]
+    assert finished_at["W[2]"] < finished_at["W[1]"] and finished_at["b[2]"] < finished_at["b[1]"]
+    walked = [[leaf.name for leaf, _ in step.finished] for step in mg.autograd.walk(J)]
+    assert [[steps.graph.name(leaf) for leaf, _ in f.step.finished] for f in steps.frames[1:]] == walked  # type: ignore[union-attr]
+
+
+def test_the_highlighted_arrows_point_the_way_the_gradient_flows() -> None:
+    J, *_ = lecture()
+    steps = mg.step_through(J)
+    index = next(i for i, f in enumerate(steps.frames) if f.title.endswith("du is final"))
+    source = steps.source(index)
+    lit = [(t, h, attrs) for t, h, attrs in dot_edges(source) if dot.CURRENT_EDGE["color"] in attrs]
+    current = steps.frames[index].key
+    # b -> mul, c -> mul and mul -> u, each drawn with its arrowhead at the tail: u to mul to b, c.
+    assert sorted(h for _, h, _ in lit).count(f"op_{current}") == 2
+    assert any(t == f"op_{current}" and h == current for t, h, _ in lit)
+    assert all("dir=back" in attrs for _, _, attrs in lit) and len(lit) == 3
+
+
+def test_collapsed_frames_light_the_layer_the_walk_is_in_and_tb_draws_top_to_bottom() -> None:
+    steps = mg.step_through(two_layer(), collapse=True, rankdir="TB")
+    assert "rankdir=TB" in steps.source(0)
+    lit = []
+    for index in range(1, len(steps.frames)):
+        nodes = steps.frame_picture(index).nodes
+        lit.append([node.title for node in nodes.values() if node.current])
+        assert [nodes[key].title for key in steps.focus(index)] == sorted(lit[-1], key=lambda t: t != "op")
+    assert all(lit)  # every step lights what it visits: a node, or the box of its layer
+    layers = [titles for titles in lit if titles in (["layer 1"], ["layer 2"])]
+    assert layers.index(["layer 2"]) < layers.index(["layer 1"])  # back from layer 2 to layer 1
+
+
+def test_jupyter_shows_the_page_inline_in_a_frame_of_its_own() -> None:
+    J, *_ = lecture()
+    steps = mg.step_through(J)
+    shown = steps._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "</iframe>" in shown
+    srcdoc = html.unescape(re.search(r'srcdoc="([^"]*)"', shown).group(1))  # type: ignore[union-attr]
+    assert srcdoc == steps.html()
+
+
+# --- the page in a browser ---------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright; the tests skip without it, except on CI."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing on CI: .ci/run installs it with apt-get install chromium")
+        pytest.skip(f"no browser at {CHROMIUM} (apt-get install chromium) to test the step-through page")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, StepThrough]:
+    steps = mg.step_through(two_layer())
+    return steps.save_html(tmp_path_factory.mktemp("page") / "steps.html"), steps
+
+
+def open_page(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(url)
+    return page
+
+
+def shown_frame(page: Any) -> int:
+    return int(page.evaluate("[...document.querySelectorAll('.frame')].findIndex((f) => !f.hidden)"))
+
+
+def test_arrow_keys_step_through_the_frames_and_the_address_follows(
+    browser: Any, page_file: tuple[Path, StepThrough]
+) -> None:
+    path, steps = page_file
+    page = open_page(browser, path.as_uri())
+    assert shown_frame(page) == 0
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert shown_frame(page) == 2 and page.url.endswith("#frame=2")
+    assert page.inner_text("#caption h2") == steps.frames[2].title
+    page.keyboard.press("ArrowLeft")
+    assert shown_frame(page) == 1
+    page.keyboard.press("End")
+    assert shown_frame(page) == len(steps.frames) - 1
+    page.close()
+
+
+def test_frame_n_in_the_address_opens_frame_n(browser: Any, page_file: tuple[Path, StepThrough]) -> None:
+    path, steps = page_file
+    page = open_page(browser, f"{path.as_uri()}#frame=4")
+    assert shown_frame(page) == 4 and page.inner_text("#caption h2") == steps.frames[4].title
+    page.close()
+
+
+def test_the_current_node_is_scrolled_into_view_at_a_readable_size(
+    browser: Any, page_file: tuple[Path, StepThrough]
+) -> None:
+    path, steps = page_file
+    page = open_page(browser, path.as_uri())
+    view = page.locator("#view").bounding_box()
+    for index in range(1, len(steps.frames)):
+        page.evaluate(f"show({index})")
+        key = steps.focus(index)[0]
+        box = page.locator(f".frame:not([hidden]) g.node:has(> title:text-is('{key}'))").bounding_box()
+        assert box is not None
+        inside = (
+            view["x"] <= box["x"] + box["width"] / 2 <= view["x"] + view["width"]
+            and view["y"] <= box["y"] + box["height"] / 2 <= view["y"] + view["height"]
+        )
+        assert inside, f"frame {index}: node {key} at {box} is outside the view {view}"
+    # Not shrunk to fit: the SVG is drawn at its own size, 1 pt of it = 4/3 px.
+    svg = page.locator(".frame:not([hidden]) svg")
+    width_pt = float(svg.get_attribute("width").removesuffix("pt"))
+    assert svg.bounding_box()["width"] == pytest.approx(width_pt * 4 / 3, rel=0.01)
+    assert width_pt * 4 / 3 > view["width"], "the 2-layer picture is wider than the page: it scrolls"
+    page.close()
