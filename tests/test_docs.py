@@ -104,6 +104,39 @@ def test_the_lessons_follow_the_course_in_the_nav_the_index_and_their_next_links
         assert NEXT_LINK.findall(text) == [following], f"{lesson} should end pointing to {following}"
 
 
+TRY_THIS = '!!! tip "Try this"'
+# A lesson's exercises: "**Exercises:** `linear_forward`, ... Check one with
+# `mg.exercises.check("linear_backward", linear_backward)`.", a paragraph of its own.
+EXERCISES_LINE = re.compile(r"^\*\*Exercises:\*\*(?P<paragraph>.*?)(?:\n\n|\Z)", re.MULTILINE | re.DOTALL)
+EXERCISE_CHECK = re.compile(r'mg\.exercises\.check\("(?P<name>\w+)"')
+
+
+@pytest.mark.parametrize("lesson", COURSE_ORDER)
+def test_each_lesson_ends_with_experiments_to_try_after_its_last_code_block(lesson: str) -> None:
+    page = DOCS / "tutorial" / lesson
+    text = page.read_text(encoding="utf-8")
+    assert text.count(TRY_THIS) == 1, f"{lesson} should have one {TRY_THIS} admonition"
+    last_block = max(block.end for block in generate.blocks(page))
+    assert text.index(TRY_THIS) > last_block, f"{lesson}: the Try this prompts belong at the end"
+
+
+def test_the_lessons_name_every_exercise_its_notebook_and_a_real_check() -> None:
+    from microgrid import exercises
+
+    named, checked = [], []
+    for lesson in COURSE_ORDER:
+        for match in EXERCISES_LINE.finditer((DOCS / "tutorial" / lesson).read_text(encoding="utf-8")):
+            paragraph = match["paragraph"]
+            checked += [check["name"] for check in EXERCISE_CHECK.finditer(paragraph)]
+            named += re.findall(r"`(\w+)`", paragraph)
+            assert "(../exercises.md)" in paragraph, f"{lesson}: link the exercises page"
+            for name in re.findall(r"`(\w+)`", paragraph):
+                notebook = exercises.notebooks.file_name(exercises.get(name).lesson.split(":")[0])
+                assert f"`{notebook}`" in paragraph, f"{lesson}: {name} is in the notebook {notebook}"
+    assert checked and set(checked) <= set(named) <= set(exercises.list())
+    assert set(named) == set(exercises.list()), f"no lesson names {set(exercises.list()) - set(named)}"
+
+
 def test_every_picture_of_the_tutorial_is_drawn_by_exactly_one_block() -> None:
     drawn = [path for page in PAGES for path in generate.figures(page)]
     assert drawn, "the tutorial draws its pictures from code"
