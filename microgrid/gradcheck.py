@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from microgrid.autograd import grad
-from microgrid.errors import GradError
+from microgrid.errors import GradError, ShapeError
 from microgrid.modes import enable_grad
 from microgrid.tensor import Tensor
 
@@ -82,7 +82,17 @@ class GradcheckReport:
 
 
 def relative_difference(analytic: np.ndarray, numerical: np.ndarray) -> float:
-    """‖g − g̃‖ / (‖g‖ + ‖g̃‖), and 0 when both gradients are zero."""
+    """‖g − g̃‖ / (‖g‖ + ‖g̃‖), and 0 when both gradients are zero.
+
+    The two must have one shape: a db of shape (3,) against (3, 1) would broadcast to (3, 3) and
+    report a difference for values that are right, hiding the real slip (a lost keepdims).
+    """
+    analytic, numerical = np.asarray(analytic), np.asarray(numerical)
+    if analytic.shape != numerical.shape:
+        raise ShapeError(
+            f"relative_difference: the gradients have shapes {analytic.shape} and {numerical.shape}; "
+            "compare gradients of one shape (a lost keepdims=True turns (n, 1) into (n,))"
+        )
     denominator = np.linalg.norm(analytic) + np.linalg.norm(numerical)
     return float(np.linalg.norm(analytic - numerical) / denominator) if denominator else 0.0
 

@@ -146,3 +146,10 @@ def test_nothing_to_check_is_an_error() -> None:
         mg.gradcheck(lambda x: x * 2, [mg.ones(2)])
     with pytest.raises(TypeError, match="as a list"):
         mg.gradcheck(lambda x: x * 2, mg.ones(2, requires_grad=True))
+
+
+def test_relative_difference_refuses_gradients_of_two_shapes() -> None:
+    # A db that lost keepdims (3,) against (3, 1) would broadcast to (3, 3) and look wrong.
+    db = np.array([0.1, -0.2, 0.3])
+    with pytest.raises(mg.ShapeError, match=r"shapes \(3,\) and \(3, 1\).*keepdims"):
+        relative_difference(db, db.reshape(3, 1))
