@@ -10,7 +10,7 @@ A demo is a flat script in demos/ (shipped as the package `microgrid.demos`) who
 The flagship demos (logistic, planar) write their training loop out, so that a learner sees it;
 the others compare several settings and train each with `train_each`.
 
-matplotlib, tqdm and threadpoolctl come with the optional extra `microgrid[demos]`; they are
+matplotlib, tqdm and threadpoolctl come with the optional demos extra (`microgrid-autograd[demos]`); they are
 imported only when a demo runs, so `import microgrid` and `microgrid demo --list` never need them.
 """
 

@@ -1,6 +1,6 @@
 """Figures the demos and docs share: datasets, decision boundaries, cost curves, gradient norms, accuracies.
 
-matplotlib is an optional extra (`pip install microgrid[demos]`), imported only when a function
+matplotlib comes with the optional demos extra of microgrid-autograd and is imported only when a function
 here runs. New figures are `matplotlib.figure.Figure` objects on their own Agg canvas, never made
 through pyplot, so nothing here touches pyplot's global state or the backend a user chose.
 
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from microgrid import checks
+from microgrid.errors import install_extra
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,7 +54,7 @@ def new_figure(width: float = FIGURE_SIZE[0], height: float = FIGURE_SIZE[1]) ->
         from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError(
-            "microgrid.plotting needs matplotlib, an optional extra: pip install microgrid[demos]"
+            f"microgrid.plotting needs matplotlib, in the demos extra: {install_extra('demos')}"
         ) from error
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)

@@ -221,7 +221,7 @@ def test_plotting_leaves_pyplot_and_the_backend_alone(tmp_path: Path) -> None:
 
 def test_missing_matplotlib_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(ImportError, match=r"pip install microgrid\[demos\]"):
+    with pytest.raises(ImportError, match=r"demos extra: pip install \".*microgrid\[demos\]\""):
         plotting.plot_costs([1.0, 0.5])
 
 

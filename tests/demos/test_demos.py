@@ -73,7 +73,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Ran]:
 
     def run_once(name: str) -> Ran:
         if name in DIAGRAM_DEMOS and render.find_renderer() is None:
-            pytest.skip("no Graphviz renderer: pip install microgrid[draw]")
+            pytest.skip("no Graphviz renderer: the draw extra (graphviz-pure) is not installed")
         if name not in done:
             out = tmp_path_factory.mktemp(name)
             printed = io.StringIO()

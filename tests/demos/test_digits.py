@@ -34,7 +34,7 @@ class Ran:
 
 def run_demo(out: Path, fast: bool) -> Ran:
     if render.find_renderer() is None:
-        pytest.skip("no Graphviz renderer: pip install microgrid[draw]")
+        pytest.skip("no Graphviz renderer: the draw extra (graphviz-pure) is not installed")
     printed = io.StringIO()
     started = time.perf_counter()
     with contextlib.redirect_stdout(printed):
