@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint demo bench docs-images gallery docs clean
+.PHONY: test lint demo playground bench docs-images gallery docs clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -49,6 +49,10 @@ docs: $(VENV)/.installed node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "make docs needs npm (Node.js) to install KaTeX for the site"; exit 1; }
 	npm ci --ignore-scripts --no-audit --no-fund
+
+# The playground on http://127.0.0.1:8765/, opened in the browser; Ctrl-C stops it.
+playground: $(VENV)/.installed
+	$(VENV)/bin/microgrid playground
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py

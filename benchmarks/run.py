@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import draw  # noqa: E402
 import networks  # noqa: E402
+import playground  # noqa: E402
 
 import microgrid as mg  # noqa: E402
 
@@ -211,6 +212,7 @@ def cases() -> dict[str, Callable[[bool], Row]]:
     found["add-overhead"] = op_overhead_row
     found["chain"] = chain_row
     found["memory"] = memory_row
+    found.update(playground.cases())
     found.update(draw.cases())
     return found
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from microgrid.cli import demo, graph
 from microgrid.cli.expression import ExpressionError
 from microgrid.errors import GradError, ShapeError
+from microgrid.playground import server as playground  # imports no web package: run() checks the extra
 from microgrid.viz.diagram import DiagramTooLarge
 from microgrid.viz.render import RendererNotFound
 
@@ -41,7 +42,11 @@ USER_ERRORS = (
 # 128 + SIGPIPE (13): what a shell shows for a program stopped by a closed pipe, as in `yes | head -1`.
 BROKEN_PIPE_STATUS = 141
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [graph.add_command, demo.add_command]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    graph.add_command,
+    demo.add_command,
+    playground.add_command,
+]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:

@@ -1,0 +1,122 @@
+"""The playground's data: the built-in datasets, a CSV of the user's, and points clicked onto the plot.
+
+Every dataset has two classes (labels 0.0 and 1.0) in the course's layout, X (2, m) and Y (1, m).
+A CSV is read here, never by numpy's loaders, so that every refusal names the line and the problem.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from microgrid import data
+from microgrid.playground.settings import SettingError, Settings
+
+MAX_CSV_BYTES = 200_000
+MAX_CSV_ROWS = 2000
+MAX_COORDINATE = 1e4  # beyond this a point is a typo, and the boundary plot would be all margin
+MIN_CLASS_POINTS = 2  # each class needs a few points for a boundary to mean anything
+
+MAKERS = {
+    "flower": lambda m, noise, seed: data.flower(m=m, noise=noise, seed=seed),
+    "circles": lambda m, noise, seed: data.circles(m=m, noise=noise, seed=seed),
+    "moons": lambda m, noise, seed: data.moons(m=m, noise=noise, seed=seed),
+    "spirals": lambda m, noise, seed: data.spirals(m=m, noise=noise, seed=seed),
+    "xor": lambda m, noise, seed: data.xor(m=m, noise=noise, seed=seed),
+    "blobs": lambda m, noise, seed: data.blobs(m=m, noise=noise, seed=seed),
+}
+
+
+def dataset(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The built-in dataset the settings name, as float64 X (2, m) and Y (1, m) of 0.0 and 1.0."""
+    X, Y = MAKERS[settings.dataset](settings.points, settings.noise, settings.seed)
+    return X, Y.astype(np.float64)
+
+
+def parse_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """X (2, m) and Y (1, m) from CSV lines `x1,x2,label` (label 0 or 1), an optional header first.
+
+    Refused with a SettingError naming the line: a file over MAX_CSV_BYTES or MAX_CSV_ROWS rows,
+    text that is not UTF-8, a row without three fields, a value that is not a finite number, a
+    coordinate beyond ±MAX_COORDINATE, a label other than 0 or 1, or fewer than two points of a class.
+    """
+    if len(raw) > MAX_CSV_BYTES:
+        raise SettingError(
+            "csv", f"The CSV file is {len(raw):,} bytes; the playground takes at most {MAX_CSV_BYTES:,}"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SettingError(
+            "csv", f"The CSV file is not UTF-8 text (byte {error.start} cannot be read)"
+        ) from None
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if lines and not _is_number(lines[0][1].split(",")[0]):
+        lines = lines[1:]  # a header such as x1,x2,label
+    if len(lines) > MAX_CSV_ROWS:
+        raise SettingError(
+            "csv", f"The CSV file has {len(lines):,} rows; the playground takes at most {MAX_CSV_ROWS:,}"
+        )
+    rows = [_row(number, line) for number, line in lines]
+    labels = [row[2] for row in rows]
+    for label in (0.0, 1.0):
+        if labels.count(label) < MIN_CLASS_POINTS:
+            raise SettingError(
+                "csv",
+                f"The CSV file has {labels.count(label)} points of class {label:g}; each class needs "
+                f"at least "
+                f"{MIN_CLASS_POINTS} (rows x1,x2,label with label 0 or 1)",
+            )
+    table = np.array(rows, dtype=np.float64)
+    return table[:, :2].T.copy(), table[:, 2:].T.copy()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _row(number: int, line: str) -> tuple[float, float, float]:
+    """One line `x1,x2,label`, checked."""
+    fields = [field.strip() for field in line.split(",")]
+    if len(fields) != 3:
+        raise SettingError(
+            "csv", f"CSV line {number}: expected 3 values x1,x2,label, got {len(fields)}: {line[:40]!r}"
+        )
+    values = []
+    for name, field in zip(("x1", "x2", "label"), fields):
+        try:
+            value = float(field)
+        except ValueError:
+            raise SettingError("csv", f"CSV line {number}: {name} is not a number: {field[:20]!r}") from None
+        if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
+            raise SettingError(
+                "csv",
+                f"CSV line {number}: {name} must be a finite number within ±{MAX_COORDINATE:g}, "
+                f"got {field[:20]}",
+            )
+        values.append(value)
+    if values[2] not in (0.0, 1.0):
+        raise SettingError("csv", f"CSV line {number}: the label must be 0 or 1, got {fields[2][:20]}")
+    return values[0], values[1], values[2]
+
+
+def point(values: object) -> tuple[float, float, float]:
+    """A clicked point {x1, x2, label}: coordinates within ±MAX_COORDINATE, label 0 or 1."""
+    if not isinstance(values, dict):
+        raise SettingError("point", f"A point must be {{x1, x2, label}}, got {type(values).__name__}")
+    found = []
+    for name in ("x1", "x2", "label"):
+        value = values.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SettingError("point", f"A point's {name} must be a finite number, got {value!r}")
+        if abs(value) > MAX_COORDINATE:
+            raise SettingError("point", f"A point's {name} must be within ±{MAX_COORDINATE:g}, got {value!r}")
+        found.append(float(value))
+    if found[2] not in (0.0, 1.0):
+        raise SettingError("point", f"A point's label must be 0 or 1, got {values.get('label')!r}")
+    return found[0], found[1], found[2]
