@@ -285,12 +285,12 @@ REFERENCE = [
     ),
     Reference(
         "2-layer network: both",
-        "each gradient level with its tensor",
+        "each gradient level with its tensor; layers stacked in two columns, no staircase",
         lambda: mg.draw(course_network([2, 4, 1]), show="both", rankdir="TB"),
     ),
     Reference(
         "2-layer network: collapsed",
-        "layer l's backward under layer l: dA[l] in, dA[l−1] out",
+        "layer l's backward under layer l: dA[l] in, dA[l−1] out, labels clear of the boxes",
         lambda: mg.draw(course_network([2, 4, 1]), show="both", collapse=True),
         "network_collapsed.png",
     ),
@@ -302,8 +302,9 @@ REFERENCE = [
     ),
     Reference(
         "Softmax classifier: backward",
-        "softmax(Z) − Y",
+        "dZ[2] = (softmax(Z[2]) − Y) · (dJ · 1/m), softmax one node for the five ops of its rule",
         lambda: mg.draw(softmax_classifier(), show="backward"),
+        "softmax_backward.png",
     ),
     Reference(
         "Gradient check with a wrong op",

@@ -34,6 +34,8 @@ Why each one is a primitive:
                                its rule is dZ = (A − Y)/m, one node where the composed softplus,
                                product and mean take six, and a third of a small network's
                                replayed step.
+    SoftmaxCrossEntropy        likewise for C classes: its rule is dZ = (softmax(Z) − Y)/m, one
+                               node where the composed log softmax, product and sum take ten.
 
 Shapes may decide what a rule does (shapes are fixed for a recorded step); values never do: every
 mask a rule needs is computed by an op, so the backward pass is a complete graph.
@@ -360,6 +362,70 @@ class SigmoidCrossEntropy(Op):
         per_entry = Mul.apply(grad, constant(1.0 / z.size, z, "1/m"))  # g / m
         dz = Mul.apply(Sub.apply(Sigmoid.apply(z), y), per_entry) if self.needs_grad[0] else None
         dy = Mul.apply(Neg.apply(z), per_entry) if self.needs_grad[1] else None
+        return dz, dy
+
+
+def softmax_cross_entropy(
+    z: np.ndarray,
+    y: np.ndarray,
+    out: np.ndarray,
+    t: np.ndarray,
+    shift: np.ndarray,
+    total: np.ndarray,
+    mean: np.ndarray,
+) -> np.ndarray:
+    """mean over the columns of logsumexp(z) − Σ y·z into the 0-d `out`, with scratch arrays t of
+    z's shape and shift, total of one row, and 1/m as a 0-d array of z's dtype: logsumexp as
+    shift + ln Σ e^(z − shift), the shift each column's max (0 where ±∞, as Shift), so nothing
+    overflows; Σ y·z by one dot product."""
+    np.maximum.reduce(z, axis=0, out=shift, keepdims=True)
+    np.copyto(shift, 0.0, where=~np.isfinite(shift))
+    np.subtract(z, shift, t)
+    np.exp(t, t)
+    np.add.reduce(t, axis=0, out=total, keepdims=True)
+    np.log(total, total)
+    np.add(total, shift, total)
+    return np.multiply(np.add.reduce(total, None) - np.vdot(z, y), mean, out)
+
+
+class SoftmaxCrossEntropy(Op):
+    """The course's multi-class loss on the logits z (classes, m), for label columns y that each
+    sum to 1 (one-hot, or probabilities), where it is −mean Σ y · log softmax(z)."""
+
+    name = "softmax_cross_entropy"
+    formula = "mean(logsumexp(z) − Σ z·y)"
+    rules = ("g · (softmax(z) − y) / m", "−g · z / m")
+
+    def forward(self, z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.kernel((z, y), np.empty((), z.dtype) if out is None else out)()
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        z, y = arrays
+        problem = self.shape_problem(arrays)
+        if problem is not None:  # (Op.apply words it with the operands' names and shapes)
+            raise ValueError(problem)
+        row = np.empty((1, z.shape[1]), z.dtype), np.empty((1, z.shape[1]), z.dtype)
+        mean = np.array(1.0 / max(z.shape[1], 1), z.dtype)
+        return partial(softmax_cross_entropy, z, y, out, np.empty_like(z), *row, mean)
+
+    def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
+        z, y = arrays
+        if z.ndim != 2:
+            return "the logits must be (classes, m), one example per column"
+        return None if z.shape == y.shape else "the logits and labels must have the same shape"
+
+    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+        z, y = self.inputs
+        per_example = Mul.apply(grad, constant(1.0 / z.shape[1], z, "1/m"))  # g / m
+        dz = None
+        if self.needs_grad[0]:
+            e = Exp.apply(Sub.apply(z, Shift.apply(z, axis=(0,), keepdims=True)))  # no overflow
+            probabilities = Div.apply(e, Sum.apply(e, axis=(0,), keepdims=True))
+            # Named in slot words, as rules are: a picture spells it softmax(Z[2]), so the backward
+            # picture reads dZ[2] = (softmax(Z[2]) − Y) · (dJ · 1/m), the course's equation.
+            probabilities.name = "softmax(z)"
+            dz = Mul.apply(Sub.apply(probabilities, y), per_example)
+        dy = Mul.apply(Neg.apply(z), per_example) if self.needs_grad[1] else None
         return dz, dy
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from strategies import broadcastable_shapes, shapes, values
 
 import microgrid as mg
-from microgrid.ops import MatMul
+from microgrid.ops import MatMul, SoftmaxCrossEntropy
 
 # Generated shapes may put a row against a column on purpose: the op table checks values, and
 # the BroadcastWarning that gives has its own test (test_function.py).
@@ -100,6 +100,13 @@ def transposed_matmul_shapes(
         return [a, b]
 
     return draw
+
+
+def logits_and_labels(data: st.DataObject) -> list[tuple[int, ...]]:
+    """(classes, m) twice: softmax_cross_entropy's logits and labels (any values: its formula,
+    mean(logsumexp(z) − Σ z·y), and rules hold for any y; the loss adds the columns summing to 1)."""
+    shape = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    return [shape, shape]
 
 
 def same_shapes(count: int) -> Callable[[st.DataObject], list[tuple[int, ...]]]:
@@ -289,6 +296,13 @@ CASES = [
         lambda a, b, c: mg.where(c > 0, a, b),
         lambda a, b, c: np.where(c > 0, a, b),
         3,
+    ),
+    Case(
+        "softmax_cross_entropy",
+        SoftmaxCrossEntropy.apply,
+        lambda z, y: np.mean(np_logsumexp(z, axis=0) - np.sum(z * y, axis=0)),
+        2,
+        input_shapes=logits_and_labels,
     ),
     Case("sign", lambda a: a.sign(), np.sign, differentiable=False),
     Case("argmax", mg.argmax, np.argmax, params=axis_params, differentiable=False),
@@ -577,6 +591,7 @@ STABLE = [
     ("softplus", mg.softplus),
     ("logsumexp", lambda z: mg.logsumexp(z, axis=0)),
     ("log_softmax", lambda z: mg.log_softmax(z, axis=0)),
+    ("softmax_cross_entropy", lambda z: SoftmaxCrossEntropy.apply(z, mg.tensor(np.eye(3)[:, :2]))),
 ]
 
 

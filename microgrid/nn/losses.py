@@ -1,7 +1,7 @@
 """Loss functions composed of engine ops, in the course's layout (one example per column).
 
 Each returns the cost J as a scalar tensor named "J", made inside `mg.scope("cost")` with its
-intermediates named as the course writes them (Y, ln A, log softmax(Z)), so a picture draws the
+intermediates named as the course writes them (Y, ln A, 1 − Y), so a picture draws the
 cost as one box (collapse=True) or reads like the slides. The labels are tensors no gradient flows
 to, and everything computed from them is an op, so that a replayed step (mg.replay) recomputes it
 from each new batch. Sigmoid and binary cross-entropy and mse average over every entry, which for the
@@ -20,11 +20,11 @@ import numpy as np
 
 from microgrid import checks
 from microgrid.errors import ShapeError
-from microgrid.functional import as_tensor, astype, clip, equal, log, logsumexp
+from microgrid.functional import as_tensor, astype, clip, equal, log
 from microgrid.modes import scope
 from microgrid.nn.metrics import whole_numbers
 from microgrid.nn.module import Module
-from microgrid.ops import SigmoidCrossEntropy
+from microgrid.ops import SigmoidCrossEntropy, SoftmaxCrossEntropy
 from microgrid.tensor import Operand, Tensor, as_array, to_array
 from microgrid.trace import guard
 
@@ -167,8 +167,10 @@ def mse(predictions: Operand, y: Operand) -> Tensor:
 def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
     """J = −(1/m) Σ y·log softmax(z), the classes along axis 0: logits (C, m).
 
-    `labels` are one-hot (or probability) columns of shape (C, m), or class indices of shape
-    (m,) or (1, m).
+    `labels` are one-hot (or probability) columns of shape (C, m), each summing to 1, or class
+    indices of shape (m,) or (1, m). One primitive, as sigmoid_cross_entropy: its rule is the
+    course's dZ = (softmax(Z) − Y)/m, one node in the backward picture instead of the chain
+    through log softmax, the product and the sum.
     """
     z = as_tensor(logits)
     if z.ndim != 2:
@@ -176,15 +178,8 @@ def softmax_cross_entropy(logits: Operand, labels: Operand) -> Tensor:
             f"softmax_cross_entropy: {z.describe()} must be (classes, m), one example per column"
         )
     z = _output("softmax_cross_entropy", z)
-    Z = _called(z)
     with scope("cost"):
-        Y = _one_hot(z, labels)
-        m = z.shape[1]
-        # log softmax(z) = z − logsumexp(z), spelled out to name the two parts for pictures
-        lse = _named(logsumexp(z, axis=0, keepdims=True), f"logsumexp {Z}")
-        log_p = _named(z - lse, f"log softmax({Z})")
-        total = _named((_named(log_p * Y, f"Y ⊙ log softmax({Z})")).sum(), "Σ Y ⊙ log softmax")
-        return _named(total * (-1.0 / m))
+        return _named(SoftmaxCrossEntropy.apply(z, _one_hot(z, labels)))
 
 
 def _one_hot(z: Tensor, labels: Operand) -> Tensor:
@@ -193,7 +188,9 @@ def _one_hot(z: Tensor, labels: Operand) -> Tensor:
     classes, m = z.shape
     given = as_array(labels)
     if given.shape == z.shape:
-        return _named_labels(_labels("softmax_cross_entropy", z, labels), labels)
+        Y = _labels("softmax_cross_entropy", z, labels)
+        guard(check_label_columns, Y)
+        return _named_labels(Y, labels)
     if given.shape not in ((m,), (1, m)):
         raise ShapeError(
             f"softmax_cross_entropy: labels of shape {given.shape} fit neither one-hot columns "
@@ -203,6 +200,21 @@ def _one_hot(z: Tensor, labels: Operand) -> Tensor:
     guard(check_class_indices, z, indices)
     class_numbers = _data(np.arange(classes).reshape(classes, 1), f"0..{classes - 1}")
     return _named(astype(equal(class_numbers, indices), z.dtype), "Y")
+
+
+def check_label_columns(y: Operand) -> None:
+    """Refuse softmax_cross_entropy's label columns unless each is a distribution: entries in
+    [0, 1] that sum to 1 (one-hot, or probabilities), which its rule softmax(Z) − Y assumes."""
+    check_labels("softmax_cross_entropy", y)
+    sums = np.add.reduce(as_array(y), 0)
+    tolerance = np.sqrt(np.finfo(sums.dtype).eps) if sums.dtype.kind == "f" else 0
+    off = np.flatnonzero(np.abs(sums - 1) > tolerance)
+    if off.size:
+        raise ValueError(
+            f"softmax_cross_entropy: label columns must each sum to 1 (one-hot, or probabilities), "
+            f"but {off.size} of {sums.size} do not: column {off[0]} sums to {sums[off[0]]:.3g}; "
+            "pass class indices, or one-hot columns"
+        )
 
 
 def check_class_indices(z: Tensor, labels: Operand) -> None:

@@ -23,7 +23,8 @@ backward rule behind that parameter is wrong), each with a thick dashed border a
 
 Layout: with forward and backward both drawn, forward is on top (LR) or on the left (TB), each
 gradient level with its tensor (rank=same under newrank); an arrow from one cluster into another
-leaves a rank free, so clusters follow one another in a line instead of a staircase.
+leaves a rank free, so clusters follow one another in a line instead of a staircase, and the
+longest chain of each part is one Graphviz group, kept straight, so the clusters line up on it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import html
 import itertools
 from collections.abc import Iterator, Mapping
+from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -177,11 +179,18 @@ def to_digraph(picture: Picture, rankdir: str = "LR", legend: bool = True) -> gr
         edge_attr={"fontname": FONT, "fontsize": SMALL, "arrowsize": "0.7"},
     )
     parts = sorted({n.part for n in picture.nodes.values()}, key=["forward", "backward"].index)
+    boxes = any(node.kind == "scope" for node in picture.nodes.values())  # collapsed scopes
+    # Graphviz keeps a group's nodes in a straight line: collapsed layers, forward and backward
+    # each in a row, or else each part's longest chain, so the clusters line up on it.
+    spine = (
+        [node.key for node in picture.nodes.values() if node.kind == "scope"] if boxes else _spine(picture)
+    )
+    groups = {key: picture.nodes[key].part for key in spine}
     clusters = itertools.count(1)  # DOT ids cluster1, cluster2, ...: a scope's name may hold any character
     for part in parts:
         nodes = [n for n in picture.nodes.values() if n.part == part]
         if len(parts) == 1:
-            _emit_scopes(dot, nodes, (), clusters)
+            _emit_scopes(dot, nodes, (), clusters, groups)
             continue
         flow = "right to left" if rankdir == "LR" else "bottom to top"
         title = "forward" if part == "forward" else f"backward: gradients flow {flow}"
@@ -189,7 +198,7 @@ def to_digraph(picture: Picture, rankdir: str = "LR", legend: bool = True) -> gr
             cluster.attr(
                 label=_html(f"<B>{html.escape(title)}</B>"), labeljust="l", style="rounded", color=GREY
             )
-            _emit_scopes(cluster, nodes, (), clusters)
+            _emit_scopes(cluster, nodes, (), clusters, groups)
     for above, below in picture.aligned:
         with dot.subgraph() as level:
             level.attr(rank="same")
@@ -197,6 +206,12 @@ def to_digraph(picture: Picture, rankdir: str = "LR", legend: bool = True) -> gr
             level.edge(above, below, style="invis")
     scopes = {node.key: node.scope for node in picture.nodes.values()}
     carrying = _fed_by_gradients(picture) if picture.mirrored else set()
+    # A value the backward pass reads, drawn beside its first reader rather than a rank above it:
+    # on the longest path (Z[2] → σ → − Y → · 1/m) that rank made every picture taller.
+    beside: dict[str, str] = {}
+    for edge in picture.edges:
+        if not picture.mirrored and picture.nodes[edge.tail].kind == "saved":
+            beside.setdefault(edge.tail, edge.head)
     for edge in picture.edges:
         attrs = dict(EDGE_STYLES[edge.kind])
         tail_scope, head_scope = scopes.get(edge.tail, ()), scopes.get(edge.head, ())
@@ -204,9 +219,13 @@ def to_digraph(picture: Picture, rankdir: str = "LR", legend: bool = True) -> gr
             # An arrow from one cluster into the next leaves a rank free between them, so no rank
             # holds both and the clusters sit in one row instead of a staircase.
             attrs["minlen"] = "2"
-        if edge.label:
-            # xlabel, not label: a label is a node of its own in a rank between, which would
-            # double the width of a left-to-right picture.
+        if edge.label and (boxes or len(picture.nodes) <= SMALL_PICTURE):
+            # A label is a node of its own in a rank between the two ends, so it never overlaps a
+            # box as an xlabel can (du = dv · 1 over the box du): between collapsed layers, that
+            # rank is free anyway, and a small picture has room for it.
+            attrs["label"] = edge.label
+        elif edge.label:
+            # xlabel, not label, in a large picture: label ranks would make it a sixth taller.
             attrs["xlabel"] = edge.label
         if edge.current:
             attrs.update(CURRENT_EDGE)
@@ -216,15 +235,34 @@ def to_digraph(picture: Picture, rankdir: str = "LR", legend: bool = True) -> gr
             # Declared head to tail and drawn with the arrow at the tail: the backward graph is
             # laid out mirrored, so dW[1] lands under W[1] and the arrows run the other way.
             dot.edge(edge.head, edge.tail, dir="back", **attrs)
-        elif picture.mirrored and edge.kind == "saved":
-            dot.edge(edge.tail, edge.head, constraint="false", **attrs)  # leave both layouts alone
+        elif edge.kind == "saved" and (picture.mirrored or beside.get(edge.tail) != edge.head):
+            dot.edge(edge.tail, edge.head, constraint="false", **attrs)  # leave the layout alone
         else:
             dot.edge(edge.tail, edge.head, **attrs)
-    if legend and rankdir == "LR":  # a wide picture: the legend goes underneath, in rows
-        dot.attr(label=_legend(picture, columns=4), labelloc="b", labeljust="l")
-    elif legend:  # a tall picture: the legend is a node, so it goes beside the top rank
+    for saved, reader in beside.items():
+        with dot.subgraph() as level:
+            level.attr(rank="same")
+            level.node(saved)
+            level.node(reader)
+    for tail, head in _after_the_gradient(picture, carrying):
+        dot.edge(tail, head, style="invis", minlen="2")
+    if legend and rankdir == "TB" and len(picture.nodes) <= NARROW_PICTURE:
+        # A small tall picture (the lecture's) has no width to spare: a column beside the top rank.
         dot.node("legend", _legend(picture, columns=1), shape="plain")
+    elif legend:
+        # Underneath, as the graph's label: in rows under a wide picture, in one row under a tall
+        # one, which has width to spare on a slide. (A node beside the top rank made that rank as
+        # tall as the legend: the 2-layer backward picture lost 9 % of its height to it.)
+        dot.attr(label=_legend(picture, columns=4 if rankdir == "LR" else None), labelloc="b", labeljust="l")
     return dot
+
+
+# Pictures up to this many nodes (the lecture's) have room for their arrows' labels as nodes.
+SMALL_PICTURE = 20
+# Top to bottom, pictures up to this many nodes (the lecture's backward) are narrower than the
+# legend in one row: it goes beside them. (At 18 nodes, the 2-layer forward and the gradient check
+# pictures are already wide enough for the row, and lose height to a column.)
+NARROW_PICTURE = 16
 
 
 def _ranksep(picture: Picture, rankdir: str) -> str:
@@ -232,7 +270,52 @@ def _ranksep(picture: Picture, rankdir: str) -> str:
     but room for the labelled arrows (dA[1]) between collapsed layers, which are few."""
     if rankdir == "LR":
         return "0.2"
-    return "0.3" if any(node.kind == "scope" for node in picture.nodes.values()) else "0.12"
+    return "0.3" if any(node.kind == "scope" for node in picture.nodes.values()) else "0.1"
+
+
+def _spine(picture: Picture) -> list[str]:
+    """The longest chain of arrows in each part (X, matmul, …, Z[2], …, J; dJ, …, dZ[1], …, dW[1]):
+    drawn straight, it keeps the layers' clusters, each holding a stretch of it, from stepping
+    sideways."""
+    spine = []
+    for part in ("forward", "backward"):
+        inputs: dict[str, list[str]] = {key: [] for key, n in picture.nodes.items() if n.part == part}
+        for edge in picture.edges:
+            if edge.kind != "saved" and edge.tail in inputs and edge.head in inputs:
+                inputs[edge.head].append(edge.tail)
+        depth: dict[str, int] = {}
+        for node in TopologicalSorter(inputs).static_order():
+            depth[node] = 1 + max((depth[tail] for tail in inputs[node]), default=-1)
+        end: str | None = max(depth, key=depth.__getitem__, default=None)  # walked back to its start
+        while end is not None:
+            spine.append(end)
+            end = max(inputs[end], key=depth.__getitem__, default=None)
+    return spine
+
+
+def _after_the_gradient(picture: Picture, carrying: set[str]) -> list[tuple[str, str]]:
+    """Invisible arrows that keep a layer's values computed from forward values alone (A[1]²,
+    1 − A[1]², σ(Z[2])) after the gradient that enters the layer: left free, they rank next to
+    the forward value they read, level with the layer before, and push their cluster sideways.
+    `carrying` are the nodes whose arrows are drawn reversed (a mirrored picture)."""
+    fed = _fed_by_gradients(picture)
+    scopes = {key: node.scope for key, node in picture.nodes.items() if node.part == "backward"}
+    laid_out = []  # backward arrows between backward nodes, in the direction Graphviz ranks them
+    for edge in picture.edges:
+        if edge.kind == "backward" and edge.tail in scopes and edge.head in scopes:
+            reverse = picture.mirrored and edge.tail in carrying
+            laid_out.append((edge.head, edge.tail) if reverse else (edge.tail, edge.head))
+    fed_inside = {head for tail, head in laid_out if scopes[tail] == scopes[head]}
+    starts: dict[tuple[str, ...], list[str]] = {}  # a scope's chains of values not fed by gradients
+    for key, scope in scopes.items():
+        if scope and key not in fed and key not in fed_inside:
+            starts.setdefault(scope, []).append(key)
+    return [
+        (tail, start)
+        for tail, head in laid_out
+        if scopes[tail] and scopes[head] and scopes[tail] != scopes[head]
+        for start in starts.get(scopes[head], [])
+    ]
 
 
 def _fed_by_gradients(picture: Picture) -> set[str]:
@@ -254,16 +337,21 @@ def _fed_by_gradients(picture: Picture) -> set[str]:
 
 
 def _emit_scopes(
-    dot: graphviz.Digraph, nodes: list[Node], prefix: tuple[str, ...], clusters: Iterator[int]
+    dot: graphviz.Digraph,
+    nodes: list[Node],
+    prefix: tuple[str, ...],
+    clusters: Iterator[int],
+    groups: Mapping[str, str],
 ) -> None:
-    """Nodes whose scope is `prefix` directly, and one cluster per deeper scope (nested)."""
+    """Nodes whose scope is `prefix` directly, and one cluster per deeper scope (nested); a node
+    in `groups` gets that Graphviz group."""
     depth = len(prefix)
     children: dict[str, list[Node]] = {}
     for node in nodes:
         if len(node.scope) == depth:
             attrs = _node_attrs(node)
-            if node.kind == "scope":  # collapsed layers in a straight line, forward and backward
-                attrs["group"] = node.part
+            if node.key in groups:
+                attrs["group"] = groups[node.key]
             dot.node(node.key, _label(node), **attrs)
         else:
             children.setdefault(node.scope[depth], []).append(node)
@@ -276,7 +364,7 @@ def _emit_scopes(
                 color="#b0b0b0",
                 labeljust="l",
             )
-            _emit_scopes(cluster, inner, (*prefix, name), clusters)
+            _emit_scopes(cluster, inner, (*prefix, name), clusters, groups)
 
 
 def _node_attrs(node: Node) -> dict[str, str]:
@@ -339,9 +427,9 @@ def _html(text: str) -> str:
     return f"<{text}>"
 
 
-def _legend(picture: Picture, columns: int) -> str:
+def _legend(picture: Picture, columns: int | None) -> str:
     """One table under the picture: a swatch and a description for each kind the picture uses,
-    `columns` of them a row."""
+    `columns` of them a row under the title, or all in one row after it (columns=None)."""
     # A kind whose every node is coloured by its gradient check shows the check's colours instead.
     kinds = {n.kind for n in picture.nodes.values() if n.check is None}
     rows = [(STYLES[kind], text) for kind, text in LEGEND.items() if kind in kinds]
@@ -358,9 +446,13 @@ def _legend(picture: Picture, columns: int) -> str:
     if picture.stepping:
         rows.append((CURRENT, "being finalised"))
     cells = [f'{_swatch(style)}<TD ALIGN="LEFT">{_small(text)}</TD>' for style, text in rows]
-    lines = ["".join(cells[i : i + columns]) for i in range(0, len(cells), columns)]
-    body = "".join(f"<TR>{line}</TR>" for line in lines)
+    title = '<TD ALIGN="LEFT"><B>legend</B></TD>'
+    if columns is None:
+        body = f"<TR>{title}{''.join(cells)}</TR>"
+    else:
+        lines = ["".join(cells[i : i + columns]) for i in range(0, len(cells), columns)]
+        body = title.replace("<TD", f'<TR><TD COLSPAN="{2 * columns}"') + "</TR>"
+        body += "".join(f"<TR>{line}</TR>" for line in lines)
     return _html(
-        '<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" COLOR="#9e9e9e">'
-        f'<TR><TD COLSPAN="{2 * columns}" ALIGN="LEFT"><B>legend</B></TD></TR>{body}</TABLE>'
+        f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" COLOR="#9e9e9e">{body}</TABLE>'
     )

@@ -33,6 +33,7 @@ from microgrid.viz.graph import (
 COMMUTATIVE = frozenset({"add", "mul"})  # their inputs need no numbered edge labels
 PARTIAL = re.compile(r"p\d+")  # the name of a partial result too long to name by its formula
 SUMMARY_WIDTH = 18  # characters a line of a collapsed scope's op list
+LABELLED_ROW = 6  # backward boxes in a row up to which the arrows between them are labelled
 
 
 # --- what a picture is made of --------------------------------------------------------------
@@ -204,7 +205,7 @@ def backward_picture(
             _add_gradient_nodes(picture, graph, names, t, checks)
             result: str | None = labels[id(t)]
         else:
-            labels[id(t)] = _partial_label(t, [name for _, name in operands], len(labels))
+            labels[id(t)] = _partial_label(t, [name for _, name in operands], len(labels), step, graph)
             keys[id(t)] = f"g{i}"
             if t.op is None:  # an array a rule made: a node of its own
                 title, lines = tensor_text(labels[id(t)], t)
@@ -231,7 +232,51 @@ def backward_picture(
         if id(t) in names.owners:
             picture.edges.append(Edge(op_key, keys[id(t)], "backward"))
     _add_passed_on(picture, names)
+    partial = [
+        t for t in tensors if t.op is not None and id(t) not in forward_ids and id(t) not in names.owners
+    ]
+    _group_named(picture, partial, keys, labels)
     return picture
+
+
+def _group_named(
+    picture: Picture, partial: list[Tensor], keys: Mapping[int, str], labels: Mapping[int, str]
+) -> None:
+    """Draw each partial result a rule named (softmax(z)) as one op node that stands for the ops
+    computing it that nothing else reads (shift, sub, exp, sum, div): the picture says
+    softmax(Z[2]) where the engine ran five ops. `partial` is in the order they were computed."""
+    readers: dict[int, list[int]] = {}
+    for t in partial:
+        for parent in t.op.inputs:  # type: ignore[union-attr]
+            readers.setdefault(id(parent), []).append(id(t))
+    for index, t in enumerate(partial):
+        if not t.name or keys[id(t)] not in picture.nodes:
+            continue
+        group = {id(t)}
+        inside = []
+        for before in reversed(partial[:index]):  # readers before what they read
+            if id(before) in readers and set(readers[id(before)]) <= group:
+                group.add(id(before))
+                inside.append(before)
+        if not inside:
+            continue
+        node = picture.nodes[keys[id(t)]]
+        absorbed = {keys[id(u)] for u in inside}
+        made_by = [u.op.name for u in reversed(inside)] + [t.op.name]  # type: ignore[union-attr]
+        node.tooltip = f"{labels[id(t)]}: {node.tooltip}, after {', '.join(made_by[:-1])}"
+        node.title = t.name.split("(")[0]
+        node.lines = [labels[id(t)], *_short_lines(made_by, f"{len(made_by)} ops: "), str(t.shape)]
+        for key in absorbed:
+            del picture.nodes[key]
+        edges: list[Edge] = []
+        for edge in picture.edges:
+            if edge.tail in absorbed:
+                continue
+            if edge.head in absorbed:
+                edge = replace(edge, head=node.key)
+            if not any((e.tail, e.head, e.kind) == (edge.tail, edge.head, edge.kind) for e in edges):
+                edges.append(edge)
+        picture.edges[:] = edges
 
 
 class _GradientNames:
@@ -326,11 +371,14 @@ def _leaf_label(t: Tensor) -> str:
     return t.name or (number_text(t.data) if t.size == 1 else "array")
 
 
-def _partial_label(t: Tensor, operands: list[str], count: int) -> str:
-    """A partial result's name in formulas: a leaf's name or value, else its formula while it is
-    short (`1 − A[1]²`), else p1, p2, ..."""
+def _partial_label(t: Tensor, operands: list[str], count: int, step: Tensor | None, graph: Graph) -> str:
+    """A partial result's name in formulas: a leaf's name or value; the name a rule gave it, in
+    the slot words of the `step`'s op (`softmax(z)`), spelled with that op's operands
+    (`softmax(Z[2])`); else its formula while it is short (`1 − A[1]²`), else p1, p2, ..."""
     if t.op is None:
         return _leaf_label(t)
+    if t.name and step is not None and step.op is not None:
+        return spell(t.name, step.op, [graph.name(p) for p in step.op.inputs])
     text = formula_text(t.op, operands)
     return text if len(text) <= MAX_NAME else f"p{count}"
 
@@ -364,7 +412,8 @@ def collapse_scopes(picture: Picture) -> Picture:
 
     A backward box holds what its layer's backward rules computed, as in the course: layer l's
     backward takes dA[l] (and the forward values it saved), gives dA[l−1], dW[l], db[l], and sits
-    level with layer l. Arrows between boxes are labelled with the gradient they carry.
+    level with layer l. Arrows between boxes are labelled with the gradient they carry (in a long
+    row, the box that gives it names it).
     """
     box_keys: dict[tuple[str, str], str] = {}  # (part, outermost scope) -> key of its box
     members: dict[str, list[Node]] = {}
@@ -400,7 +449,23 @@ def collapse_scopes(picture: Picture) -> Picture:
         if label and label not in into.label.split(", "):
             into.label = f"{into.label}, {label}" if into.label else label
         into.current |= edge.current
+    if (
+        sum(node.kind == "scope" and node.part == "backward" for node in collapsed.nodes.values())
+        > LABELLED_ROW
+    ):
+        _name_in_the_giving_box(collapsed)
     return collapsed
+
+
+def _name_in_the_giving_box(picture: Picture) -> None:
+    """In a long row, each gradient an arrow between two boxes carries is written in the box that
+    gives it (`gives dA[8]`) instead of on the arrow, whose label would widen every gap by its
+    own width: the 10-layer picture would no longer fit a slide."""
+    for edge in picture.edges:
+        tail = picture.nodes.get(edge.tail)
+        if edge.label and tail is not None and tail.kind == "scope" and edge.head in picture.nodes:
+            tail.lines += _short_lines(edge.label.split(", "), "gives ")
+            edge.label = ""
 
 
 def group_by_rule(picture: Picture) -> Picture:

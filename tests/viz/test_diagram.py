@@ -410,6 +410,26 @@ def test_the_course_networks_are_drawn_with_names_never_constants_made_up_names_
     assert {"X (2, 400)", Y} <= titles  # (the backward pass reads X for dW[1] = dZ[1] @ Xᵀ)
 
 
+def test_the_softmax_backward_picture_reads_softmax_of_Z_minus_Y() -> None:
+    J = course_network("tanh", "softmax")
+    source = mg.draw(J, show="backward").source
+    assert "dZ[2] = (softmax(Z[2]) − Y) · (dJ · 1/m)" in op_lines(source)
+    # softmax(Z[2]) is one node standing for the five ops that computed it, reading Z[2] once
+    (softmax,) = [key for key, texts in node_texts(source).items() if texts[0] == "softmax"]
+    texts = node_texts(source)[softmax]
+    assert texts[1] == "softmax(Z[2])" and "5 ops: shift, sub, exp, sum, div" in " ".join(texts)
+    assert [t for t in node_texts(source).values() if t[0].startswith(("shift", "exp", "div"))] == []
+    assert re.search(rf"{key_of(source, 'Z[2] (3, 400)')} -> {softmax}\b", source)
+    Z2, Y = J.op.inputs  # type: ignore[union-attr]
+    probabilities = np.exp(Z2.data) / np.exp(Z2.data).sum(axis=0, keepdims=True)
+    expected = (probabilities - Y.data) / Z2.shape[1]
+    drawn = dot_nodes(source)[key_of(source, "dZ[2] (3, 400)")]
+    stats = re.search(r"min (\S+)  mean (\S+)  max ([^<\s]+)", drawn).groups()  # type: ignore[union-attr]
+    assert [float(v) for v in stats] == pytest.approx(
+        [expected.min(), 0.0, expected.max()], rel=1e-2, abs=1e-9
+    )
+
+
 def test_the_backward_picture_reads_as_the_course_equations() -> None:
     J = course_network("tanh", "sigmoid")
     source = mg.draw(J, show="backward").source

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import os
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 from microgrid.demos.gradcheck import WrongTanh
+from pictures import lecture
 
 import microgrid as mg
 from microgrid.viz import dot, render
@@ -80,6 +83,94 @@ def test_collapsed_layers_line_up_each_backward_level_with_its_forward(rankdir: 
         spread = [point[across] for point in row]
         assert max(spread) - min(spread) < 20
     assert [f[along] for f in forward] == sorted(f[along] for f in forward)  # layer 1 first
+
+
+def cluster_boxes(svg: str) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Each cluster's label and its box (left, right, top, bottom) in the SVG's coordinates."""
+    found = []
+    for group in ElementTree.fromstring(svg).iter(f"{SVG}g"):
+        outline = group.find(f"{SVG}path")
+        if group.get("class") == "cluster" and outline is not None:
+            numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", outline.get("d", ""))]
+            xs, ys = numbers[0::2], numbers[1::2]
+            label = " ".join(t.text or "" for t in group.iter(f"{SVG}text"))
+            found.append((label, (min(xs), max(xs), min(ys), max(ys))))
+    return found
+
+
+@pytest.mark.parametrize("show", ["backward", "both"])
+def test_a_layers_clusters_stack_without_a_staircase(show: str) -> None:
+    """Top to bottom, the 2-layer network's clusters of each part are stacked, each overlapping
+    the next across most of its width (a staircase shifts each one aside, past the last)."""
+    svg = mg.draw(network([2, 4, 1]), show=show, rankdir="TB").svg()  # type: ignore[arg-type]
+    boxes = cluster_boxes(svg)
+    parts = [box for label, box in boxes if label in ("forward", "backward: gradients flow bottom to top")]
+    layers = [(label, box) for label, box in boxes if label in ("layer 1", "layer 2", "cost")]
+    assert len(layers) == 3 * max(len(parts), 1)
+    for part in parts or [(-np.inf, np.inf, -np.inf, np.inf)]:
+        inside = sorted(
+            (box for _, box in layers if part[0] <= box[0] and box[1] <= part[1]), key=lambda box: box[2]
+        )
+        assert len(inside) == 3
+        for upper, lower in itertools.pairwise(inside):
+            assert upper[3] <= lower[2], "clusters share a rank"
+            overlap = min(upper[1], lower[1]) - max(upper[0], lower[0])
+            assert overlap >= 0.6 * min(upper[1] - upper[0], lower[1] - lower[0]), (upper, lower)
+
+
+def arrow_labels_over_nodes(svg: str) -> dict[str, list[str]]:
+    """Each arrow label's text, and the titles of the nodes its text overlaps (an estimate of its
+    extent: DejaVu Sans averages under 0.6 em a character)."""
+    root = ElementTree.fromstring(svg)
+    nodes = []
+    for group in root.iter(f"{SVG}g"):
+        # (the first shape inside: a node with a tooltip wraps it in a link)
+        outline = next(group.iter(f"{SVG}polygon"), None)
+        outline = outline if outline is not None else next(group.iter(f"{SVG}path"), None)
+        ellipse = next(group.iter(f"{SVG}ellipse"), None)
+        if group.get("class") != "node" or (outline is None and ellipse is None):
+            continue
+        if outline is not None:
+            numbers = [
+                float(n)
+                for n in re.findall(r"-?\d+(?:\.\d+)?", outline.get("points") or outline.get("d", ""))
+            ]
+            xs, ys = numbers[0::2], numbers[1::2]
+            box = (min(xs), max(xs), min(ys), max(ys))
+        else:
+            cx, cy, rx, ry = (float(ellipse.get(k, 0)) for k in ("cx", "cy", "rx", "ry"))
+            box = (cx - rx, cx + rx, cy - ry, cy + ry)
+        nodes.append((next((t.text for t in group.iter(f"{SVG}text") if t.text), ""), box))
+    found = {}
+    for group in root.iter(f"{SVG}g"):
+        for text in group.iter(f"{SVG}text") if group.get("class") == "edge" else ():
+            x, y, size = (float(text.get(k, 0)) for k in ("x", "y", "font-size"))
+            half = 0.6 * size * len(text.text or "") / 2
+            extent = (x - half, x + half, y - 0.75 * size, y + 0.2 * size)  # text-anchor middle
+            found[text.text or ""] = [
+                title
+                for title, (left, right, top, bottom) in nodes
+                if extent[0] < right and left < extent[1] and extent[2] < bottom and top < extent[3]
+            ]
+    return found
+
+
+def test_arrow_labels_stay_clear_of_the_nodes() -> None:
+    """The lecture's `du = dv · 1` and the collapsed layers' dZ[2], dA[1] are drawn clear of every
+    node; in a row of 10 layers, the box that gives a gradient names it (`gives dA[8]`), since a
+    label on each arrow would widen every gap past what a slide can show."""
+    J, *_ = lecture()
+    for picture, expected in (
+        (mg.draw(J, show="backward"), {"du = dv · 1", "da = dv · 1"}),
+        (mg.draw(J, show="both"), {"du = dv · 1", "da = dv · 1"}),
+        (mg.draw(network([2, 4, 1]), show="both", collapse=True), {"dZ[2]", "dA[1]"}),
+    ):
+        labels = arrow_labels_over_nodes(picture.svg())
+        assert set(labels) == expected
+        assert not any(labels.values()), labels
+    deep = mg.draw(network([2] + [8] * 9 + [1]), show="both", collapse=True).source
+    assert 'label="dA[' not in deep and "xlabel" not in deep
+    assert "gives dA[8]" in deep and "gives dZ[10]" in deep
 
 
 # --- glyphs ----------------------------------------------------------------------------------------
