@@ -196,8 +196,9 @@ class Op:
                 out.created = next(_creations)
                 return out
             if _any_recorded(inputs):
-                # Made from recorded tensors but needing no gradient (a mask such as Z[1] > 0):
-                # recorded all the same, so that a picture can say where it comes from.
+                # Made from recorded tensors or named data but needing no gradient (a mask such as
+                # Z[1] > 0, the 1 − Y of a loss): recorded all the same, so that a picture can
+                # say where it comes from rather than show an unnamed array.
                 op.inputs = inputs
                 op.needs_grad = needs_grad
                 out.op = op
@@ -288,5 +289,5 @@ _new = object.__new__
 
 
 def _any_recorded(inputs: Sequence[Tensor]) -> bool:
-    """True when one of `inputs` was made by a recorded op."""
-    return any(t.op is not None for t in inputs)
+    """True when one of `inputs` was made by a recorded op, or is data with a name (X, Y)."""
+    return any(t.op is not None or t.name is not None for t in inputs)
