@@ -261,7 +261,7 @@ def spell(text: str, op: Op, operands: Sequence[str], extra: Mapping[str, str] |
 def _operand(name: str) -> str:
     """A name as an operand in a formula: an expression in brackets, so `g · (b * c)` keeps its
     sense; a name, a number, `σ(Z)`, `1/m` or `A[1]²` as it is."""
-    if " " not in name and (not name.startswith(("−", "-")) or _is_number(name)):
+    if " " not in name and not name.startswith(("−", "-")):
         return name
     return name if CALL.fullmatch(name) else f"({name})"
 
@@ -277,14 +277,15 @@ def _is_number(text: str) -> bool:
 # --- text in the nodes ---------------------------------------------------------------------------
 
 
-def number_text(array: Any) -> str:
+def number_text(array: Any, reciprocal: bool = True) -> str:
     """A one-number array as short text: 5, 0.6931, 1e-07, and 1/400 for the reciprocal of a
-    whole number from 3 on (what 1/m is: 0.0025 hides the 400)."""
+    whole number from 3 on (what 1/m is: 0.0025 hides the 400), unless `reciprocal` is False (a
+    parameter's value, which is a number, not a fraction someone wrote)."""
     value = np.asarray(array).reshape(-1)[0]
     if value.dtype == bool:
         return str(bool(value))
     number = float(value)
-    if number and 1e-6 < abs(number) < 0.4:
+    if reciprocal and number and 1e-6 < abs(number) < 0.4:
         whole = round(1 / abs(number))
         if abs(abs(number) * whole - 1) < 1e-9:
             return f"{'-' if number < 0 else ''}1/{whole}"
@@ -313,17 +314,23 @@ def _nested(values: Any) -> str:
     return _number(values, 4)
 
 
+def number_of(t: Tensor) -> str:
+    """A one-number tensor's value as text: a fraction (1/m) except for a parameter, whose value
+    training changes (b = 0.1 is a number, not a 1/10 someone wrote)."""
+    return number_text(t.data, reciprocal=not (t.op is None and t.requires_grad))
+
+
 def value_text(t: Tensor) -> str:
     """A tensor's value as one line of text: `3`, or `(2, 5) min -1 mean 0.2 max 3`."""
     if t.ndim == 0:
-        return number_text(t.data)
+        return number_of(t)
     return " ".join([str(t.shape), *value_lines(t.data)])
 
 
 def tensor_text(name: str, t: Tensor) -> tuple[str, list[str]]:
     """Title and lines for a tensor: `a = 5`, or `W[1] (4, 2)` over its values; `3` for a constant."""
     if t.ndim == 0:
-        value = number_text(t.data)
+        value = number_of(t)
         return (value if name == value else f"{name} = {value}"), []
     return f"{name} {t.shape}", value_lines(t.data)
 

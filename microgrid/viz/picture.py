@@ -22,6 +22,7 @@ from microgrid.viz.graph import (
     Graph,
     formula_text,
     grad_name,
+    number_of,
     number_text,
     op_title,
     spell,
@@ -107,7 +108,7 @@ def op_node(
     formula = formula_text(op, operands, short=part == "backward")
     line = formula if result is None or result == formula else f"{result} = {formula}"
     if op.formula is not None and all(t.size == 1 for t in (*op.inputs, out)):
-        numbers = formula_text(op, [number_text(t.data) for t in op.inputs], short=True)
+        numbers = formula_text(op, [number_of(t) for t in op.inputs], short=True)
         line += f" = {numbers} = {number_text(out.data)}"
     lines = [line] if op.formula is not None or result is not None else []
     if len(op.inputs) == 1 and op.inputs[0].shape != out.shape:

@@ -494,3 +494,18 @@ def test_collapse_draws_the_cost_as_one_box() -> None:
         assert len(boxes) == (2 if show == "both" else 1)
         # Outside the boxes: only data, and in the backward a forward value two layers' rules read.
         assert set(loose) <= {"X (2, 400)", "Y (1, 400)", "A[1] (4, 400)"}
+
+
+def test_a_parameter_shows_its_number_and_a_constant_its_fraction() -> None:
+    from microgrid.viz.graph import number_text, tensor_text
+
+    b = mg.tensor(0.1, requires_grad=True, name="b")
+    assert tensor_text("b", b)[0] == "b = 0.1"  # not 1/10: training changes it
+    assert number_text(np.array(1 / 400)) == "1/400"  # the 1/m of a mean
+
+
+def test_a_negative_number_in_a_formula_keeps_its_brackets() -> None:
+    x = mg.tensor(-2.0, requires_grad=True, name="x")
+    J = -(x * 3)
+    source = mg.draw(J).source
+    assert "−(-6)" in source and "−-6" not in source
