@@ -28,8 +28,9 @@ from collections.abc import Callable
 from typing import Any
 
 from microgrid.exercises import course1, course2, custom_op, notebooks
-from microgrid.exercises.checker import Exercise, diagnose, run_case
+from microgrid.exercises.checker import TIME_LIMIT, Exercise, diagnose, run_cases
 from microgrid.exercises.report import Report
+from microgrid.function import Op
 
 EXERCISES: dict[str, Exercise] = {
     exercise.name: exercise for exercise in (*course1.EXERCISES, *course2.EXERCISES, *custom_op.EXERCISES)
@@ -55,17 +56,22 @@ def describe(name: str) -> str:
     return str(get(name))
 
 
-def check(name: str, solution: Callable[..., Any]) -> Report:
+def check(name: str, solution: Callable[..., Any], *, seconds: float | None = TIME_LIMIT) -> Report:
     """Run `solution` on every case of exercise `name`; the Report is truthy when all passed.
 
     print(report) shows each case, expected vs got, and the diagnosis; report.draw() the network
-    with the wrong node marked; report.where() the same as text.
+    with the wrong node marked; report.where() the same as text. A case that runs longer than
+    `seconds` is stopped and reported (on the main thread of Linux or macOS; None: no limit).
     """
     exercise = get(name)
-    if not callable(solution):
+    if not callable(solution) and not isinstance(solution, Op):  # an Op instance: the report says so
         raise TypeError(
             f"check: pass your function itself, as check({name!r}, {exercise.name}); got "
             f"{type(solution).__name__}"
         )
-    results = [run_case(exercise, solution, case) for case in exercise.cases()]
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0
+    ):
+        raise ValueError(f"check: seconds must be a positive number of seconds or None, got {seconds!r}")
+    results = run_cases(exercise, solution, seconds)
     return Report(exercise, results, diagnose(exercise, results))

@@ -8,10 +8,15 @@ diagnosis. So a diagnosis is a measurement, never a guess from the code.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import itertools
 import os
+import signal
+import threading
+import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +28,9 @@ Outputs = dict[str, Any]  # output name -> numpy array or Spec
 Nodes = dict[str, Tensor]  # output name -> the graph tensor whose value or gradient it is
 
 RTOL, ATOL = 1e-6, 1e-9  # numpy and the engine round differently: 1e-16 apart, far inside these
+# float32's own rounding (ε ≈ 1.2e-7) summed over a (7, 50) product reaches ~1e-5 in a small entry.
+RTOL_FLOAT32, ATOL_FLOAT32 = 1e-4, 1e-5
+TIME_LIMIT = 10.0  # seconds a case may run: an endless loop is reported, not waited on forever
 
 
 class Unreadable(Exception):
@@ -153,6 +161,8 @@ def agrees(got: Any, want: Any) -> bool:
         return got.matches(want)
     if got is None or np.shape(got) != np.shape(want):
         return False
+    if np.asarray(got).dtype == np.float32:  # float32 keeps ~7 digits: a correct float32 answer passes
+        return bool(np.allclose(got, want, rtol=RTOL_FLOAT32, atol=ATOL_FLOAT32, equal_nan=True))
     return bool(np.allclose(got, want, rtol=RTOL, atol=ATOL, equal_nan=True))
 
 
@@ -232,6 +242,8 @@ def array(name: str, value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
         return value.data.copy()
     if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":  # complex, object, text: no comparison would mean anything
+            raise Unreadable(f"{name} is an array of {value.dtype}; it should hold real numbers (float)")
         return value.copy()
     if isinstance(value, (int, float, np.number, np.bool_)) and not isinstance(value, bool):
         return np.asarray(value)
@@ -272,6 +284,11 @@ def keyed(names: Callable[[Case], Sequence[str]], what: str) -> Callable[[Any, C
     """Read a returned dictionary with the keys `names(case)` ("W1", "b1", ...)."""
 
     def read(returned: Any, case: Case) -> Outputs:
+        if returned is None:
+            raise Unreadable(
+                f"the function returned None: end it with `return {what}` (changing the dictionary in "
+                "place is not enough: the caller uses what the function returns)"
+            )
         if not isinstance(returned, Mapping):
             raise Unreadable(
                 f"the function should return the dictionary {what}; it returned {type(returned).__name__}"
@@ -299,6 +316,8 @@ class CaseResult:
     got: Outputs | None = None
     error: str | None = None  # the function raised, or returned something unreadable
     changed: list[str] = field(default_factory=list)  # parameters the function changed in place
+    order: tuple[int, ...] | None = None  # the returned items, reordered so, give the right outputs
+    timed_out: bool = False
 
     @property
     def wrong(self) -> list[str]:
@@ -312,19 +331,81 @@ class CaseResult:
         return self.error is None and not self.wrong and not self.changed
 
 
-def run_case(exercise: Exercise, solution: Callable[..., Any], case: Case) -> CaseResult:
+class TookTooLong(BaseException):
+    """The student's function ran past the time limit. A BaseException, as KeyboardInterrupt is, so
+    that an `except Exception` in the student's loop does not swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise TookTooLong in the code run inside after `seconds` (None: no limit).
+
+    SIGALRM interrupts pure Python between two bytecodes, so it only works on the main thread
+    of a Unix process; a notebook's kernel runs its cells there. Elsewhere (Windows, a thread)
+    there is no limit, and an endless loop needs Ctrl-C or the kernel's interrupt button.
+    """
+    if (
+        seconds is None
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise TookTooLong(
+            f"it ran for more than {seconds:g} s and was stopped: an endless loop? (check(..., "
+            "seconds=N) allows more)"
+        )
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    started = time.monotonic()
+    # Someone else's alarm (a test runner's timeout) is put back afterwards, minus the time spent.
+    other, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if other:
+            signal.setitimer(signal.ITIMER_REAL, max(other - (time.monotonic() - started), 1e-3))
+
+
+def run_cases(
+    exercise: Exercise, solution: Callable[..., Any], seconds: float | None = TIME_LIMIT
+) -> list[CaseResult]:
+    """Every case of the exercise; after one runs out of time the rest are not run (each would wait too)."""
+    results: list[CaseResult] = []
+    for case in exercise.cases():
+        if results and results[-1].timed_out:
+            skipped = "not run: the case before ran out of time"
+            results.append(CaseResult(case, want=exercise.oracle(case, None), error=skipped, timed_out=True))
+        else:
+            results.append(run_case(exercise, solution, case, seconds))
+    return results
+
+
+def run_case(
+    exercise: Exercise, solution: Callable[..., Any], case: Case, seconds: float | None = TIME_LIMIT
+) -> CaseResult:
     """Call the solution on a fresh copy of the case's arguments, with numpy's global generator seeded
-    (then restored, so the student's own stream is left as it was)."""
+    (then restored, so the student's own stream is left as it was), for at most `seconds`."""
     args = copy.deepcopy(case.args)
     state = np.random.get_state()
     np.random.seed(case.seed)
+    returned: Any = None
     try:
-        with np.errstate(all="ignore"):  # an overflow is judged by the values it gives
+        with np.errstate(all="ignore"), time_limit(seconds):  # an overflow is judged by the values it gives
             returned = exercise.call(solution, case) if exercise.call else solution(*args)
         got = exercise.read(returned, case)
+    except TookTooLong as stopped:
+        return CaseResult(case, want=exercise.oracle(case, None), error=str(stopped), timed_out=True)
     except Unreadable as problem:
-        return CaseResult(case, want=exercise.oracle(case, None), error=str(problem))
-    except Exception as error:  # the student's code: any error at all is reported, not raised
+        order = reordered(exercise, returned, case)
+        message = str(problem) if order is None else in_order(exercise, order)
+        return CaseResult(case, want=exercise.oracle(case, None), error=message)
+    # The student's code: any error at all is reported, not raised; exit() too, which would end the kernel.
+    except (Exception, SystemExit) as error:
         return CaseResult(case, want=exercise.oracle(case, None), error=raised(error))
     finally:
         np.random.set_state(state)
@@ -333,7 +414,40 @@ def run_case(exercise: Exercise, solution: Callable[..., Any], case: Case) -> Ca
         for name, before, after in zip(exercise.params, case.args, args)
         if name not in exercise.may_change and not same(before, after)
     ]
-    return CaseResult(case, want=exercise.oracle(case, got), got=got, changed=changed)
+    result = CaseResult(case, want=exercise.oracle(case, got), got=got, changed=changed)
+    if result.wrong:
+        result.order = reordered(exercise, returned, case)
+    return result
+
+
+def reordered(exercise: Exercise, returned: Any, case: Case) -> tuple[int, ...] | None:
+    """The order of the returned tuple's items in which they are all right, when it is another one."""
+    if not isinstance(returned, (tuple, list)) or not 2 <= len(returned) <= 4:
+        return None
+    for order in itertools.permutations(range(len(returned))):
+        if order == tuple(range(len(returned))):
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                got = exercise.read(tuple(returned[i] for i in order), case)
+                want = exercise.oracle(case, got)
+        except Exception:  # this order does not even read: not the one
+            continue
+        if all(agrees(got.get(name), value) for name, value in want.items()):
+            return order
+    return None
+
+
+def in_order(exercise: Exercise, order: tuple[int, ...]) -> str:
+    """`the right values in the wrong order: return your 2nd, 1st, 3rd items, as ... -> (dA_prev, dW, db)`."""
+    ordinals = ", ".join(_ORDINALS[i] for i in order)
+    return (
+        f"the right values in the wrong order: return your {ordinals} items, in the order of "
+        f"{exercise.signature}"
+    )
+
+
+_ORDINALS = ("1st", "2nd", "3rd", "4th")
 
 
 def same(a: Any, b: Any) -> bool:
@@ -410,6 +524,14 @@ def diagnose(exercise: Exercise, results: Sequence[CaseResult]) -> list[Finding]
         )
         if changes and reproduced:
             findings.append(Finding(mistake, tuple(name for name in order if name in changes)))
+    orders = {r.order for r in results if r.wrong}
+    if not findings and len(orders) == 1 and None not in orders:
+        # Every failing case is right once its items are put in one other order.
+        (items,) = orders
+        assert items is not None
+        says = in_order(exercise, items)
+        wrong = tuple(dict.fromkeys(name for r in results for name in r.wrong))
+        findings.append(Finding(Mistake("returned-in-wrong-order", says, lambda case, want: want), wrong))
     # A mistake that explains only part of what another explains is that other's shadow: a backward
     # that returns grad unchanged also loses the second derivative, as a numpy backward does.
     return [f for f in findings if not any(set(f.outputs) < set(g.outputs) for g in findings)]

@@ -237,6 +237,13 @@ RELU_BACKWARD = activation_exercise(
             lambda case, want: _dA(case) * np.maximum(_given(case), 0),
         ),
         mistake(
+            "relu-backward-mask-of-dA",
+            "dZ",
+            "dZ[1] keeps dA where dA > 0: the mask comes from the cache Z (where Z > 0), not from "
+            "the gradient",
+            lambda case, want: _dA(case) * (_dA(case) > 0),
+        ),
+        mistake(
             "relu-backward-no-mask",
             "dZ",
             "dZ[1] equals dA: the entries where Z ≤ 0 must be set to 0",
@@ -274,6 +281,12 @@ SIGMOID_BACKWARD = activation_exercise(
             "dZ",
             "dZ[1] uses 1 − s², tanh's rule: σ′(Z) = s ∗ (1 − s)",
             lambda case, want: _dA(case) * (1 - _s(case) ** 2),
+        ),
+        mistake(
+            "sigmoid-backward-s-of-dA",
+            "dZ",
+            "dZ[1] computes s from dA: s = σ(Z) comes from the cache Z, then dA ∗ s ∗ (1 − s)",
+            lambda case, want: _dA(case) * sigmoid_of(_dA(case)) * (1 - sigmoid_of(_dA(case))),
         ),
         mistake(
             "sigmoid-backward-sign",
@@ -408,6 +421,12 @@ def _per_example(case: Case, y_log: Any = np.log, other_log: Any = None) -> np.n
     return np.asarray(-(Y * first + (1 - Y) * second) / AL.shape[1])
 
 
+def _outer(case: Case) -> np.ndarray:
+    """−1/m · (Yᵀ·log AL + (1 − Y)ᵀ·log(1 − AL)): the (m, m) matrix of np.dot with the transpose on Y."""
+    AL, Y = case.args
+    return np.asarray(-(np.dot(Y.T, np.log(AL)) + np.dot((1 - Y).T, np.log(1 - AL))) / AL.shape[1])
+
+
 COMPUTE_COST = Exercise(
     name="compute_cost",
     lesson="course 1, week 4: a deep network",
@@ -449,6 +468,20 @@ COMPUTE_COST = Exercise(
             "cost",
             "J holds one number per example, shape (1, m): the np.sum over the examples is missing",
             lambda case, want: _per_example(case),
+        ),
+        mistake(
+            "cost-outer-product",
+            "cost",
+            "J sums an (m, m) matrix: np.dot(Y.T, np.log(AL)) pairs every label with every example's log; "
+            "np.dot(Y, np.log(AL).T) is (1, 1), or use Y * np.log(AL) and np.sum",
+            lambda case, want: np.sum(_outer(case)),
+        ),
+        mistake(
+            "cost-outer-product-not-summed",
+            "cost",
+            "J is an (m, m) matrix: np.dot(Y.T, np.log(AL)) pairs every label with every example's log; "
+            "np.dot(Y, np.log(AL).T) is (1, 1), or use Y * np.log(AL) and np.sum",
+            lambda case, want: np.squeeze(_outer(case)),
         ),
         mistake(
             "cost-logs-swapped",
@@ -515,6 +548,18 @@ LINEAR_BACKWARD = Exercise(
             "db",
             "db[1] is off by a factor m: the 1/m is missing",
             lambda case, want: want["db"] * _m(case),
+        ),
+        mistake(
+            "dW-integer-division",
+            "dW",
+            "dW[1] is all zeros when m > 1: 1 // m is integer division (0 for m > 1); write 1 / m",
+            lambda case, want: want["dW"] * _m(case) * (1 // _m(case)),
+        ),
+        mistake(
+            "db-integer-division",
+            "db",
+            "db[1] is all zeros when m > 1: 1 // m is integer division (0 for m > 1); write 1 / m",
+            lambda case, want: want["db"] * _m(case) * (1 // _m(case)),
         ),
         mistake(
             "dA_prev-with-1/m",

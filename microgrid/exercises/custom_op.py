@@ -23,14 +23,41 @@ from microgrid.tensor import Tensor
 
 def measure(op: Any, case: Case) -> Outputs:
     """The op's output on x, dx for J = Σ dy ⊙ op(x), and d/dx of Σ dx (its second derivative)."""
+    if isinstance(op, Op):
+        raise Unreadable(
+            f"pass the class itself, check('exp_op', {type(op).__name__}), not an instance of it"
+        )
     if not (isinstance(op, type) and issubclass(op, Op)):
         raise Unreadable(
             f"pass your Op subclass itself (class Exp(mg.Op): ... then check('exp_op', Exp)), not a "
             f"{type(op).__name__}"
         )
+    # (An op may compute forward with a numpy ufunc instead, as microgrid's own Exp does.)
+    missing = [
+        f"{method}(self, {arguments})"
+        for method, arguments, written in (
+            ("forward", "a", op.forward is not Op.forward or op.ufunc is not None),
+            ("backward", "grad, out", op.backward is not Op.backward),
+        )
+        if not written
+    ]
+    if missing:
+        raise Unreadable(f"{op.__name__} has no {' and no '.join(missing)}: write it in the class")
     x_values, dy = case.args
+    # forward alone first: what it returns is named here, not by the engine's shape checks later.
+    made = op().forward(np.array(x_values, dtype=np.float64)) if op.ufunc is None else np.exp(x_values)
+    # As the engine reads it: np.exp of a 0-d array is a numpy scalar, and a list is made an array.
+    array = np.asarray(made)
+    if array.shape != np.shape(x_values) or array.dtype.kind != "f":
+        raise Unreadable(
+            f"forward should return a float array of a's shape {np.shape(x_values)}, as np.exp(a) does; "
+            f"it returned {type(made).__name__} of shape {array.shape} and dtype {array.dtype}"
+        )
     x = leaf(x_values, "x")
     y = op.apply(x)
+    assert y.op is not None
+    if y.op.backward(tensor(np.ones_like(y.data)), y) is None:
+        raise Unreadable("backward returned None: end it with `return grad * out`")
     J = (tensor(dy, name="dy") * y).sum()
     (dx,) = grad(J, [x], create_graph=True)
     assert dx is not None

@@ -87,7 +87,10 @@ class Report:
         for r in self.results:
             unknown += [name for name in r.wrong if name not in explained and name not in unknown]
         found += [
-            f"{self.exercise.label(name)} is wrong in a way the catalogue does not know: compare "
+            f"{self.exercise.label(name)} holds whole numbers ({kind}) where fractions belong: "
+            "was it rounded, cast with astype(int), or divided with //?"
+            if (kind := self._whole_numbers(name))
+            else f"{self.exercise.label(name)} is wrong in a way the catalogue does not know: compare "
             "expected and got above"
             for name in unknown
         ]
@@ -97,10 +100,24 @@ class Report:
             f"first ({name} = np.copy({name}))"
             for name in changed
         ]
+        if any(r.timed_out for r in self.results):
+            found.append(
+                "the function did not finish in time: look for a loop whose condition never turns false"
+            )
         errors = [r for r in self.results if r.error is not None]
         if errors:
             found.append(f"{len(errors)} case(s) gave no result: read the message under each")
         return found
+
+    def _whole_numbers(self, name: str) -> str | None:
+        """The integer dtype of the student's `name` where a wrong case expected fractions, else None."""
+        for r in self.results:
+            got, want = (r.got or {}).get(name), (r.want or {}).get(name)
+            whole = isinstance(got, np.ndarray) and got.dtype.kind in "biu"
+            fractions = isinstance(want, np.ndarray) and bool(np.any(want != np.round(want)))
+            if name in r.wrong and whole and fractions:
+                return str(np.asarray(got).dtype)
+        return None
 
     # --- where it went wrong, on the network -----------------------------------------------------------
 

@@ -48,7 +48,11 @@ class Gone(LookupError):
 
 
 class TooLarge(ValueError):
-    """A request body over its limit."""
+    """A request body over its limit; `field` is the control that sent it ("" for settings)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Sessions:
@@ -109,19 +113,20 @@ def assets() -> dict[str, tuple[bytes, str]]:
     return found
 
 
-async def body(request: Request, limit: int) -> bytes:
+async def body(request: Request, limit: int, field: str) -> bytes:
     """The request's body, refused past `limit` bytes without reading the rest."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"The upload is larger than {limit:,} bytes, the most the playground takes")
+            what = "The CSV file" if field == "csv" else "The request"
+            raise TooLarge(field, f"{what} is larger than {limit:,} bytes, the most the playground takes")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 async def json_body(request: Request) -> Any:
-    raw = await body(request, MAX_JSON_BYTES)
+    raw = await body(request, MAX_JSON_BYTES, "")
     try:
         return json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -152,7 +157,7 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
             except Gone as error:
                 return JSONResponse({"error": str(error)}, 404, HEADERS)
             except TooLarge as error:
-                return JSONResponse({"error": str(error), "field": "csv"}, 413, HEADERS)
+                return JSONResponse({"error": str(error), "field": error.field}, 413, HEADERS)
             except RendererNotFound as error:  # no Graphviz: the graphs cannot be drawn, the rest works
                 return JSONResponse({"error": str(error), "field": "graph"}, 503, HEADERS)
             except Exception as error:  # a bug: the page says so, and the server keeps serving
@@ -215,7 +220,7 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
 
     async def csv(request: Request) -> Any:
         session = session_of(request)
-        raw = await body(request, MAX_CSV_BYTES)
+        raw = await body(request, MAX_CSV_BYTES, "csv")
         await run_in_threadpool(session.load_csv, raw)
         return {"points": session.X_all.shape[1]}
 

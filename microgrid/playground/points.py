@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from microgrid import data
-from microgrid.playground.settings import SettingError, Settings
+from microgrid.playground.settings import SettingError, Settings, shown
 
 MAX_CSV_BYTES = 200_000
 MAX_CSV_ROWS = 2000
@@ -49,11 +49,14 @@ def parse_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise SettingError(
-            "csv", f"The CSV file is not UTF-8 text (byte {error.start} cannot be read)"
+            "csv",
+            f"The CSV file is not UTF-8 text (byte {error.start} cannot be read): save it as CSV UTF-8",
         ) from None
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if lines and not _is_number(lines[0][1].split(",")[0]):
-        lines = lines[1:]  # a header such as x1,x2,label
+    if lines and _is_header(lines[0][1]):
+        lines = lines[1:]
+    if not lines:
+        raise SettingError("csv", "The CSV file has no rows; expected lines x1,x2,label with label 0 or 1")
     if len(lines) > MAX_CSV_ROWS:
         raise SettingError(
             "csv", f"The CSV file has {len(lines):,} rows; the playground takes at most {MAX_CSV_ROWS:,}"
@@ -61,15 +64,22 @@ def parse_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
     rows = [_row(number, line) for number, line in lines]
     labels = [row[2] for row in rows]
     for label in (0.0, 1.0):
-        if labels.count(label) < MIN_CLASS_POINTS:
+        count = labels.count(label)
+        if count < MIN_CLASS_POINTS:
             raise SettingError(
                 "csv",
-                f"The CSV file has {labels.count(label)} points of class {label:g}; each class needs "
-                f"at least "
-                f"{MIN_CLASS_POINTS} (rows x1,x2,label with label 0 or 1)",
+                f"The CSV file has {count} point{'' if count == 1 else 's'} of class {label:g}; each class "
+                f"needs at least {MIN_CLASS_POINTS} (rows x1,x2,label with label 0 or 1)",
             )
     table = np.array(rows, dtype=np.float64)
     return table[:, :2].T.copy(), table[:, 2:].T.copy()
+
+
+def _is_header(line: str) -> bool:
+    """A first line such as `x1,x2,label`: three fields, none a number. A line of data with another
+    separator (`0;1;1`, tabs) is no header: refused as line 1, it shows the user what went wrong."""
+    fields = line.split(",")
+    return len(fields) == 3 and not any(_is_number(field) for field in fields)
 
 
 def _is_number(text: str) -> bool:
@@ -112,11 +122,18 @@ def point(values: object) -> tuple[float, float, float]:
     found = []
     for name in ("x1", "x2", "label"):
         value = values.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise SettingError("point", f"A point's {name} must be a finite number, got {value!r}")
+        # isfinite only of floats: of a 400-digit int it raises OverflowError (an int is finite).
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not math.isfinite(value))
+        ):
+            raise SettingError("point", f"A point's {name} must be a finite number, got {shown(value)}")
         if abs(value) > MAX_COORDINATE:
-            raise SettingError("point", f"A point's {name} must be within ±{MAX_COORDINATE:g}, got {value!r}")
+            raise SettingError(
+                "point", f"A point's {name} must be within ±{MAX_COORDINATE:g}, got {shown(value)}"
+            )
         found.append(float(value))
     if found[2] not in (0.0, 1.0):
-        raise SettingError("point", f"A point's label must be 0 or 1, got {values.get('label')!r}")
+        raise SettingError("point", f"A point's label must be 0 or 1, got {shown(values.get('label'))}")
     return found[0], found[1], found[2]

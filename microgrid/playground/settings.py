@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -116,25 +117,35 @@ def parse(values: Mapping[str, Any], base: Settings | None = None) -> Settings:
 # --- the checks, one per field -----------------------------------------------------------------
 
 
+# The numbers a person types: digits, a point, an exponent. Python's float() also reads "1_000",
+# "٣" (Arabic-Indic three) and "infinity", which a learner would not expect the page to accept.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_NOT_FINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+
+
 def _number(text: object, label: str, name: str) -> float:
     """A finite number from a number or its text ("0.1", "1e-3"); NaN and infinity are refused."""
     if isinstance(text, bool):
         raise SettingError(name, f"{label} must be a number, got {text!r}")
-    if isinstance(text, (int, float)):
-        value = float(text)
-    elif isinstance(text, str) and len(text) <= 40:
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise SettingError(name, f"{label} must be a number, got {text!r}") from None
+    if isinstance(text, int):
+        # float() of a 400-digit int overflows; any int this large is out of every range anyway.
+        value = float(max(-(10**300), min(text, 10**300)))
+    elif isinstance(text, float):
+        value = text
+    elif isinstance(text, str) and _NOT_FINITE.fullmatch(text.strip()):
+        value = math.nan
+    elif isinstance(text, str) and _NUMBER.fullmatch(text.strip()):
+        if len(text.strip()) > 40:
+            raise SettingError(name, f"{label} must be a number of at most 40 characters, got {shown(text)}")
+        value = float(text.strip())
     else:
-        raise SettingError(name, f"{label} must be a number, got {_shown(text)}")
+        raise SettingError(name, f"{label} must be a number, got {shown(text)}")
     if not math.isfinite(value):
-        raise SettingError(name, f"{label} must be a finite number, got {text!r}")
-    return value
+        raise SettingError(name, f"{label} must be a finite number, got {shown(text)}")
+    return value + 0.0  # -0.0 becomes 0.0: the page would show "-0"
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A value as a message quotes it, cut short: a page may send anything."""
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:37]}..."
@@ -148,7 +159,7 @@ def _in_range(name: str, label: str, low: float, high: float, *, low_open: bool 
         if number < low or number > high or (low_open and number == low):
             opening = "(" if low_open else "["
             raise SettingError(
-                name, f"{label} must be a number in {opening}{low:g}, {high:g}], got {_shown(value)}"
+                name, f"{label} must be a number in {opening}{low:g}, {high:g}], got {shown(value)}"
             )
         return number
 
@@ -162,7 +173,7 @@ def _whole(name: str, label: str, low: int, high: int) -> Any:
         number = _number(value, label, name)
         if number != int(number) or not low <= number <= high:
             raise SettingError(
-                name, f"{label} must be a whole number from {low} to {high}, got {_shown(value)}"
+                name, f"{label} must be a whole number from {low} to {high}, got {shown(value)}"
             )
         return int(number)
 
@@ -172,7 +183,7 @@ def _whole(name: str, label: str, low: int, high: int) -> Any:
 def _choice(name: str, label: str, choices: tuple[str, ...]) -> Any:
     def check(value: object) -> str:
         if value not in choices:
-            raise SettingError(name, f"{label} must be one of {', '.join(choices)}, got {_shown(value)}")
+            raise SettingError(name, f"{label} must be one of {', '.join(choices)}, got {shown(value)}")
         return str(value)
 
     return check
@@ -181,14 +192,14 @@ def _choice(name: str, label: str, choices: tuple[str, ...]) -> Any:
 def _layers(value: object) -> tuple[Layer, ...]:
     """The hidden layers: a list of {units, activation}, at most MAX_LAYERS of them."""
     if not isinstance(value, list):
-        raise SettingError("layers", f"The hidden layers must be a list, got {_shown(value)}")
+        raise SettingError("layers", f"The hidden layers must be a list, got {shown(value)}")
     if len(value) > MAX_LAYERS:
         raise SettingError("layers", f"At most {MAX_LAYERS} hidden layers, got {len(value)}")
     layers = []
     for number, layer in enumerate(value, start=1):
         if not isinstance(layer, Mapping):
             raise SettingError(
-                "layers", f"Hidden layer {number} must be {{units, activation}}, got {_shown(layer)}"
+                "layers", f"Hidden layer {number} must be {{units, activation}}, got {shown(layer)}"
             )
         units = _whole(f"units{number}", f"Units in hidden layer {number}", 1, MAX_UNITS)(layer.get("units"))
         activation = _choice(f"activation{number}", f"The activation of hidden layer {number}", ACTIVATIONS)(

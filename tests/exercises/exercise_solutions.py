@@ -265,6 +265,11 @@ def _exp(rule: Callable[[Any, Any, Any], Any]):
     return WrongExp
 
 
+def update_in_place_without_return(parameters, grads, learning_rate):
+    for key in parameters:
+        parameters[key] -= learning_rate * grads["d" + key]
+
+
 def _relu_in_place(dA, cache):
     dA[cache <= 0] = 0
     return dA
@@ -348,12 +353,32 @@ WRONG: dict[str, tuple[str, Any]] = {
         "compute_cost",
         lambda AL, Y: -1 / Y.shape[1] * (Y * np.log(AL) + (1 - Y) * np.log(1 - AL)),
     ),
+    "cost-outer-product": (
+        "compute_cost",
+        lambda AL, Y: np.squeeze(
+            -1 / Y.shape[1] * np.sum(np.dot(Y.T, np.log(AL)) + np.dot((1 - Y).T, np.log(1 - AL)))
+        ),
+    ),
+    "cost-outer-product-not-summed": (
+        "compute_cost",
+        lambda AL, Y: np.squeeze(
+            -1 / Y.shape[1] * (np.dot(Y.T, np.log(AL)) + np.dot((1 - Y).T, np.log(1 - AL)))
+        ),
+    ),
     "cost-logs-swapped": (
         "compute_cost",
         lambda AL, Y: -np.sum(Y * np.log(1 - AL) + (1 - Y) * np.log(AL)) / Y.shape[1],
     ),
     "dW-no-1/m": ("linear_backward", _linear_backward(dW=lambda dZ, A, m: np.dot(dZ, A.T))),
     "db-no-1/m": ("linear_backward", _linear_backward(db=lambda dZ, m: np.sum(dZ, axis=1, keepdims=True))),
+    "dW-integer-division": (
+        "linear_backward",
+        _linear_backward(dW=lambda dZ, A, m: 1 // m * np.dot(dZ, A.T)),
+    ),
+    "db-integer-division": (
+        "linear_backward",
+        _linear_backward(db=lambda dZ, m: 1 // m * np.sum(dZ, axis=1, keepdims=True)),
+    ),
     "dA_prev-with-1/m": ("linear_backward", _linear_backward(dA=lambda W, dZ, m: np.dot(W.T, dZ) / m)),
     "db-no-keepdims": ("linear_backward", _linear_backward(db=lambda dZ, m: np.sum(dZ, axis=1) / m)),
     "db-axis-0": (
@@ -367,10 +392,12 @@ WRONG: dict[str, tuple[str, Any]] = {
     "relu-backward-ge": ("relu_backward", lambda dA, Z: np.where(Z >= 0, dA, 0)),
     "relu-backward-no-dA": ("relu_backward", lambda dA, Z: (Z > 0).astype(float)),
     "relu-backward-times-A": ("relu_backward", lambda dA, Z: dA * np.maximum(0, Z)),
+    "relu-backward-mask-of-dA": ("relu_backward", lambda dA, Z: np.where(dA > 0, dA, 0)),
     "relu-backward-no-mask": ("relu_backward", lambda dA, Z: np.array(dA, copy=True)),
     "sigmoid-backward-z-as-a": ("sigmoid_backward", lambda dA, Z: dA * Z * (1 - Z)),
     "sigmoid-backward-no-dA": ("sigmoid_backward", lambda dA, Z: sigmoid(Z) * (1 - sigmoid(Z))),
     "sigmoid-backward-tanh-rule": ("sigmoid_backward", lambda dA, Z: dA * (1 - sigmoid(Z) ** 2)),
+    "sigmoid-backward-s-of-dA": ("sigmoid_backward", lambda dA, Z: dA * sigmoid(dA) * (1 - sigmoid(dA))),
     "sigmoid-backward-sign": ("sigmoid_backward", lambda dA, Z: dA * sigmoid(Z) * (sigmoid(Z) - 1)),
     "update-plus": ("update_parameters", _update(+1)),
     "update-no-learning-rate": ("update_parameters", _update(-1, rate=lambda lr: 1)),

@@ -4,8 +4,10 @@ gets a clear report, never a traceback."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import threading
 
 import exercise_solutions as solutions
 import numpy as np
@@ -208,6 +210,21 @@ def test_a_function_that_returns_none():
     assert "the value returned (cost) is None: did the function end without `return`?" in text
 
 
+class NoBackward(mg.Op):
+    def forward(self, a):
+        return np.exp(a)
+
+
+class ListForward(solutions.Exp):
+    def forward(self, a):
+        return [1, 2]
+
+
+class SilentBackward(solutions.Exp):
+    def backward(self, grad, out):
+        grad * out  # the student forgot `return`
+
+
 @pytest.mark.parametrize(
     ("name", "solution", "message"),
     [
@@ -226,16 +243,111 @@ def test_a_function_that_returns_none():
         ("update_parameters", lambda p, g, lr: {"W1": p["W1"]}, "parameters has no b1"),
         (
             "update_parameters",
-            lambda p, g, lr: None,
-            "should return the dictionary parameters; it returned NoneType",
+            solutions.update_in_place_without_return,
+            "the function returned None: end it with `return parameters`",
         ),
+        ("sigmoid", lambda z: np.asarray(z, dtype=complex), "is an array of complex128; it should hold real"),
+        ("sigmoid", lambda z: np.array([z, "s"], dtype=object), "is an array of object"),
         ("exp_op", lambda x: x, "pass your Op subclass itself"),
+        ("exp_op", NoBackward, "NoBackward has no backward(self, grad, out): write it in the class"),
+        ("exp_op", NoBackward(), "pass the class itself, check('exp_op', NoBackward), not an instance"),
+        ("exp_op", ListForward, "forward should return a float array of a's shape (1, 4), as np.exp(a) "),
+        ("exp_op", SilentBackward, "backward returned None: end it with `return grad * out`"),
     ],
 )
 def test_a_wrong_kind_of_result_is_named(name, solution, message):
     report = exercises.check(name, solution)
     assert not report
     assert message in str(report)
+
+
+def test_an_endless_loop_is_stopped_and_the_cases_after_it_are_not_run():
+    def sigmoid(z):
+        while True:
+            try:
+                z = z + 1
+            except Exception:  # a student's catch-all must not swallow the stop
+                z = 0
+
+    report = exercises.check("sigmoid", sigmoid, seconds=0.2)
+    assert not report
+    first, *rest = report.results
+    assert "it ran for more than 0.2 s and was stopped: an endless loop?" in first.error
+    assert rest and all(r.error == "not run: the case before ran out of time" for r in rest)
+    assert exercises.check("sigmoid", solutions.sigmoid, seconds=0.2)  # the alarm was taken down
+
+
+def test_an_alarm_set_before_check_is_put_back():
+    fired = []
+
+    def handler(signum, frame):
+        fired.append(signum)
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        assert exercises.check("sigmoid", solutions.sigmoid)
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 20 < remaining <= 30 and signal.getsignal(signal.SIGALRM) is handler and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_off_the_main_thread_check_runs_without_a_time_limit():
+    found = []
+    worker = threading.Thread(target=lambda: found.append(exercises.check("sigmoid", solutions.sigmoid)))
+    worker.start()
+    worker.join()
+    assert found and found[0]
+
+
+def test_a_function_that_calls_exit_is_reported_and_the_session_lives_on():
+    report = exercises.check("sigmoid", lambda z: sys.exit("bye"))
+    assert not report and "it raised SystemExit: bye" in str(report)
+
+
+def test_whole_numbers_where_fractions_belong_are_named():
+    report = exercises.check("sigmoid", lambda z: np.round(solutions.sigmoid(z)).astype(int))
+    assert "s holds whole numbers (int64) where fractions belong: was it rounded" in str(report)
+
+
+def test_float32_arithmetic_is_not_a_mistake():
+    def linear_backward(dZ, cache):
+        return solutions.linear_backward(dZ.astype(np.float32), tuple(a.astype(np.float32) for a in cache))
+
+    report = exercises.check("linear_backward", linear_backward)
+    assert report, str(report)
+
+
+@pytest.mark.parametrize(
+    ("name", "solution", "message"),
+    [
+        (
+            "linear_backward",
+            lambda dZ, cache: (lambda dA, dW, db: (dA, db, dW))(*solutions.linear_backward(dZ, cache)),
+            "the right values in the wrong order: return your 1st, 3rd, 2nd items, in the order of "
+            "linear_backward(dZ, cache) -> (dA_prev, dW, db)",
+        ),
+        (
+            "dropout_forward",
+            lambda A, keep_prob: solutions.dropout_forward(A, keep_prob)[::-1],
+            "the right values in the wrong order: return your 2nd, 1st items",
+        ),
+    ],
+)
+def test_the_right_values_in_the_wrong_order_are_named(name, solution, message):
+    report = exercises.check(name, solution)
+    assert report.diagnoses == ["returned-in-wrong-order"], str(report)
+    assert message in str(report)
+
+
+def test_a_tuple_that_only_reads_in_another_order_says_so():
+    report = exercises.check("linear_forward", lambda A, W, b: solutions.linear_forward(A, W, b)[::-1])
+    assert not report
+    assert all(
+        "the right values in the wrong order: return your 2nd, 1st items" in r.error for r in report.results
+    )
 
 
 def test_an_op_whose_backward_returns_numpy_is_reported():
@@ -254,6 +366,8 @@ def test_bad_arguments_to_check():
         exercises.check("linear_backwards", solutions.linear_backward)
     with pytest.raises(TypeError, match="pass your function itself"):
         exercises.check("sigmoid", solutions.sigmoid(np.zeros(2)))
+    with pytest.raises(ValueError, match="seconds must be a positive number of seconds or None, got -1"):
+        exercises.check("sigmoid", solutions.sigmoid, seconds=-1)
 
 
 # --- pointing at the node -----------------------------------------------------------------------------------

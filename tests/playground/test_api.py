@@ -176,6 +176,14 @@ def test_training_stops_when_the_page_goes_away(monkeypatch: pytest.MonkeyPatch)
         ({"layers": [{"units": 2, "activation": "tanh"}] * 7}, "layers", "At most 6 hidden layers, got 7"),
         ({"layers": [{"units": 2, "activation": "softmax"}]}, "activation1", "must be one of tanh, relu"),
         ({"points": 10**9}, "points", "The number of points must be a whole number from 10 to 2000"),
+        # float() of a 400-digit int overflows: a refusal, never an internal error
+        ({"points": 10**400}, "points", "The number of points must be a whole number from 10 to 2000"),
+        ({"lr": -(10**400)}, "lr", "The learning rate must be a number in (0, 10]"),
+        # float() reads these too; a person typing them made a slip
+        ({"points": "1_000"}, "points", "The number of points must be a number, got '1_000'"),
+        ({"seed": "٣"}, "seed", "The seed must be a number, got '٣'"),
+        ({"lr": "9" * 41}, "lr", "The learning rate must be a number of at most 40 characters"),
+        ({"lr": "Infinity"}, "lr", "The learning rate must be a finite number, got 'Infinity'"),
         ({"batch_size": 1.5}, "batch_size", "must be a whole number"),
         ({"keep_prob": 0}, "keep_prob", "keep_prob must be a number in (0, 1], got 0"),
         ({"noise": "inf"}, "noise", "The noise must be a finite number"),
@@ -197,6 +205,12 @@ def test_bad_settings_are_refused_with_a_message_and_change_nothing(
     assert state(client, sid)["settings"] == before
 
 
+def test_typed_text_is_read_as_the_number_it_shows() -> None:
+    settings = parse({"lr": " 0.5 ", "noise": "-0", "decay": ".25", "l2": "1e-3", "seed": "7."})
+    assert (settings.lr, settings.decay, settings.l2, settings.seed) == (0.5, 0.25, 0.001, 7)
+    assert str(settings.noise) == "0.0"  # not "-0.0": the page would show -0
+
+
 def test_malformed_requests_get_messages_and_the_server_keeps_serving(client: TestClient) -> None:
     sid = new_session(client)
     not_json = client.post(
@@ -206,7 +220,8 @@ def test_malformed_requests_get_messages_and_the_server_keeps_serving(client: Te
     not_object = client.post(f"/api/s/{sid}/settings", json=[1, 2])
     assert not_object.status_code == 422 and "JSON object" in not_object.json()["error"]
     huge = client.post(f"/api/s/{sid}/settings", content=b"{" + b" " * 100_000 + b"}")
-    assert huge.status_code == 413
+    assert huge.status_code == 413 and huge.json()["field"] == ""  # the CSV control has no part in it
+    assert "The request is larger than 64,000 bytes" in huge.json()["error"]
     action = client.post(f"/api/s/{sid}/control", json={"action": "explode"})
     assert action.status_code == 422 and "play, pause, step or reset" in action.json()["error"]
     assert client.get(f"/api/s/{sid}/state", params={"since": "x"}).status_code == 422
@@ -234,10 +249,15 @@ def test_a_csv_becomes_the_dataset(client: TestClient) -> None:
         (b"1,2,0\n1,2,1\n1,abc,0\n", 422, "CSV line 3: x2 is not a number"),
         (b"1,2,0\n1,2,2\n", 422, "CSV line 2: the label must be 0 or 1"),
         (b"1,2,0\n1,nan,1\n", 422, "CSV line 2: x2 must be a finite number"),
-        (b"1,2,0\n1,2,0\n1,2,1\n", 422, "1 points of class 1"),
+        (b"1,2,0\n1,2,0\n1,2,1\n", 422, "has 1 point of class 1; each class needs at least 2"),
         (b"1,2,0\n\xff\xfe,1,1\n", 422, "not UTF-8"),
         ("\n".join(["1,2,0", "2,1,1"] * 1001).encode(), 422, "has 2,002 rows"),
-        (b"1,2,0\n" * 40_000, 413, "larger than 200,000 bytes"),
+        (b"1,2,0\n" * 40_000, 413, "The CSV file is larger than 200,000 bytes"),
+        (b"", 422, "The CSV file has no rows"),
+        (b"x1,x2,label\n\n", 422, "The CSV file has no rows"),
+        # another separator: line 1 is data, not a header to skip, and its message says why
+        (b"0;0;0\n1;1;1\n", 422, "CSV line 1: expected 3 values x1,x2,label, got 1: '0;0;0'"),
+        (b"0\t0\t0\n1\t1\t1\n", 422, "CSV line 1: expected 3 values x1,x2,label, got 1"),
     ],
 )
 def test_a_malformed_csv_is_refused_with_its_line(
@@ -261,8 +281,10 @@ def test_a_clicked_point_joins_the_data_and_keeps_the_weights(client: TestClient
     for bad, message in (
         ({"x1": "a", "x2": 0, "label": 1}, "x1 must be a finite number"),
         ({"x1": 0, "x2": 0, "label": 3}, "label must be 0 or 1"),
+        ({"x1": 10**400, "x2": 0, "label": 0}, "x1 must be within ±10000, got 1000000"),
+        ({"x1": 0, "x2": float("nan"), "label": 0}, "x2 must be a finite number, got nan"),
     ):
-        refused = client.post(f"/api/s/{sid}/point", json=bad)
+        refused = client.post(f"/api/s/{sid}/point", content=json.dumps(bad))  # NaN as the page sends it
         assert refused.status_code == 422 and message in refused.json()["error"]
 
 

@@ -132,6 +132,12 @@ def test_bad_values_show_a_message_beside_the_field(page: Any, tmp_path: Path) -
     bad_csv.write_text("x1,x2,label\n1,2,0\n3,4,7\n")
     page.set_input_files('input[name="csv"]', str(bad_csv))
     page.wait_for_selector("text=CSV line 3: the label must be 0 or 1, got 7")
+    assert "mg-invalid" in (page.get_attribute(".mg-file", "class") or "")  # the visible upload button
+    # The file's bytes go as they are: the browser would have turned bad bytes into U+FFFD.
+    binary_csv = tmp_path / "photo.csv"
+    binary_csv.write_bytes(b"1,2,0\n\xff\xd8\xff\xe0,1,1\n")
+    page.set_input_files('input[name="csv"]', str(binary_csv))
+    page.wait_for_selector("text=The CSV file is not UTF-8 text")
     page.fill('input[name="lr"]', "0.5")
     page.press('input[name="lr"]', "Tab")
     page.wait_for_function("() => document.querySelector('[data-out=message]').hidden")
@@ -153,6 +159,17 @@ def test_backprop_one_op_at_a_time(page: Any, tmp_path: Path) -> None:
     caption.wait_for(state="hidden")
 
 
+def test_play_closes_backprop_whose_walk_training_would_leave_behind(page: Any) -> None:
+    page.click("text=Backprop step by step")
+    caption = page.locator('[data-out="caption"]')
+    caption.wait_for(state="visible")
+    page.click("text=▶ Play")
+    caption.wait_for(state="hidden")
+    page.wait_for_selector("text=Backprop step by step")
+    page.wait_for_function("() => Number(document.querySelector('[data-out=step]').textContent) > 3")
+    page.click("text=❚❚ Pause")
+
+
 def test_zero_initialisation_shows_identical_units(page: Any, tmp_path: Path) -> None:
     page.select_option('select[name="init"]', "zeros")
     banner = page.locator('[data-out="symmetric"]')
@@ -161,6 +178,20 @@ def test_zero_initialisation_shows_identical_units(page: Any, tmp_path: Path) ->
         page.click("text=+1 Step")
     page.wait_for_function("() => document.querySelector('[data-out=step]').textContent === '5'")
     assert "all 4 units of layer 1 are identical" in banner.inner_text()
+    # ‖dW[l]‖ is exactly 0, which a log scale cannot place: the lines lie on the plot's floor
+    # (dW[2]'s orange drawn over dW[1]'s blue).
+    on_floor = page.locator('[data-out="norms"]').evaluate(
+        """canvas => {
+            const { width, height } = canvas;
+            const pixels = canvas.getContext("2d").getImageData(0, height - 40, width, 40).data;
+            let orange = 0;
+            for (let i = 0; i < pixels.length; i += 4) {
+                if (pixels[i] === 0xea && pixels[i + 1] === 0x58 && pixels[i + 2] === 0x0c) orange++;
+            }
+            return orange;
+        }"""
+    )
+    assert on_floor > 50
     open_layer_1(page).click()
     page.wait_for_selector("text=all 4 rows are identical")
     rows = page.locator(".mg-values > div:first-child tr").all_inner_texts()

@@ -28,7 +28,9 @@ export class HttpApi {
   configure(values) { return request("POST", `${this.base}/settings`, values); }
   control(action) { return request("POST", `${this.base}/control`, { action }); }
   point(x1, x2, label) { return request("POST", `${this.base}/point`, { x1, x2, label }); }
-  csv(text) { return request("POST", `${this.base}/csv`, text, "text/csv"); }
+  // The file's bytes as they are: the server names a file that is not UTF-8 text, where the
+  // browser's decoding would have replaced the bad bytes silently.
+  csv(file) { return request("POST", `${this.base}/csv`, file, "text/csv"); }
   graph(expanded) {
     return request("GET", `${this.base}/graph?expand=${encodeURIComponent([...expanded].join(","))}`);
   }
@@ -41,7 +43,7 @@ export class HttpApi {
 async function request(method, url, body, type) {
   const options = { method, headers: {} };
   if (body !== undefined) {
-    options.body = typeof body === "string" ? body : JSON.stringify(body);
+    options.body = typeof body === "string" || body instanceof Blob ? body : JSON.stringify(body);
     options.headers["Content-Type"] = type || "application/json";
   }
   let response;

@@ -157,13 +157,17 @@ export function drawNorms(canvas, rows, layers) {
   const ticks = [low, Math.round((low + high) / 2), high].map((e) => [`1e${e}`, y(10 ** e)]);
   axes(context, width, height, margin, xMax, "‖dW‖", ticks);
   const entries = [];
+  // An exact zero (zero initialisation: no gradient at all) has no logarithm: it lies on the
+  // floor of the plot, and the legend says "= 0", so that the plot is never silently empty.
+  const floor = height - margin.bottom;
+  const last = rows.length ? rows[rows.length - 1].norms : [];
   for (let layer = 0; layer < layers; layer++) {
     const colour = LAYER_COLOURS[layer % LAYER_COLOURS.length];
     const points = rows
-      .filter((r) => r.norms[layer] !== null && r.norms[layer] > 0 && r.norms.length === layers)
-      .map((r) => [x(r.step), y(r.norms[layer])]);
+      .filter((r) => r.norms[layer] !== null && r.norms.length === layers)
+      .map((r) => [x(r.step), r.norms[layer] > 0 ? y(r.norms[layer]) : floor]);
     line(context, points, colour, false);
-    entries.push([`dW[${layer + 1}]`, colour, false]);
+    entries.push([last[layer] === 0 ? `dW[${layer + 1}] = 0` : `dW[${layer + 1}]`, colour, false]);
   }
   legend(context, entries, margin.left + 8, 10);
 }

@@ -108,7 +108,8 @@ export function mount(root, api) {
     box.textContent = text;
     box.hidden = false;
     const input = field && root.querySelector(`[name="${field}"]`);
-    if (input) input.classList.add("mg-invalid");
+    // The file input itself is invisible: its "upload CSV…" button is what gets the outline.
+    if (input) (input.type === "file" ? input.previousElementSibling : input).classList.add("mg-invalid");
   }
   function failed(error) { showMessage(error.message, error.field); }
 
@@ -174,7 +175,7 @@ export function mount(root, api) {
     if (!file) return;
     if (file.size > 200000) { showMessage(`${file.name} is ${file.size.toLocaleString()} bytes; the playground takes at most 200,000`, "csv"); return; }
     try {
-      await api.csv(await file.text());
+      await api.csv(file);
       showMessage("");
     } catch (error) {
       failed(error);
@@ -189,6 +190,8 @@ export function mount(root, api) {
 
   // --- play, step, reset ------------------------------------------------------------------------
   async function control(action) {
+    // The walk shown is that of one step's batch: training on would leave it behind.
+    if (action === "play" && view.backprop !== null) closeBackprop();
     try {
       await api.control(action);
       if (action !== "play") showMessage("");
@@ -377,14 +380,15 @@ export function mount(root, api) {
     if (what === "start") showFrame(0);
     else if (what === "next") showFrame(view.backprop + 1);
     else if (what === "previous") showFrame(view.backprop - 1);
-    else {
-      view.backprop = null;
-      out("stepper").hidden = true;
-      out("caption").hidden = true;
-      $("[data-backprop=start]").hidden = false;
-      refreshGraph(true);
-    }
+    else closeBackprop();
   }));
+  function closeBackprop() {
+    view.backprop = null;
+    out("stepper").hidden = true;
+    out("caption").hidden = true;
+    $("[data-backprop=start]").hidden = false;
+    refreshGraph(true);
+  }
   root.addEventListener("keydown", (event) => {
     if (view.backprop === null || event.target.tagName === "INPUT") return;
     if (event.key === "ArrowRight") showFrame(view.backprop + 1);

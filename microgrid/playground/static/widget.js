@@ -32,7 +32,7 @@ class WidgetApi {
   configure(values) { return this.call("configure", values); }
   control(action) { return this.call("control", action); }
   point(x1, x2, label) { return this.call("point", x1, x2, label); }
-  csv(text) { return this.call("csv", text); }
+  async csv(file) { return this.call("csv", await file.text()); }
   graph(expanded) { return this.call("graph", [...expanded]); }
   node(key) { return this.call("node", key); }
   backprop(index) { return this.call("backprop", index); }
