@@ -1,13 +1,11 @@
-"""Fixtures of the playground's tests: a server running `microgrid playground` on a free port, and Chromium.
+"""Fixtures of the playground's tests: a server running `microgrid playground` on a free port.
 
-The browser tests use Debian's Chromium (/usr/bin/chromium) through Playwright; `playwright install`
-cannot download a browser here. Without Chromium they skip, saying how to get it, except under CI
-(the env var CI is set), where a skipped browser test would hide a broken page: there they fail.
+The browser tests drive it with the `browser` fixture of tests/conftest.py (Debian's Chromium through
+Playwright; a skip without it, except under CI).
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -18,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -98,26 +95,3 @@ def server() -> Iterator[str]:
     url, process = start_server([sys.executable, "-m", "microgrid.cli", "playground"], ROOT)
     yield url
     stop(process)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Chromium driven by Playwright, or a skip (a failure under CI) when it cannot run."""
-    missing = None
-    if not os.path.exists(CHROMIUM):
-        missing = f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium"
-    else:
-        try:
-            import playwright.sync_api
-        except ImportError:
-            missing = "Playwright is missing: pip install playwright (never `playwright install`)"
-    if missing is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"the browser tests must run under CI: {missing}")
-        pytest.skip(f"browser tests skipped: {missing}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()

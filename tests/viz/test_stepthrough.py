@@ -5,9 +5,7 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -239,21 +237,7 @@ def test_jupyter_shows_the_page_inline_in_a_frame_of_its_own() -> None:
 
 # --- the page in a browser ---------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium driven by Playwright; the tests skip without it, except on CI."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing on CI: .ci/run installs it with apt-get install chromium")
-        pytest.skip(f"no browser at {CHROMIUM} (apt-get install chromium) to test the step-through page")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
+# The `browser` fixture (headless Chromium, or a skip outside CI) is in tests/conftest.py.
 
 
 @pytest.fixture(scope="module")
