@@ -168,3 +168,10 @@ def test_plotting_is_loaded_on_first_use() -> None:
         check=True,
     )
     assert done.stdout.strip() == "True"
+
+
+def test_every_install_hint_names_a_path_not_another_project() -> None:
+    # "microgrid" on PyPI is an unrelated project: `pip install "microgrid[draw]"` would install it.
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert 'pip install "microgrid[' not in text and "pip install microgrid[" not in text, path

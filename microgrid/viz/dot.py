@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from microgrid.errors import install_extra
 from microgrid.viz.picture import Node, Picture
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ def graphviz_package() -> Any:
     except ImportError as error:
         raise ImportError(
             "drawing needs the Python package graphviz, a dependency of microgrid that is missing "
-            'here: pip install graphviz (and, to render pictures, pip install "microgrid[draw]")'
+            f"here: pip install graphviz (and, to render pictures, {install_extra('draw')})"
         ) from error
     return graphviz
 

@@ -1,7 +1,7 @@
 """DOT text to SVG, PNG or PDF with whichever Graphviz is at hand, no root needed.
 
 The renderer is the system's `dot` when it is on PATH (full Graphviz: every format, vector PDF),
-else the static `graphviz-pure` binary that `pip install "microgrid[draw]"` puts beside Python.
+else the static `graphviz-pure` binary that microgrid's draw extra puts beside Python.
 graphviz-pure lays out with DejaVu Sans's metrics but draws PNG with fonts of its own that lack
 ⊙, ✓ and ✗, so its SVG is the picture: PNG and (vector) PDF are that SVG drawn by cairosvg with
 the system's DejaVu Sans. Without cairosvg (or the cairo library it needs), PNG is graphviz-pure's
@@ -19,6 +19,8 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
+from microgrid.errors import install_extra
+
 FORMATS = ("svg", "png", "pdf", "dot")
 SLIDE = (1280, 720)  # px: a picture is judged shown whole on a slide this size
 PT_TO_PX = 4 / 3  # SVG sizes are in pt; 1 pt is 4/3 px at 96 px per inch
@@ -26,7 +28,7 @@ PDF_DPI = 200  # resolution of the PNG inside a PDF made without system Graphviz
 TIMEOUT = 120  # seconds; a layout that takes longer is a graph to collapse, not to wait for
 
 HOW_TO_GET_ONE = (
-    'install one without root: `pip install "microgrid[draw]"` (the graphviz-pure binary; '
+    f"install one without root: `{install_extra('draw')}` (the graphviz-pure binary; "
     "`make test` and `make docs-images` install it into .venv), or system Graphviz "
     "(`apt install graphviz`, `brew install graphviz` or `conda install graphviz`)"
 )
@@ -117,7 +119,7 @@ def pdf_from_png(png: bytes) -> bytes:
     except ImportError:
         raise RendererNotFound(
             "graphviz-pure cannot write PDF, and making one from its PNG needs Pillow, which is not "
-            'installed: `pip install pillow` (it comes with "microgrid[demos]"), or install system '
+            "installed: `pip install pillow` (it comes with the demos extra), or install system "
             "Graphviz for a vector PDF"
         ) from None
     page = io.BytesIO()

@@ -133,7 +133,7 @@ def test_without_a_renderer_the_dot_file_is_written_and_the_error_says_how_to_ge
     assert render.find_renderer() is None
     drawn = mg.draw(scoped_graph())
     with pytest.raises(
-        RendererNotFound, match=r'pip install "microgrid\[draw\]".*apt install graphviz'
+        RendererNotFound, match=r"pip install \".*microgrid\[draw\]\".*apt install graphviz"
     ) as error:
         drawn.render(tmp_path / "graph.png")
     fallback = tmp_path / "graph.dot"
