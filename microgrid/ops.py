@@ -378,8 +378,7 @@ def softmax_cross_entropy(
     z's shape and shift, total of one row, and 1/m as a 0-d array of z's dtype: logsumexp as
     shift + ln Σ e^(z − shift), the shift each column's max (0 where ±∞, as Shift), so nothing
     overflows; Σ y·z by one dot product."""
-    np.maximum.reduce(z, axis=0, out=shift, keepdims=True)
-    np.copyto(shift, 0.0, where=~np.isfinite(shift))
+    finite_max(z, (0,), shift)
     np.subtract(z, shift, t)
     np.exp(t, t)
     np.add.reduce(t, axis=0, out=total, keepdims=True)
@@ -390,7 +389,10 @@ def softmax_cross_entropy(
 
 class SoftmaxCrossEntropy(Op):
     """The course's multi-class loss on the logits z (classes, m), for label columns y that each
-    sum to 1 (one-hot, or probabilities), where it is −mean Σ y · log softmax(z)."""
+    sum to 1 (one-hot, or probabilities; softmax_cross_entropy checks), where it is
+    −mean Σ y · log softmax(z). The rules are the derivatives of the formula for any y; y's
+    differs from −g · log softmax(z) / m by logsumexp(z)/m in every entry of a column, which no
+    change of labels that keeps each column's sum at 1 can see (a softmax's Jacobian sends it to 0)."""
 
     name = "softmax_cross_entropy"
     formula = "mean(logsumexp(z) − Σ z·y)"
@@ -405,7 +407,7 @@ class SoftmaxCrossEntropy(Op):
         if problem is not None:  # (Op.apply words it with the operands' names and shapes)
             raise ValueError(problem)
         row = np.empty((1, z.shape[1]), z.dtype), np.empty((1, z.shape[1]), z.dtype)
-        mean = np.array(1.0 / max(z.shape[1], 1), z.dtype)
+        mean = np.array(1.0 / z.shape[1], z.dtype)
         return partial(softmax_cross_entropy, z, y, out, np.empty_like(z), *row, mean)
 
     def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
@@ -675,17 +677,21 @@ class Shift(Reduction):
     reduce = np.maximum.reduce
 
     def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        most = np.asarray(
-            np.maximum.reduce(a, axis=self.axis, keepdims=True, out=out)
-        )  # (a 0-d a's is a scalar)
-        np.copyto(most, 0.0, where=~np.isfinite(most))
-        return most
+        return finite_max(a, self.axis, out)
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         return partial(self.forward, arrays[0], out)
 
     def backward(self, grad: Tensor, out: Tensor) -> Grads:
         return (None,)
+
+
+def finite_max(a: np.ndarray, axis: int | Sequence[int] | None, out: np.ndarray | None = None) -> np.ndarray:
+    """max a over `axis`, kept as size 1, with 0 where it is ±∞: Shift's value, also the shift
+    of the fused softmax cross-entropy's kernel."""
+    most = np.asarray(np.maximum.reduce(a, axis=axis, keepdims=True, out=out))  # (0-d: a scalar)
+    np.copyto(most, 0.0, where=~np.isfinite(most))
+    return most
 
 
 def kept_shape(shape: tuple[int, ...], axis: int | Sequence[int] | None) -> tuple[int, ...]:
