@@ -160,31 +160,25 @@ class Graph:
 
 def collect(roots: Sequence[Tensor], max_nodes: int | None, collapsed: bool) -> list[Tensor]:
     """Every tensor behind `roots`, each after its inputs (autograd.graph); refused with
-    DiagramTooLarge first, as soon as more than `max_nodes` of them are sure to be drawn."""
-    if max_nodes is not None:
-        _count_up_to(roots, max_nodes, collapsed)
-    return graph(roots)
-
-
-def _count_up_to(roots: Sequence[Tensor], max_nodes: int, collapsed: bool) -> None:
-    """Count the tensors that will be nodes (those that require grad; with `collapsed`, only
-    those outside every scope) and raise at the first one over `max_nodes`: a 200,000-op chain
-    is refused after 401 visits, not after its whole picture is built."""
-    seen = {id(root) for root in roots}
-    waiting = list(roots)
+    DiagramTooLarge as soon as more than `max_nodes` of them are sure to be drawn, while the graph
+    is still being searched: a 200,000-op chain is refused after about 400 tensors, not after its
+    whole picture is built."""
+    if max_nodes is None:
+        return graph(roots)
     counted = 0
     scoped = False
-    while waiting:
-        t = waiting.pop()
+
+    def count(t: Tensor) -> None:
+        """Count a tensor that will be a node (one that requires grad; with `collapsed`, only one
+        outside every scope), and refuse at the first over `max_nodes`."""
+        nonlocal counted, scoped
         scoped = scoped or bool(t.scope)
         if t.requires_grad and not (collapsed and t.scope):
             counted += 1
             if counted > max_nodes:
                 raise DiagramTooLarge(too_large(f"at least {counted}", max_nodes, collapsed, scoped), counted)
-        for parent in t.op.inputs if t.op is not None else ():
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                waiting.append(parent)
+
+    return graph(roots, visit=count)
 
 
 def too_large(count: str, max_nodes: int, collapsed: bool, scoped: bool) -> str:
