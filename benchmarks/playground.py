@@ -40,7 +40,7 @@ def measure(seconds: float, replay: bool) -> tuple[float, float]:
 
     from microgrid.playground.app import create_app
 
-    app = create_app()
+    app = create_app(replay=replay)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -51,10 +51,9 @@ def measure(seconds: float, replay: bool) -> tuple[float, float]:
         time.sleep(0.01)
     base = f"http://127.0.0.1:{port}"
     try:
-        session_id = _get(f"{base}/api/session", b"")["id"]
+        session_id = _get(f"{base}/api/session", b"{}")["id"]
         api = f"{base}/api/s/{session_id}"
         session = app.state.sessions.by_id[session_id]
-        session.replay = replay
         _get(f"{api}/settings", json.dumps({"speed": 1000}).encode())  # the most the playground allows
         _get(f"{api}/graph?expand=layer%201")
         node = next(key for key, t in session.view().by_key.items() if t.name == "W[1]")

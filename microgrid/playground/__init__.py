@@ -8,14 +8,15 @@ In a notebook, the same front end as a widget: `microgrid.playground.widget(mode
     settings.py   every value the page sends, checked, with the message the page shows
     points.py     the datasets, a user's CSV, clicked points
     session.py    one tab's run: data, network, optimiser, the training thread, the views
+    rules.py      the test split and the batches, one rule for the session and its script
     export.py     the run as a microgrid script
     app.py        the web app (Starlette): the page, its assets, the JSON API
     server.py     `microgrid playground`: the app on 127.0.0.1 (uvicorn)
-    widget.py     the Jupyter widget (anywidget)
+    notebook.py   the Jupyter widget (anywidget); not widget.py, whose import would replace `widget()`
     static/       the page: HTML, CSS and plain JavaScript modules, served as they are
 
-The web app needs the extra `microgrid-autograd[playground]` (Starlette, uvicorn, anywidget); the modules
-import without it and say which extra is missing when it is needed.
+The web app needs the extra `playground` (Starlette, uvicorn, anywidget); the modules import without
+it and say how to install it when it is needed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-EXTRA = "pip install 'microgrid-autograd[playground]'"
+from microgrid.errors import install_extra
 
 
 class MissingExtra(ImportError):
@@ -34,14 +35,14 @@ def require(*packages: str) -> None:
     """Refuse, naming the extra, unless every package in `packages` can be imported."""
     missing = [name for name in packages if importlib.util.find_spec(name) is None]
     if missing:
-        raise MissingExtra(f"the playground needs {', '.join(missing)}: {EXTRA}")
+        raise MissingExtra(f"the playground needs {', '.join(missing)}: {install_extra('playground')}")
 
 
 def widget(model: Any = None, X: Any = None, Y: Any = None, **settings: Any) -> Any:
-    """The playground as a Jupyter widget, training `model` on (X, Y) (see widget.py)."""
-    from microgrid.playground.widget import widget as make
+    """The playground as a Jupyter widget, training `model` on (X, Y) (see notebook.py)."""
+    from microgrid.playground.notebook import widget as make
 
     return make(model, X, Y, **settings)
 
 
-__all__ = ["EXTRA", "MissingExtra", "require", "widget"]
+__all__ = ["MissingExtra", "require", "widget"]

@@ -3,7 +3,12 @@
 Only the files in static/ are served, looked up by name in a table made at start-up, so no path
 can reach another file. Every request that names a session gets a JSON error it can show when
 something is wrong: 422 for a refused value (with the field), 404 for a session that has ended,
-413 for a body that is too large, 500 (and the server keeps running) for a bug.
+413 for a body that is too large, 415 for a body of another type, 500 (and the server keeps running)
+for a bug.
+
+Only the playground's own page may drive it: a request whose Origin names another site gets 403,
+and every POST must carry JSON (the CSV upload: text/csv), which a page elsewhere cannot send
+without the browser asking first (a CORS preflight, which this server never grants).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_SESSIONS = 32
 MAX_JSON_BYTES = 64_000
@@ -55,12 +61,58 @@ class TooLarge(ValueError):
         self.field = field
 
 
-class Sessions:
-    """The live sessions by id; those not heard from for HEARTBEAT_TIMEOUT seconds are ended."""
+class WrongType(ValueError):
+    """A POST whose body is not of the type its endpoint reads; `field` as for TooLarge."""
 
-    def __init__(self, limit: int = MAX_SESSIONS, timeout: float = HEARTBEAT_TIMEOUT) -> None:
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SameOrigin:
+    """ASGI middleware: refuses (403) a request whose Origin header names another site than
+    http://HOST:PORT for the allowed host names and the port this server listens on. Requests without
+    Origin pass: browsers send it with every POST and every script's request to another site."""
+
+    def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
+        self.app = app
+        self.hosts = tuple(hosts)
+
+    def allowed(self, scope: Scope) -> set[str]:
+        server = scope.get("server")
+        if not server or server[1] is None:
+            return set()
+        port = server[1]
+        origins = {f"http://{host}:{port}" for host in self.hosts}
+        if port == 80:  # a browser leaves the scheme's own port out of an Origin
+            origins |= {f"http://{host}" for host in self.hosts}
+        return origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            origin = dict(scope["headers"]).get(b"origin")
+            if origin is not None and origin.decode("latin-1") not in self.allowed(scope):
+                from starlette.responses import JSONResponse
+
+                message = (
+                    f"Requests from {origin.decode('latin-1')[:60]!r} are refused: only the playground's "
+                    "own page may use this server"
+                )
+                await JSONResponse({"error": message, "field": ""}, 403, HEADERS)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class Sessions:
+    """The live sessions by id; those not heard from for HEARTBEAT_TIMEOUT seconds are ended.
+    `replay` is the sessions' way of stepping (False: eager, for the benchmark)."""
+
+    def __init__(
+        self, limit: int = MAX_SESSIONS, timeout: float = HEARTBEAT_TIMEOUT, replay: bool = True
+    ) -> None:
         self.limit = limit
         self.timeout = timeout
+        self.replay = replay
         self.by_id: dict[str, Session] = {}
         self.lock = threading.Lock()
 
@@ -71,7 +123,7 @@ class Sessions:
                 raise SettingError(
                     "", f"The playground already runs {self.limit} sessions; close a tab and reload"
                 )
-            session = Session()
+            session = Session(replay=self.replay)
             self.by_id[session.id] = session
             return session
 
@@ -113,8 +165,12 @@ def assets() -> dict[str, tuple[bytes, str]]:
     return found
 
 
-async def body(request: Request, limit: int, field: str) -> bytes:
-    """The request's body, refused past `limit` bytes without reading the rest."""
+async def body(request: Request, limit: int, field: str, media_type: str) -> bytes:
+    """The request's body, refused unless it is of `media_type`, and past `limit` bytes without
+    reading the rest."""
+    sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if sent != media_type:
+        raise WrongType(field, f"The request must send {media_type}, not {sent[:40] or 'no content type'}")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -126,15 +182,16 @@ async def body(request: Request, limit: int, field: str) -> bytes:
 
 
 async def json_body(request: Request) -> Any:
-    raw = await body(request, MAX_JSON_BYTES, "")
+    raw = await body(request, MAX_JSON_BYTES, "", "application/json")
     try:
         return json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise SettingError("", "The request is not valid JSON") from None
 
 
-def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Starlette:
-    """The playground app; `allowed_hosts` refuses requests for other host names (DNS rebinding)."""
+def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), replay: bool = True) -> Starlette:
+    """The playground app; `allowed_hosts` refuses requests for other host names (DNS rebinding);
+    replay=False makes every session step eagerly (Session's `replay`)."""
     require("starlette")
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
@@ -143,7 +200,7 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    sessions = Sessions()
+    sessions = Sessions(replay=replay)
     files = assets()
 
     def api(handler: Callable[..., Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
@@ -158,6 +215,8 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
                 return JSONResponse({"error": str(error)}, 404, HEADERS)
             except TooLarge as error:
                 return JSONResponse({"error": str(error), "field": error.field}, 413, HEADERS)
+            except WrongType as error:
+                return JSONResponse({"error": str(error), "field": error.field}, 415, HEADERS)
             except RendererNotFound as error:  # no Graphviz: the graphs cannot be drawn, the rest works
                 return JSONResponse({"error": str(error), "field": "graph"}, 503, HEADERS)
             except Exception as error:  # a bug: the page says so, and the server keeps serving
@@ -185,6 +244,7 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
         return Response(found[0], media_type=found[1], headers=HEADERS)
 
     async def create(request: Request) -> Any:
+        await json_body(request)
         session = await run_in_threadpool(sessions.create)
         return {
             "id": session.id,
@@ -220,7 +280,7 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
 
     async def csv(request: Request) -> Any:
         session = session_of(request)
-        raw = await body(request, MAX_CSV_BYTES, "csv")
+        raw = await body(request, MAX_CSV_BYTES, "csv", "text/csv")
         await run_in_threadpool(session.load_csv, raw)
         return {"points": session.X_all.shape[1]}
 
@@ -250,6 +310,7 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
         return Response(data, media_type="application/octet-stream", headers=_download("playground.npz"))
 
     async def close(request: Request) -> Any:
+        await json_body(request)
         await run_in_threadpool(sessions.close, request.path_params["session"])
         return {"closed": True}
 
@@ -288,7 +349,10 @@ def create_app(allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> S
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
+        middleware=[
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
+            Middleware(SameOrigin, hosts=allowed_hosts),
+        ],
         lifespan=lifespan,
     )
     app.state.sessions = sessions

@@ -2,15 +2,18 @@
 
 The script builds the same data, network and optimiser as the session (the same seed gives the same
 numbers), trains for as many steps as the page did, and, when the .npz of the trained weights lies
-beside it, loads them with `Module.load` instead of training.
+beside it, loads them with `Module.load` instead of training. It splits and batches the data with the
+session's own functions (rules.py), written into it as their source.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 
 import numpy as np
 
+from microgrid.playground import rules
 from microgrid.playground.settings import Settings
 
 OPTIMIZERS = {
@@ -42,11 +45,6 @@ def script(settings: Settings, steps: int, custom: tuple[np.ndarray, np.ndarray]
             "table = np.array([line.split(',') for line in POINTS.split()], dtype=float)\n"
             "X, Y = table[:, :2].T.copy(), table[:, 2:].T.copy()"
         )
-    split = (
-        f"X_train, Y_train, X_test, Y_test = mg.data.train_test_split(X, Y, {s.test_fraction!r}, seed=SEED)"
-        if s.test_fraction > 0
-        else "X_train, Y_train, X_test, Y_test = X, Y, X[:, :0], Y[:, :0]"
-    )
     modules = []
     sizes = s.sizes()
     for number, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
@@ -60,11 +58,7 @@ def script(settings: Settings, steps: int, custom: tuple[np.ndarray, np.ndarray]
     network = "\n".join(f"    {line}" for line in modules)
     l2 = "\n    J = J + mg.nn.l2_penalty(model, L2, X_batch.shape[1])" if s.l2 else ""
     schedule = "mg.optim.InverseTimeDecay(optimizer, decay_rate=DECAY)" if s.decay else "None"
-    batches = (
-        "[(mg.Tensor(X_train, name='X'), mg.Tensor(Y_train, name='Y'))]"
-        if s.batch_size == 0
-        else "mg.data.minibatches(X_train, Y_train, BATCH_SIZE, seed=rng)"
-    )
+    shared = "\n\n".join(inspect.getsource(function) for function in (rules.split, rules.epoch_batches))
     return f'''"""A network trained in the microgrid playground, as a script.
 
 Run:  python {{this file}} [weights.npz]
@@ -76,20 +70,29 @@ import sys
 import numpy as np
 
 import microgrid as mg
+from microgrid import Tensor
+from microgrid.data import minibatches, train_test_split
 
 # --- settings (from the playground) ---------------------------------------------------------
 SEED = {s.seed}
 STEPS = {steps}
 LEARNING_RATE = {s.lr!r}
 DECAY = {s.decay!r}
-BATCH_SIZE = {s.batch_size}  # 0: the whole training set in every step
+TEST_FRACTION = {s.test_fraction!r}
+BATCH_SIZE = {s.batch_size}  # 0 (or at least the training set's size): the whole training set in every step
 L2 = {s.l2!r}
 KEEP_PROB = {s.keep_prob!r}
 INIT = {INITS[s.init]}
 {points}
 # --- data ------------------------------------------------------------------------------------
+# The playground's own rules for the test split and the batches (microgrid/playground/rules.py).
+
+
+{shared}
+
+
 {data}
-{split}
+X_train, Y_train, X_test, Y_test = split(X, Y, TEST_FRACTION, SEED)
 
 # --- the network -----------------------------------------------------------------------------
 rng = np.random.default_rng(SEED)
@@ -120,7 +123,7 @@ def evaluate(X, Y):
 def train():
     step = 0
     while step < STEPS:
-        for X_batch, Y_batch in {batches}:
+        for X_batch, Y_batch in epoch_batches(X_train, Y_train, BATCH_SIZE, rng):
             J = cost(X_batch, Y_batch)
             optimizer.zero_grad()
             J.backward()

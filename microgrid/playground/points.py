@@ -6,15 +6,12 @@ A CSV is read here, never by numpy's loaders, so that every refusal names the li
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from microgrid import data
-from microgrid.playground.settings import SettingError, Settings, shown
+from microgrid.playground.settings import MAX_POINTS, SettingError, Settings, number, number_text, shown
 
 MAX_CSV_BYTES = 200_000
-MAX_CSV_ROWS = 2000
 MAX_COORDINATE = 1e4  # beyond this a point is a typo, and the boundary plot would be all margin
 MIN_CLASS_POINTS = 2  # each class needs a few points for a boundary to mean anything
 
@@ -37,7 +34,7 @@ def dataset(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
 def parse_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
     """X (2, m) and Y (1, m) from CSV lines `x1,x2,label` (label 0 or 1), an optional header first.
 
-    Refused with a SettingError naming the line: a file over MAX_CSV_BYTES or MAX_CSV_ROWS rows,
+    Refused with a SettingError naming the line: a file over MAX_CSV_BYTES or MAX_POINTS rows,
     text that is not UTF-8, a row without three fields, a value that is not a finite number, a
     coordinate beyond ±MAX_COORDINATE, a label other than 0 or 1, or fewer than two points of a class.
     """
@@ -52,16 +49,16 @@ def parse_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
             "csv",
             f"The CSV file is not UTF-8 text (byte {error.start} cannot be read): save it as CSV UTF-8",
         ) from None
-    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    lines = [(at, line.strip()) for at, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if lines and _is_header(lines[0][1]):
         lines = lines[1:]
     if not lines:
         raise SettingError("csv", "The CSV file has no rows; expected lines x1,x2,label with label 0 or 1")
-    if len(lines) > MAX_CSV_ROWS:
+    if len(lines) > MAX_POINTS:
         raise SettingError(
-            "csv", f"The CSV file has {len(lines):,} rows; the playground takes at most {MAX_CSV_ROWS:,}"
+            "csv", f"The CSV file has {len(lines):,} rows; the playground takes at most {MAX_POINTS:,}"
         )
-    rows = [_row(number, line) for number, line in lines]
+    rows = [_row(at, line) for at, line in lines]
     labels = [row[2] for row in rows]
     for label in (0.0, 1.0):
         count = labels.count(label)
@@ -79,39 +76,26 @@ def _is_header(line: str) -> bool:
     """A first line such as `x1,x2,label`: three fields, none a number. A line of data with another
     separator (`0;1;1`, tabs) is no header: refused as line 1, it shows the user what went wrong."""
     fields = line.split(",")
-    return len(fields) == 3 and not any(_is_number(field) for field in fields)
+    return len(fields) == 3 and all(number_text(field) is None for field in fields)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _row(number: int, line: str) -> tuple[float, float, float]:
+def _row(line_number: int, line: str) -> tuple[float, float, float]:
     """One line `x1,x2,label`, checked."""
     fields = [field.strip() for field in line.split(",")]
     if len(fields) != 3:
         raise SettingError(
-            "csv", f"CSV line {number}: expected 3 values x1,x2,label, got {len(fields)}: {line[:40]!r}"
+            "csv", f"CSV line {line_number}: expected 3 values x1,x2,label, got {len(fields)}: {line[:40]!r}"
         )
     values = []
     for name, field in zip(("x1", "x2", "label"), fields):
-        try:
-            value = float(field)
-        except ValueError:
-            raise SettingError("csv", f"CSV line {number}: {name} is not a number: {field[:20]!r}") from None
-        if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
+        value = number(field, f"CSV line {line_number}: {name}", "csv")
+        if abs(value) > MAX_COORDINATE:
             raise SettingError(
-                "csv",
-                f"CSV line {number}: {name} must be a finite number within ±{MAX_COORDINATE:g}, "
-                f"got {field[:20]}",
+                "csv", f"CSV line {line_number}: {name} must be within ±{MAX_COORDINATE:g}, got {field[:20]}"
             )
         values.append(value)
     if values[2] not in (0.0, 1.0):
-        raise SettingError("csv", f"CSV line {number}: the label must be 0 or 1, got {fields[2][:20]}")
+        raise SettingError("csv", f"CSV line {line_number}: the label must be 0 or 1, got {fields[2][:20]}")
     return values[0], values[1], values[2]
 
 
@@ -122,18 +106,12 @@ def point(values: object) -> tuple[float, float, float]:
     found = []
     for name in ("x1", "x2", "label"):
         value = values.get(name)
-        # isfinite only of floats: of a 400-digit int it raises OverflowError (an int is finite).
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or (isinstance(value, float) and not math.isfinite(value))
-        ):
-            raise SettingError("point", f"A point's {name} must be a finite number, got {shown(value)}")
-        if abs(value) > MAX_COORDINATE:
+        coordinate = number(value, f"A point's {name}", "point")
+        if abs(coordinate) > MAX_COORDINATE:
             raise SettingError(
                 "point", f"A point's {name} must be within ±{MAX_COORDINATE:g}, got {shown(value)}"
             )
-        found.append(float(value))
+        found.append(coordinate)
     if found[2] not in (0.0, 1.0):
         raise SettingError("point", f"A point's label must be 0 or 1, got {shown(values.get('label'))}")
     return found[0], found[1], found[2]

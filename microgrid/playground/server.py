@@ -20,7 +20,7 @@ def add_command(subcommands: Any) -> None:
     """Add `playground [--port N] [--no-browser]` to the `microgrid` command."""
     parser = subcommands.add_parser(
         "playground",
-        help="train a network live in the browser (needs microgrid-autograd[playground])",
+        help="train a network live in the browser (needs the playground extra)",
         description="Start the playground on http://127.0.0.1:PORT/ and open it in the browser: train a "
         "network live and watch its decision boundary, costs, graph and gradients. Ctrl-C stops it.",
     )

@@ -14,6 +14,7 @@ show is exactly the state the next step starts from.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import io
 import itertools
@@ -28,12 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from microgrid import data, nn, optim
-from microgrid.creation import Seed
+from microgrid import nn, optim
+from microgrid.creation import Seed, generator
 from microgrid.modes import enable_grad, no_grad
 from microgrid.nn.module import write_npz
 from microgrid.playground import points
-from microgrid.playground.settings import RESTARTS, RETRAINS, SettingError, Settings, parse
+from microgrid.playground.rules import epoch_batches, split
+from microgrid.playground.settings import MAX_POINTS, RESTARTS, RETRAINS, SettingError, Settings, parse
 from microgrid.replay import replay
 from microgrid.tensor import Tensor
 from microgrid.viz import dot, render
@@ -117,7 +119,7 @@ class Session:
         model: nn.Module | None = None,
     ) -> None:
         self.id = secrets.token_urlsafe(16)
-        self.replay = replay  # False: every step eager, as a learner's own loop (the benchmark compares)
+        self._replay = replay
         self.lock = threading.RLock()
         self.last_seen = time.monotonic()
         self.settings = Settings() if settings is None else settings
@@ -138,6 +140,12 @@ class Session:
         self._stepper: tuple[tuple[int, int], StepThrough] | None = None
         self._boundary: tuple[tuple[int, int, str], str] | None = None
         self.restart()
+
+    @property
+    def replay(self) -> bool:
+        """True: the steps replay (`mg.replay`); False: every step eager, as a learner's own loop (the
+        benchmark compares). Fixed at construction: the training step is built from it."""
+        return self._replay
 
     # --- building a run --------------------------------------------------------------------------
 
@@ -163,12 +171,7 @@ class Session:
         """The data of the settings (or the custom points), split, with the square the plot shows."""
         s = self.settings
         X, Y = self.custom if self.custom is not None else points.dataset(s)
-        if 0 < round(X.shape[1] * s.test_fraction) < X.shape[1]:
-            split = data.train_test_split(X, Y, s.test_fraction, seed=s.seed)
-            self.X_train, self.Y_train, self.X_test, self.Y_test = split
-        else:
-            self.X_train, self.Y_train = X, Y
-            self.X_test, self.Y_test = X[:, :0], Y[:, :0]
+        self.X_train, self.Y_train, self.X_test, self.Y_test = split(X, Y, s.test_fraction, s.seed)
         self.X_all, self.Y_all = X, Y
         low, high = X.min(axis=1), X.max(axis=1)
         centre, half = (low + high) / 2, max(float((high - low).max()) / 2 * 1.15, 0.5)
@@ -178,11 +181,11 @@ class Session:
             float(centre[1] - half),
             float(centre[1] + half),
         ]
-        self.full_batch = (Tensor(self.X_train, name="X"), Tensor(self.Y_train, name="Y"))
         self.batches: Iterator[tuple[Tensor, Tensor]] = iter(())
         self.batches_left = 0
-        self.last_batch = self.full_batch
+        self.last_batch = (Tensor(self.X_train, name="X"), Tensor(self.Y_train, name="Y"))
         self.data_version = secrets.token_hex(4)
+        self._forget_views()
 
     def _prepare_training(self) -> None:
         """The optimiser, the schedule and the (replayed) training step for the current settings."""
@@ -192,6 +195,7 @@ class Session:
         self._set_lr()
         optimizer = self.optimizer
         self.batches_left = 0  # a new batch size starts a new pass over the data
+        self._forget_views()  # an l2 term changes the cost's graph
 
         def step(X: Tensor, Y: Tensor) -> Tensor:
             J = self.cost(X, Y)
@@ -200,7 +204,12 @@ class Session:
             optimizer.step()
             return J
 
-        self.train_step = replay(step) if self.replay else step
+        self.train_step = replay(step) if self._replay else step
+
+    def _forget_views(self) -> None:
+        """The graph, inspector and backprop views were made on other data or another cost: drop them."""
+        self._view = None
+        self._stepper = None
 
     def _set_lr(self) -> None:
         """The learning rate of the settings, decayed for the epochs already trained."""
@@ -221,16 +230,21 @@ class Session:
     # --- changing the settings and the data -------------------------------------------------------
 
     def configure(self, values: dict[str, Any]) -> Settings:
-        """Apply the page's changes; those in RESTARTS start a new run, the others keep the weights."""
+        """Apply the page's changes; those in RESTARTS start a new run, the others keep the weights.
+        A change the engine refuses leaves the run as it was: settings, data, network and weights."""
         with self.lock:
             new = parse(values, self.settings)
-            old, self.settings = self.settings, new
+            old = self.settings
+            changed = {
+                name for name in RESTARTS + RETRAINS + ("lr",) if getattr(old, name) != getattr(new, name)
+            }
+            before, weights = dict(vars(self)), self.model.state_dict()
+            self.settings = new
+            if new.dataset != "custom":
+                self.custom = None  # a built-in dataset replaces the user's points, in the run and the export
             if old.layers != new.layers or old.init != new.init:
                 self.own_model = None
             try:
-                changed = {
-                    name for name in RESTARTS + RETRAINS + ("lr",) if getattr(old, name) != getattr(new, name)
-                }
                 if changed & set(RESTARTS):
                     self.restart()
                 elif changed & set(RETRAINS):
@@ -238,8 +252,9 @@ class Session:
                 elif "lr" in changed:  # the optimiser keeps its moving averages; a replay reads the new rate
                     self._set_lr()
             except (ValueError, TypeError) as error:
-                self.settings = old
-                self.restart()
+                vars(self).update(before)
+                self.model.load_state_dict(weights)  # a restart may have reset the widget's own network
+                self._set_lr()
                 raise SettingError("", str(error)) from None
             return new
 
@@ -256,7 +271,7 @@ class Session:
         x1, x2, label = points.point(values)
         with self.lock:
             X, Y = self.X_all, self.Y_all
-            if X.shape[1] >= points.MAX_CSV_ROWS:
+            if X.shape[1] >= MAX_POINTS:
                 raise SettingError(
                     "point", f"The data already has {X.shape[1]} points, the most the playground takes"
                 )
@@ -268,14 +283,10 @@ class Session:
     # --- training ----------------------------------------------------------------------------------
 
     def _next_batch(self) -> tuple[Tensor, Tensor]:
-        """The next mini-batch (or the whole training set); an epoch ends with its last batch."""
-        size, m = self.settings.batch_size, self.X_train.shape[1]
-        if size == 0 or size >= m:
-            self._end_epoch()
-            return self.full_batch
+        """The next batch of the epoch (`rules.epoch_batches`); an epoch ends with its last batch."""
         if self.batches_left == 0:
-            self.batches = data.minibatches(self.X_train, self.Y_train, size, seed=self.rng)
-            self.batches_left = math.ceil(m / size)
+            batches = epoch_batches(self.X_train, self.Y_train, self.settings.batch_size, self.rng)
+            self.batches, self.batches_left = iter(batches), len(batches)
         batch = next(self.batches)
         self.batches_left -= 1
         if self.batches_left == 0:
@@ -344,8 +355,9 @@ class Session:
 
     def pause(self) -> None:
         """Stop training and wait for the thread to finish its last steps."""
-        self.playing = False
-        thread = self.thread
+        with self.lock:  # as play() reads them: a play() in between would start a thread never joined
+            self.playing = False
+            thread = self.thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
         with self.lock:
@@ -506,7 +518,7 @@ class Session:
             if self._view is not None and self._view.key == key:
                 return self._view
             X, Y = self.last_batch
-            with enable_grad():
+            with enable_grad(), generators_kept(self.model):
                 J = self.cost(X, Y)
             graph = Graph(J)
             grads = graph.gradients()
@@ -631,6 +643,27 @@ class Session:
         with self.lock:
             custom = None if self.custom is None else (self.X_all, self.Y_all)
             return script(self.settings, max(self.step, 1), custom)
+
+
+@contextlib.contextmanager
+def generators_kept(model: nn.Module) -> Iterator[None]:
+    """Every generator `model`'s dropout draws from is back in its state after the block, so that
+    looking at the graph never changes the masks training draws next (same seed, same numbers)."""
+    found = [generator()] + [
+        module.rng for module in model.modules() if isinstance(module, nn.Dropout) and module.rng is not None
+    ]
+    states: list[tuple[Any, Any]] = [
+        (rng, rng.bit_generator.state if isinstance(rng, np.random.Generator) else rng.get_state())
+        for rng in {id(rng): rng for rng in found}.values()
+    ]
+    try:
+        yield
+    finally:
+        for rng, state in states:
+            if isinstance(rng, np.random.Generator):
+                rng.bit_generator.state = state
+            else:
+                rng.set_state(state)
 
 
 def collapse_except(picture: Picture, expanded: frozenset[str]) -> Picture:

@@ -22,7 +22,7 @@ INITS = ("zeros", "random", "large", "xavier", "he")
 OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
 MAX_LAYERS = 6
 MAX_UNITS = 32
-MAX_POINTS = 2000
+MAX_POINTS = 2000  # of a dataset, however it is made: generated, uploaded or clicked
 MAX_SPEED = 1000  # steps per second the playground aims at; the engine alone does thousands
 MAX_SEED = 2**31 - 1
 
@@ -117,14 +117,25 @@ def parse(values: Mapping[str, Any], base: Settings | None = None) -> Settings:
 # --- the checks, one per field -----------------------------------------------------------------
 
 
-# The numbers a person types: digits, a point, an exponent. Python's float() also reads "1_000",
-# "٣" (Arabic-Indic three) and "infinity", which a learner would not expect the page to accept.
+# The numbers a person types: digits, a point, an exponent. Python's float() also reads "1_000" and
+# "٣" (Arabic-Indic three), which a learner would not expect the page or a CSV file to accept.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _NOT_FINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
 
 
-def _number(text: object, label: str, name: str) -> float:
-    """A finite number from a number or its text ("0.1", "1e-3"); NaN and infinity are refused."""
+def number_text(text: str) -> float | None:
+    """The number a person typed ("0.1", "-2", "1e-3", and "nan" or "inf", which `number` refuses by
+    name), or None for any other text."""
+    text = text.strip()
+    if _NOT_FINITE.fullmatch(text) or _NUMBER.fullmatch(text):
+        return float(text)
+    return None
+
+
+def number(text: object, label: str, name: str) -> float:
+    """A finite number from a number or its text ("0.1", "1e-3"), or a SettingError for `name` that
+    starts with `label`; NaN and infinity are refused. The one reader of numbers from the page, a
+    CSV file and clicked points."""
     if isinstance(text, bool):
         raise SettingError(name, f"{label} must be a number, got {text!r}")
     if isinstance(text, int):
@@ -132,12 +143,10 @@ def _number(text: object, label: str, name: str) -> float:
         value = float(max(-(10**300), min(text, 10**300)))
     elif isinstance(text, float):
         value = text
-    elif isinstance(text, str) and _NOT_FINITE.fullmatch(text.strip()):
-        value = math.nan
-    elif isinstance(text, str) and _NUMBER.fullmatch(text.strip()):
-        if len(text.strip()) > 40:
-            raise SettingError(name, f"{label} must be a number of at most 40 characters, got {shown(text)}")
-        value = float(text.strip())
+    elif isinstance(text, str) and len(text.strip()) > 40:
+        raise SettingError(name, f"{label} must be a number of at most 40 characters, got {shown(text)}")
+    elif isinstance(text, str) and (typed := number_text(text)) is not None:
+        value = typed
     else:
         raise SettingError(name, f"{label} must be a number, got {shown(text)}")
     if not math.isfinite(value):
@@ -155,13 +164,13 @@ def _in_range(name: str, label: str, low: float, high: float, *, low_open: bool 
     """A check for a number in [low, high] (or (low, high] with low_open)."""
 
     def check(value: object) -> float:
-        number = _number(value, label, name)
-        if number < low or number > high or (low_open and number == low):
+        found = number(value, label, name)
+        if found < low or found > high or (low_open and found == low):
             opening = "(" if low_open else "["
             raise SettingError(
                 name, f"{label} must be a number in {opening}{low:g}, {high:g}], got {shown(value)}"
             )
-        return number
+        return found
 
     return check
 
@@ -170,12 +179,12 @@ def _whole(name: str, label: str, low: int, high: int) -> Any:
     """A check for a whole number from low to high."""
 
     def check(value: object) -> int:
-        number = _number(value, label, name)
-        if number != int(number) or not low <= number <= high:
+        found = number(value, label, name)
+        if found != int(found) or not low <= found <= high:
             raise SettingError(
                 name, f"{label} must be a whole number from {low} to {high}, got {shown(value)}"
             )
-        return int(number)
+        return int(found)
 
     return check
 

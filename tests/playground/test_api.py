@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,8 +28,11 @@ from microgrid.playground import session as session_module
 from microgrid.playground.app import assets, create_app
 from microgrid.playground.session import Session
 from microgrid.playground.settings import parse
+from microgrid.replay import Replay
 
 BASE = "http://127.0.0.1"
+JSON = {"content-type": "application/json"}
+CSV = {"content-type": "text/csv"}  # as the page uploads a file (api.js)
 
 
 @pytest.fixture
@@ -38,7 +42,7 @@ def client() -> TestClient:
 
 
 def new_session(client: TestClient) -> str:
-    answer = client.post("/api/session")
+    answer = client.post("/api/session", json={})
     assert answer.status_code == 200
     return str(answer.json()["id"])
 
@@ -219,7 +223,7 @@ def test_malformed_requests_get_messages_and_the_server_keeps_serving(client: Te
     assert not_json.status_code == 422 and "not valid JSON" in not_json.json()["error"]
     not_object = client.post(f"/api/s/{sid}/settings", json=[1, 2])
     assert not_object.status_code == 422 and "JSON object" in not_object.json()["error"]
-    huge = client.post(f"/api/s/{sid}/settings", content=b"{" + b" " * 100_000 + b"}")
+    huge = client.post(f"/api/s/{sid}/settings", content=b"{" + b" " * 100_000 + b"}", headers=JSON)
     assert huge.status_code == 413 and huge.json()["field"] == ""  # the CSV control has no part in it
     assert "The request is larger than 64,000 bytes" in huge.json()["error"]
     action = client.post(f"/api/s/{sid}/control", json={"action": "explode"})
@@ -235,7 +239,7 @@ def test_malformed_requests_get_messages_and_the_server_keeps_serving(client: Te
 def test_a_csv_becomes_the_dataset(client: TestClient) -> None:
     sid = new_session(client)
     rows = "\n".join(f"{x:.2f},{x * x:.2f},{int(x > 0)}" for x in np.linspace(-1, 1, 30))
-    answer = client.post(f"/api/s/{sid}/csv", content=f"x1,x2,label\n{rows}\n".encode())
+    answer = client.post(f"/api/s/{sid}/csv", content=f"x1,x2,label\n{rows}\n".encode(), headers=CSV)
     assert answer.status_code == 200 and answer.json()["points"] == 30
     now = state(client, sid)
     assert now["settings"]["dataset"] == "custom"
@@ -246,7 +250,10 @@ def test_a_csv_becomes_the_dataset(client: TestClient) -> None:
     ("content", "status", "message"),
     [
         (b"1,2,0\n3,4\n", 422, "CSV line 2: expected 3 values x1,x2,label, got 2"),
-        (b"1,2,0\n1,2,1\n1,abc,0\n", 422, "CSV line 3: x2 is not a number"),
+        (b"1,2,0\n1,2,1\n1,abc,0\n", 422, "CSV line 3: x2 must be a number, got 'abc'"),
+        # what float() reads but a person does not type: refused as the settings refuse them
+        (b"1,2,0\n1_0,2,1\n", 422, "CSV line 2: x1 must be a number, got '1_0'"),
+        ("1,2,0\n1,\u0663,1\n".encode(), 422, "CSV line 2: x2 must be a number, got '\u0663'"),
         (b"1,2,0\n1,2,2\n", 422, "CSV line 2: the label must be 0 or 1"),
         (b"1,2,0\n1,nan,1\n", 422, "CSV line 2: x2 must be a finite number"),
         (b"1,2,0\n1,2,0\n1,2,1\n", 422, "has 1 point of class 1; each class needs at least 2"),
@@ -264,7 +271,7 @@ def test_a_malformed_csv_is_refused_with_its_line(
     client: TestClient, content: bytes, status: int, message: str
 ) -> None:
     sid = new_session(client)
-    answer = client.post(f"/api/s/{sid}/csv", content=content)
+    answer = client.post(f"/api/s/{sid}/csv", content=content, headers=CSV)
     assert answer.status_code == status
     assert answer.json()["field"] == "csv" and message in answer.json()["error"]
     assert state(client, sid)["settings"]["dataset"] == "flower"
@@ -279,12 +286,15 @@ def test_a_clicked_point_joins_the_data_and_keeps_the_weights(client: TestClient
     assert now["step"] == 1 and now["settings"]["dataset"] == "custom"
     assert [0.5, -0.25, 1.0] in now["data"]["train"] + now["data"]["test"]
     for bad, message in (
-        ({"x1": "a", "x2": 0, "label": 1}, "x1 must be a finite number"),
+        ({"x1": "a", "x2": 0, "label": 1}, "A point's x1 must be a number, got 'a'"),
+        ({"x1": "1_0", "x2": 0, "label": 1}, "A point's x1 must be a number, got '1_0'"),
         ({"x1": 0, "x2": 0, "label": 3}, "label must be 0 or 1"),
         ({"x1": 10**400, "x2": 0, "label": 0}, "x1 must be within ±10000, got 1000000"),
         ({"x1": 0, "x2": float("nan"), "label": 0}, "x2 must be a finite number, got nan"),
     ):
-        refused = client.post(f"/api/s/{sid}/point", content=json.dumps(bad))  # NaN as the page sends it
+        refused = client.post(
+            f"/api/s/{sid}/point", content=json.dumps(bad), headers=JSON
+        )  # NaN as the page sends it
         assert refused.status_code == 422 and message in refused.json()["error"]
 
 
@@ -404,7 +414,7 @@ def test_the_exported_script_runs_and_loads_the_exported_weights(client: TestCli
 def test_a_custom_dataset_is_written_into_the_script(client: TestClient, tmp_path: Path) -> None:
     sid = new_session(client)
     rows = "\n".join(f"{x:.3f},{np.sin(3 * x):.3f},{int(np.sin(3 * x) > 0)}" for x in np.linspace(-2, 2, 40))
-    client.post(f"/api/s/{sid}/csv", content=rows.encode())
+    client.post(f"/api/s/{sid}/csv", content=rows.encode(), headers=CSV)
     client.post(f"/api/s/{sid}/control", json={"action": "step"})
     (tmp_path / "custom.py").write_text(client.get(f"/api/s/{sid}/export.py").text)
     done = subprocess.run(
@@ -435,7 +445,7 @@ def test_a_tiny_dataset_trains_without_a_test_set_when_a_split_would_leave_nothi
 ) -> None:
     sid = new_session(client)
     client.post(f"/api/s/{sid}/settings", json={"test_fraction": 0.9})
-    answer = client.post(f"/api/s/{sid}/csv", content=b"0,0,0\n1,1,0\n0,1,1\n1,0,1\n")
+    answer = client.post(f"/api/s/{sid}/csv", content=b"0,0,0\n1,1,0\n0,1,1\n1,0,1\n", headers=CSV)
     assert answer.status_code == 200
     client.post(f"/api/s/{sid}/control", json={"action": "step"})
     now = state(client, sid)
@@ -472,8 +482,171 @@ fields = st.sampled_from(["lr", "layers", "points", "batch_size", "dataset", "no
 def test_any_json_the_page_might_send_is_accepted_or_refused_with_a_message(values: dict) -> None:
     with TestClient(create_app(), base_url=BASE) as client:
         sid = new_session(client)
-        answer = client.post(f"/api/s/{sid}/settings", content=json.dumps(values))
+        answer = client.post(f"/api/s/{sid}/settings", content=json.dumps(values), headers=JSON)
         assert answer.status_code in (200, 422), answer.text
         if answer.status_code == 422:
             assert answer.json()["error"]
         assert client.post(f"/api/s/{sid}/control", json={"action": "step"}).status_code == 200
+
+
+# --- the reviewer's findings (issue 14) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["csv", "point"])
+def test_a_built_in_dataset_replaces_the_users_points_in_the_run_and_the_export(
+    client: TestClient, how: str
+) -> None:
+    sid = new_session(client)
+    if how == "csv":
+        client.post(f"/api/s/{sid}/csv", content=b"0,0,0\n1,1,0\n0,1,1\n1,0,1\n2,2,1\n", headers=CSV)
+    else:
+        client.post(f"/api/s/{sid}/point", json={"x1": 9.5, "x2": -9.5, "label": 1})
+    assert state(client, sid)["settings"]["dataset"] == "custom"
+    client.post(f"/api/s/{sid}/settings", json={"dataset": "moons", "points": 100})
+    run = session_of(client, sid)
+    X, _ = mg.data.moons(m=100, noise=run.settings.noise, seed=run.settings.seed)
+    np.testing.assert_array_equal(run.X_all, X)
+    script = client.get(f"/api/s/{sid}/export.py").text
+    assert "POINTS" not in script and "mg.data.moons(m=100" in script
+    client.post(f"/api/s/{sid}/control", json={"action": "reset"})
+    assert session_of(client, sid).X_all.shape == (2, 100)  # and a reset does not bring them back
+
+
+def test_another_sites_page_cannot_drive_the_server() -> None:
+    with TestClient(create_app(), base_url="http://localhost:8765") as client:
+        evil = {"origin": "https://evil.example"}
+        refused = client.post("/api/session", json={}, headers=evil)
+        assert refused.status_code == 403 and "'https://evil.example' are refused" in refused.json()["error"]
+        assert client.get("/", headers=evil).status_code == 403
+        assert (
+            client.post("/api/session", json={}, headers={"origin": "http://localhost:8766"}).status_code
+            == 403
+        )
+        assert client.post("/api/session", json={}, headers={"origin": "null"}).status_code == 403
+        assert client.app.state.sessions.by_id == {}  # type: ignore[attr-defined]
+        # What a page elsewhere may send without asking the browser first (no CORS preflight):
+        for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+            answer = client.post("/api/session", content=b"{}", headers={"content-type": kind})
+            assert answer.status_code == 415 and "must send application/json" in answer.json()["error"]
+        assert client.post("/api/session").status_code == 415  # no body, no type
+        assert client.app.state.sessions.by_id == {}  # type: ignore[attr-defined]
+        # The playground's own page, under either host name of this port:
+        for origin in ("http://localhost:8765", "http://127.0.0.1:8765"):
+            sid = client.post("/api/session", json={}, headers={"origin": origin}).json()["id"]
+        plain = client.post(
+            f"/api/s/{sid}/settings", content=b'{"lr": 9}', headers={"content-type": "text/plain"}
+        )
+        assert plain.status_code == 415 and session_of(client, sid).settings.lr != 9
+        csv = client.post(f"/api/s/{sid}/csv", content=b"0,0,0\n1,1,0\n0,1,1\n1,0,1\n", headers=JSON)
+        assert csv.status_code == 415 and csv.json()["field"] == "csv"
+        assert client.post(f"/api/s/{sid}/close", json={}).json() == {"closed": True}
+
+
+def test_an_app_made_with_replay_off_steps_eagerly() -> None:
+    with TestClient(create_app(replay=False), base_url=BASE) as client:
+        sid = new_session(client)
+        run = session_of(client, sid)
+        assert not run.replay and not isinstance(run.train_step, Replay)
+        client.post(f"/api/s/{sid}/settings", json={"l2": 0.1})  # a new step: still eager
+        assert not isinstance(run.train_step, Replay)
+    assert isinstance(Session().train_step, Replay)
+    with pytest.raises(AttributeError):
+        Session().replay = False  # type: ignore[misc]  # set after the step is built, it would mean nothing
+
+
+def node_named(client: TestClient, sid: str, name: str) -> dict:
+    """The inspector of the node `name` (J: the cost, the graph's output)."""
+    view = session_of(client, sid).view()
+    key = next(k for k, t in view.by_key.items() if (t is view.cost if name == "J" else t.name == name))
+    return dict(client.get(f"/api/s/{sid}/node/{key}").json())
+
+
+def test_the_views_follow_new_points_and_new_training_settings(client: TestClient) -> None:
+    sid = new_session(client)
+    client.post(f"/api/s/{sid}/control", json={"action": "step"})
+    before = node_named(client, sid, "J")
+    steps = client.get(f"/api/s/{sid}/backprop", params={"index": 0}).json()["count"]
+    client.post(f"/api/s/{sid}/settings", json={"l2": 5.0})
+    run = session_of(client, sid)
+    with_l2 = node_named(client, sid, "J")
+    assert with_l2["value"]["rows"][0][0] == pytest.approx(run.cost(*run.last_batch).item())
+    assert with_l2["value"]["rows"][0][0] > before["value"]["rows"][0][0]
+    assert client.get(f"/api/s/{sid}/backprop", params={"index": 0}).json()["count"] > steps
+    m = run.X_train.shape[1]
+    client.post(f"/api/s/{sid}/point", json={"x1": 0.5, "x2": 0.5, "label": 1})
+    grown = session_of(client, sid).X_train.shape[1]
+    assert grown != m and node_named(client, sid, "X")["shape"] == [2, grown]
+
+
+def test_looking_at_the_graph_never_changes_training() -> None:
+    settings = parse({"keep_prob": 0.5, "layers": [{"units": 8, "activation": "relu"}], "lr": 0.5})
+    looked, unseen = Session(settings), Session(settings)
+    for _ in range(5):
+        looked.view()
+        looked.train(1)
+        unseen.train(1)
+    for a, b in zip(looked.model.parameters(), unseen.model.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_a_refused_change_keeps_the_run_and_the_widgets_own_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, Y = mg.data.moons(m=60, seed=0)
+    model = mg.nn.mlp([2, 6, 1], hidden="tanh", seed=0)
+    run = Session(custom=(X, Y.astype(float)), model=model)
+    run.train(5)
+    weights = model.state_dict()
+
+    def refuse(*arguments: object) -> None:
+        raise ValueError("refused by the engine")
+
+    monkeypatch.setattr(session_module, "build_optimizer", refuse)
+    with pytest.raises(ValueError, match="refused by the engine"):
+        run.configure({"optimizer": "adam"})
+    monkeypatch.setattr(session_module, "build_model", refuse)
+    with pytest.raises(ValueError, match="refused by the engine"):
+        run.configure({"layers": [{"units": 3, "activation": "relu"}]})
+    assert run.step == 5 and run.settings.optimizer == "gd" and run.settings.layers[0].units == 4
+    assert run.own_model is model and run.model is model
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, weights[name])
+    monkeypatch.undo()
+    run.train(1)
+    assert run.step == 6
+    run.configure({"optimizer": "adam", "lr": 0.01})
+    run.control("reset")
+    np.testing.assert_array_equal(model.layers[0].W.data, run.own_weights["layers.0.W"])
+
+
+def test_pause_takes_the_flag_and_the_thread_under_the_lock() -> None:
+    run = Session()
+    run.playing = True  # as play() leaves it; no thread, so pause has none to join
+    pausing = threading.Thread(target=run.pause)
+    with run.lock:
+        pausing.start()
+        pausing.join(0.2)
+        assert pausing.is_alive() and run.playing  # pause waits while the lock is held
+    pausing.join(5)
+    assert not pausing.is_alive() and not run.playing
+
+
+@pytest.mark.parametrize(
+    ("settings", "rows"),
+    [
+        ({"test_fraction": 0.9}, b"0,0,0\n1,1,0\n0,1,1\n1,0,1\n"),  # a split would leave no training set
+        ({"batch_size": 2000, "keep_prob": 0.7, "l2": 0.05, "lr": 0.5}, None),  # the full batch: no shuffles
+    ],
+)
+def test_the_script_splits_and_batches_as_the_session_does(
+    client: TestClient, tmp_path: Path, settings: dict, rows: bytes | None
+) -> None:
+    sid = new_session(client)
+    client.post(f"/api/s/{sid}/settings", json=settings)
+    if rows is not None:
+        client.post(f"/api/s/{sid}/csv", content=rows, headers=CSV)
+    for _ in range(4):
+        client.post(f"/api/s/{sid}/control", json={"action": "step"})
+    last = state(client, sid)["rows"][-1]
+    (tmp_path / "run.py").write_text(client.get(f"/api/s/{sid}/export.py").text)
+    done = subprocess.run([sys.executable, "run.py"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"train cost {last['train']:.4f}, accuracy {last['train_accuracy']:.1%}" in done.stdout

@@ -46,7 +46,9 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  #
 
 
 def fetch(url: str, data: bytes | None = None) -> bytes:
-    with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=30) as answer:
+    """GET `url`, or POST `data` to it as JSON (the only body the app's POSTs take)."""
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
         assert answer.status == 200, url
         return bytes(answer.read())
 
@@ -67,6 +69,6 @@ def test_the_installed_playground_serves_every_asset_the_page_references(
     shipped = {path.name for path in (ROOT / "microgrid" / "playground" / "static").iterdir()}
     assert {"main.js", "ui.js", "api.js", "plots.js", "style.css", "icon.svg"} <= seen
     assert seen <= shipped
-    session = json.loads(fetch(f"{url}api/session", data=b""))
+    session = json.loads(fetch(f"{url}api/session", data=b"{}"))
     graph = json.loads(fetch(f"{url}api/s/{session['id']}/graph"))
     assert "<svg" in graph["svg"]  # the graph is drawn by the renderer the extra installs

@@ -66,7 +66,7 @@ def test_the_widget_trains_from_python_and_from_front_end_messages(tmp_path: Pat
 
 
 def test_the_widget_module_is_the_pages_files_joined_into_one_valid_module(tmp_path: Path) -> None:
-    from microgrid.playground.widget import MODULES, bundle
+    from microgrid.playground.notebook import MODULES, bundle
 
     text = bundle()
     assert "\nimport " not in text and text.count("export ") == 1 and "export default {" in text
@@ -78,3 +78,36 @@ def test_the_widget_module_is_the_pages_files_joined_into_one_valid_module(tmp_p
     (tmp_path / "widget.mjs").write_text(text)
     done = subprocess.run([node, "--check", str(tmp_path / "widget.mjs")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        (
+            [3, 4, 1],
+            r"on X \(2, 60\) it fails: Dense W\[1\]: input \(2, 60\) must be \(n_in=3, m\)",
+        ),  # inputs of the wrong size: the engine's error, explained
+        ([2, 4, 2], r"on X \(2, 60\) it gives \(2, 60\)"),  # two logits per example
+    ],
+)
+def test_a_model_of_the_wrong_shape_is_refused_before_a_session_is_made(
+    sizes: list[int], message: str
+) -> None:
+    import microgrid as mg
+    from microgrid import playground
+
+    X, Y = mg.data.moons(m=60, seed=0)
+    with pytest.raises(
+        ValueError, match=r"playground.widget: the model must map X \(2, m\) to logits \(1, m\).*" + message
+    ):
+        playground.widget(mg.nn.mlp(sizes, hidden="tanh", seed=0), X, Y.astype(float))
+
+
+def test_the_widget_function_can_be_called_again() -> None:
+    import microgrid as mg
+    from microgrid import playground
+
+    X, Y = mg.data.moons(m=40, seed=0)
+    first = playground.widget(mg.nn.mlp([2, 3, 1], hidden="tanh", seed=0), X, Y.astype(float))
+    second = playground.widget(None, X, Y.astype(float))  # importing its module did not replace it
+    assert first.session is not second.session and second.session.step == 0

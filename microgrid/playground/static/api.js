@@ -14,7 +14,7 @@ export class HttpApi {
   }
 
   static async create() {
-    const answer = await request("POST", "/api/session");
+    const answer = await request("POST", "/api/session", {});
     const api = new HttpApi(answer.id);
     api.settings = answer.settings;
     api.choices = answer.choices;
@@ -37,7 +37,12 @@ export class HttpApi {
   node(key) { return request("GET", `${this.base}/node/${encodeURIComponent(key)}`); }
   backprop(index) { return request("GET", `${this.base}/backprop?index=${index}`); }
   exportUrl(kind) { return `${this.base}/export.${kind}`; }
-  close() { navigator.sendBeacon(`${this.base}/close`); }
+  // As the page goes away: keepalive lets the request outlive it (sendBeacon cannot send JSON).
+  close() {
+    fetch(`${this.base}/close`, {
+      method: "POST", keepalive: true, headers: { "Content-Type": "application/json" }, body: "{}",
+    }).catch(() => {});
+  }
 }
 
 async function request(method, url, body, type) {

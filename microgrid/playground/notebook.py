@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from microgrid.errors import ShapeError
+from microgrid.modes import no_grad
 from microgrid.nn.module import Module
-from microgrid.playground import require
-from microgrid.playground.session import Session
+from microgrid.playground import points, require
+from microgrid.playground.session import Session, generators_kept
 from microgrid.playground.settings import SettingError, choices, parse
 
 # In dependency order: each file only uses what the files before it define.
@@ -70,15 +72,24 @@ def widget(model: Module | None = None, X: Any = None, Y: Any = None, **settings
     require("anywidget", "traitlets")
     values = parse(settings)
     custom = None if X is None else checked_data(X, Y)
-    if model is not None and not isinstance(model, Module):
+    if model is not None:
+        checked_model(model, points.dataset(values)[0] if custom is None else custom[0])
+    return _widget_class()(Session(values, custom=custom, model=model))
+
+
+def checked_model(model: object, X: np.ndarray) -> None:
+    """A ValueError saying what is wrong unless `model` is a Module mapping X (2, m) to logits (1, m):
+    checked before the Session, whose first steps would fail deep inside the engine."""
+    if not isinstance(model, Module):
         raise TypeError(f"playground.widget: model must be a microgrid Module, got {type(model).__name__}")
-    session = Session(values, custom=custom, model=model)
-    output = session.model(session.X_train)
-    if output.shape != (1, session.X_train.shape[1]):
-        raise ValueError(
-            f"playground.widget: the model must map X (2, m) to logits (1, m), got {output.shape}"
-        )
-    return _widget_class()(session)
+    wanted = f"the model must map X (2, m) to logits (1, m), one per example; on X {X.shape}"
+    try:
+        with no_grad(), generators_kept(model):  # a look that leaves the model's dropout draws as they were
+            output = model(X)
+    except ShapeError as error:
+        raise ValueError(f"playground.widget: {wanted} it fails: {error}") from None
+    if output.shape != (1, X.shape[1]):
+        raise ValueError(f"playground.widget: {wanted} it gives {output.shape}")
 
 
 _CLASS: Any = None
