@@ -115,7 +115,9 @@ class StepThrough:
                 f"{grad_name(name)} = {terms} = {value_text(gradient)}: the sum of the {len(parts)} "
                 f"contributions of the ops that use {name}, now complete"
             )
-        return f"{grad_name(name)} = {value_text(gradient)}, complete"
+        alias = self.graph.grad_label(t)  # dZ[2] for the W[2] @ A[1] that add passed it to unchanged
+        also = f" = {alias}" if alias != grad_name(name) else ""
+        return f"{grad_name(name)}{also} = {value_text(gradient)}, complete"
 
     # --- pictures ------------------------------------------------------------------------------------
 

@@ -302,3 +302,12 @@ def test_the_current_node_is_scrolled_into_view_at_a_readable_size(
     assert svg.bounding_box()["width"] == pytest.approx(width_pt * 4 / 3, rel=0.01)
     assert width_pt * 4 / 3 > view["width"], "the 2-layer picture is wider than the page: it scrolls"
     page.close()
+
+
+def test_a_gradient_passed_on_unchanged_is_named_both_ways_in_its_caption() -> None:
+    # add passes dZ[2] on to W[2] @ A[1] unchanged; matmul's rules then read dZ[2], so the caption
+    # of the step that completes d(W[2] @ A[1]) says the two are one gradient.
+    steps = mg.step_through(two_layer())
+    (frame,) = [f for f in steps.frames if f.title.endswith("d(W[2] @ A[1]) is final")]
+    assert frame.lines[0].startswith("d(W[2] @ A[1]) = dZ[2] = ")
+    assert any("dW[2] ← dZ[2] @ A[1]ᵀ" in line for line in frame.lines)
