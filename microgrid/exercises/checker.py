@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import itertools
 import os
 import signal
@@ -318,6 +319,7 @@ class CaseResult:
     changed: list[str] = field(default_factory=list)  # parameters the function changed in place
     order: tuple[int, ...] | None = None  # the returned items, reordered so, give the right outputs
     timed_out: bool = False
+    printed: str = ""  # what the function printed, shown with its case rather than above the report
 
     @property
     def wrong(self) -> list[str]:
@@ -389,7 +391,17 @@ def run_case(
     exercise: Exercise, solution: Callable[..., Any], case: Case, seconds: float | None = TIME_LIMIT
 ) -> CaseResult:
     """Call the solution on a fresh copy of the case's arguments, with numpy's global generator seeded
-    (then restored, so the student's own stream is left as it was), for at most `seconds`."""
+    (then restored, so the student's own stream is left as it was), for at most `seconds`; what it
+    prints is kept with the case (a debugging print would otherwise land above the whole report)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = _judge(exercise, solution, case, seconds)
+    result.printed = printed.getvalue()
+    return result
+
+
+def _judge(exercise: Exercise, solution: Callable[..., Any], case: Case, seconds: float | None) -> CaseResult:
+    """run_case's work: the call, its outputs read and compared, or the error it gave."""
     args = copy.deepcopy(case.args)
     state = np.random.get_state()
     np.random.seed(case.seed)

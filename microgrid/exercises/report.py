@@ -60,6 +60,11 @@ class Report:
     def _case_lines(self, r: CaseResult) -> list[str]:
         head = f"{'ok  ' if r.passed else 'FAIL'} {r.case.name}: {arguments(self.exercise, r.case.args)}"
         lines = [head]
+        shown = r.printed.rstrip("\n").splitlines()
+        if shown:  # the student's own prints, with the case that made them, at most three lines
+            more = f" (and {len(shown) - 3} more lines)" if len(shown) > 3 else ""
+            lines += [f"       printed: {line}" for line in shown[:3]]
+            lines[-1] += more
         if r.error is not None:
             return [*lines, f"       {r.error}"]
         assert r.got is not None and r.want is not None

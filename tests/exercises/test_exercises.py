@@ -440,3 +440,19 @@ def test_a_random_output_is_shown_by_its_statistics():
 def test_a_difference_is_shown_as_a_number():
     text = str(exercises.check("gradient_check", solutions.WRONG["gc-one-sided"][1]))
     assert "difference  expected 0 (± 1e-06)\n                   got      0.333333" in text
+
+
+def test_what_a_solution_prints_is_shown_with_its_case_not_above_the_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def sigmoid(z: np.ndarray) -> np.ndarray:
+        print("shape", np.shape(z))
+        return 1 / (1 + np.exp(-z))
+
+    report = mg.exercises.check("sigmoid", sigmoid)
+    assert capsys.readouterr().out == ""  # nothing escaped while checking
+    text = str(report)
+    assert bool(report) and "printed: shape (3, 4)" in text
+    lines = text.splitlines()
+    (case,) = [i for i, line in enumerate(lines) if "a (3, 4) array" in line]
+    assert lines[case + 1].strip() == "printed: shape (3, 4)"
