@@ -6,6 +6,8 @@ A CSV is read here, never by numpy's loaders, so that every refusal names the li
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from microgrid import data
@@ -86,32 +88,28 @@ def _row(line_number: int, line: str) -> tuple[float, float, float]:
         raise SettingError(
             "csv", f"CSV line {line_number}: expected 3 values x1,x2,label, got {len(fields)}: {line[:40]!r}"
         )
-    values = []
-    for name, field in zip(("x1", "x2", "label"), fields):
-        value = number(field, f"CSV line {line_number}: {name}", "csv")
-        if abs(value) > MAX_COORDINATE:
-            raise SettingError(
-                "csv", f"CSV line {line_number}: {name} must be within ±{MAX_COORDINATE:g}, got {field[:20]}"
-            )
-        values.append(value)
-    if values[2] not in (0.0, 1.0):
-        raise SettingError("csv", f"CSV line {line_number}: the label must be 0 or 1, got {fields[2][:20]}")
-    return values[0], values[1], values[2]
+    return _checked(fields, f"CSV line {line_number}: ", "csv", lambda field: str(field)[:20])
 
 
 def point(values: object) -> tuple[float, float, float]:
     """A clicked point {x1, x2, label}: coordinates within ±MAX_COORDINATE, label 0 or 1."""
     if not isinstance(values, dict):
         raise SettingError("point", f"A point must be {{x1, x2, label}}, got {type(values).__name__}")
-    found = []
-    for name in ("x1", "x2", "label"):
-        value = values.get(name)
-        coordinate = number(value, f"A point's {name}", "point")
-        if abs(coordinate) > MAX_COORDINATE:
-            raise SettingError(
-                "point", f"A point's {name} must be within ±{MAX_COORDINATE:g}, got {shown(value)}"
-            )
-        found.append(coordinate)
-    if found[2] not in (0.0, 1.0):
-        raise SettingError("point", f"A point's label must be 0 or 1, got {shown(values.get('label'))}")
-    return found[0], found[1], found[2]
+    return _checked([values.get(name) for name in ("x1", "x2", "label")], "A point's ", "point", shown)
+
+
+def _checked(
+    raw: Sequence[object], where: str, field: str, quote: Callable[[object], str]
+) -> tuple[float, float, float]:
+    """x1, x2 and the label read from `raw` (a CSV row's fields or a clicked point's values):
+    coordinates within ±MAX_COORDINATE, the label 0 or 1; a message starts with `where` and names
+    the page's `field`, quoting the value as `quote` shows it."""
+    values = []
+    for name, item in zip(("x1", "x2", "label"), raw):
+        value = number(item, f"{where}{name}", field)
+        if abs(value) > MAX_COORDINATE:
+            raise SettingError(field, f"{where}{name} must be within ±{MAX_COORDINATE:g}, got {quote(item)}")
+        values.append(value)
+    if values[2] not in (0.0, 1.0):
+        raise SettingError(field, f"{where}label must be 0 or 1, got {quote(raw[2])}")
+    return values[0], values[1], values[2]

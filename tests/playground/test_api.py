@@ -254,7 +254,7 @@ def test_a_csv_becomes_the_dataset(client: TestClient) -> None:
         # what float() reads but a person does not type: refused as the settings refuse them
         (b"1,2,0\n1_0,2,1\n", 422, "CSV line 2: x1 must be a number, got '1_0'"),
         ("1,2,0\n1,\u0663,1\n".encode(), 422, "CSV line 2: x2 must be a number, got '\u0663'"),
-        (b"1,2,0\n1,2,2\n", 422, "CSV line 2: the label must be 0 or 1"),
+        (b"1,2,0\n1,2,2\n", 422, "CSV line 2: label must be 0 or 1"),
         (b"1,2,0\n1,nan,1\n", 422, "CSV line 2: x2 must be a finite number"),
         (b"1,2,0\n1,2,0\n1,2,1\n", 422, "has 1 point of class 1; each class needs at least 2"),
         (b"1,2,0\n\xff\xfe,1,1\n", 422, "not UTF-8"),

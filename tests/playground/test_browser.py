@@ -131,7 +131,7 @@ def test_bad_values_show_a_message_beside_the_field(page: Any, tmp_path: Path) -
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("x1,x2,label\n1,2,0\n3,4,7\n")
     page.set_input_files('input[name="csv"]', str(bad_csv))
-    page.wait_for_selector("text=CSV line 3: the label must be 0 or 1, got 7")
+    page.wait_for_selector("text=CSV line 3: label must be 0 or 1, got 7")
     assert "mg-invalid" in (page.get_attribute(".mg-file", "class") or "")  # the visible upload button
     # The file's bytes go as they are: the browser would have turned bad bytes into U+FFFD.
     binary_csv = tmp_path / "photo.csv"
