@@ -235,9 +235,7 @@ def draw_network(
     loss: Callable[[mg.Tensor, mg.Tensor], mg.Tensor] = mg.nn.sigmoid_cross_entropy,
 ) -> None:
     """The model's forward and backward graph on (X, Y), one box per layer, as network.svg/.png."""
-    Z = model(mg.tensor(X, name="X"))
-    with mg.scope("cost"):  # a scope of its own, so that the cost collapses into one box too
-        J = loss(Z, Y)
+    J = loss(model(mg.tensor(X, name="X")), Y)  # the library's losses scope themselves as "cost"
     picture = mg.draw(J, show="both", collapse=True, rankdir="TB")
     for suffix in ("svg", "png"):
         picture.render(run.path(f"network.{suffix}"))
