@@ -604,7 +604,7 @@ class Reduction(Op):
         return describe_axes(self.name, self.axis, self.keepdims)
 
     def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return self.reduce(a, axis=self.axis, keepdims=self.keepdims, out=out)
+        return self.reduce(a, self.axis, None, out, self.keepdims)  # (axis, dtype, out, keepdims)
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         return partial(self.reduce, arrays[0], self.axis, None, out, self.keepdims)

@@ -154,6 +154,17 @@ def test_a_backward_that_fails_leaves_every_grad_as_it_was() -> None:
     assert x.grad.item() == 1.0 and y.grad is None
 
 
+@pytest.mark.parametrize("run", [lambda z, y: z.backward(), lambda z, y: mg.grad(z, y)])
+def test_a_backward_that_fails_gives_back_the_callers_grad_mode(run: Any) -> None:
+    # backward() and grad() set the rules' mode (no_grad) once for the whole walk: a rule that
+    # raises part-way must not leave the caller's code running without recording.
+    y = mg.tensor(2.0, requires_grad=True)
+    z = _FailingBackward.apply(y) * 2.0
+    with pytest.raises(RuntimeError, match="broken"):
+        run(z, y)
+    assert mg.is_grad_enabled() and (y * 2.0).requires_grad
+
+
 @pytest.mark.parametrize("duplicate", [copy.copy, copy.deepcopy, lambda t: pickle.loads(pickle.dumps(t))])
 def test_a_copy_or_pickle_keeps_the_values_not_the_graph(duplicate: Any) -> None:
     x = mg.tensor([1.0, 2.0], requires_grad=True, name="x")
