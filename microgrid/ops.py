@@ -265,18 +265,17 @@ def sigmoid(
 
     Only e^−|a| is ever computed, so nothing overflows: |a| = 1e4 gives exactly 1 or 0, and
     σ(−30) keeps its relative precision (1 − σ(30) would round it away). Every step writes into
-    a given array, positionally (a keyword costs each call ~0.1 µs), so a replay, which passes
-    its buffers, allocates nothing.
+    a given array, positionally where it can (a keyword costs each call ~0.1 µs), so a replay,
+    which passes its buffers, allocates nothing.
     """
     np.abs(a, e)
     np.negative(e, e)
     np.exp(e, e)  # e^−|a|
     s = np.add(e, one, out)
     np.reciprocal(s, s)  # σ(|a|) = 1 / (1 + e^−|a|)
-    np.multiply(e, s, e)  # σ(−|a|) = e^−|a| / (1 + e^−|a|)
     np.signbit(a, negative)
-    np.copyto(s, e, where=negative)
-    return s
+    # σ(−|a|) = e^−|a| / (1 + e^−|a|) where a < 0: one ufunc with `where`, not a product and a copy
+    return np.multiply(e, s, s, where=negative)
 
 
 class Sigmoid(Op):
