@@ -105,6 +105,9 @@ def step_row(
 ) -> Row:
     """A training step written as `candidate` against the same step written as `baseline`
     (two of networks.STEPS), on the same weights and data: they must agree before they are timed."""
+    # ssl in the process moves a numpy step's temporaries to the top of the heap, where glibc
+    # trims them at every free: page faults that made the [2,20,7,5,1] numpy step 2.7× slower.
+    assert "ssl" not in sys.modules, "a step case must run in a process without ssl (see playground._get)"
     sizes, hidden, m = NETWORKS[network]
     X, Y, params = networks.make_problem(sizes, m, dtype=np.dtype(dtype))
     base_step = networks.STEPS[baseline](hidden, loss, X, Y, [p.copy() for p in params])
