@@ -526,6 +526,12 @@ def _m(case: Case) -> int:
     return int(case.args[0].shape[1])
 
 
+def _cache_swapped(case: Case, want: Outputs) -> Outputs:
+    """linear_backward after `W, A_prev, b = cache`: each product reads the other matrix."""
+    dZ, (A_prev, W, _) = case.args
+    return {**want, "dA_prev": A_prev.T @ dZ, "dW": dZ @ W.T / W.shape[1]}
+
+
 LINEAR_BACKWARD = Exercise(
     name="linear_backward",
     lesson="course 1, week 4: a deep network",
@@ -605,6 +611,13 @@ LINEAR_BACKWARD = Exercise(
             "linear-backward-order",
             "dA_prev and dW are swapped: return dA_prev, dW, db in that order",
             _swap("dA_prev", "dW"),
+        ),
+        Mistake(
+            "cache-unpacked-W-first",
+            "the cache is unpacked as W, A_prev, b: linear_forward stores (A_prev, W, b), so write "
+            "A_prev, W, b = cache (with the two swapped, the products fit only when n[l] = n[l−1] = m; "
+            "otherwise numpy refuses them, as in the cases that gave no result)",
+            _cache_swapped,
         ),
     ),
     graph=linear_backward_graph,

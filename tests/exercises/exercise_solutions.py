@@ -311,6 +311,15 @@ def _linear_backward(
     return backward
 
 
+def _linear_backward_cache_swapped(dZ, cache):
+    W, A_prev, _ = cache  # linear_forward's cache is (A_prev, W, b)
+    m = A_prev.shape[1]
+    dW = 1 / m * np.dot(dZ, A_prev.T)
+    db = 1 / m * np.sum(dZ, axis=1, keepdims=True)
+    dA_prev = np.dot(W.T, dZ)
+    return dA_prev, dW, db
+
+
 def _dropout_forward(keep: Callable, scale: Callable, compare: bool = True):
     def forward(A, keep_prob):
         D = np.random.rand(A.shape[0], A.shape[1])
@@ -389,6 +398,7 @@ WRONG: dict[str, tuple[str, Any]] = {
     "dW-transposed": ("linear_backward", _linear_backward(dW=lambda dZ, A, m: np.dot(A, dZ.T) / m)),
     "dA_prev-sign": ("linear_backward", _linear_backward(dA=lambda W, dZ, m: -np.dot(W.T, dZ))),
     "linear-backward-order": ("linear_backward", _linear_backward(swap=True)),
+    "cache-unpacked-W-first": ("linear_backward", _linear_backward_cache_swapped),
     "relu-backward-ge": ("relu_backward", lambda dA, Z: np.where(Z >= 0, dA, 0)),
     "relu-backward-no-dA": ("relu_backward", lambda dA, Z: (Z > 0).astype(float)),
     "relu-backward-times-A": ("relu_backward", lambda dA, Z: dA * np.maximum(0, Z)),
