@@ -78,7 +78,9 @@ class Recorded:
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The step again: inputs copied in, guards run, kernels run, gradients set, loss returned."""
         for place, array in self.inputs:
-            np.copyto(array, _array(args[place] if isinstance(place, int) else kwargs[place]))
+            # The signature matched, so shapes and dtypes are the recorded ones: a plain copy, no
+            # broadcasting or casting to decide (0.26 µs against np.copyto's 0.40 for (2, 400)).
+            array[...] = _array(args[place] if place.__class__ is int else kwargs[place])
         for guard in self.guards:
             guard()
         for kernel in self.kernels:
