@@ -114,6 +114,27 @@ def test_a_clicked_node_shows_the_gradient_python_computes(page: Any, server: st
     np.testing.assert_allclose(shown, expected, rtol=2e-3, atol=1e-8)  # the page shows 4 digits
 
 
+def test_every_choice_of_every_menu_fits_its_box(page: Any) -> None:
+    # A select shows its chosen text cut at the arrow, and says nothing: measure each option's text
+    # in the select's own font against the room the box leaves it (padding and arrow, 28 px).
+    cut = page.evaluate(
+        """() => {
+            const context = document.createElement('canvas').getContext('2d');
+            const cut = [];
+            for (const select of document.querySelectorAll('.mg-controls select')) {
+                context.font = getComputedStyle(select).font;
+                for (const option of select.options) {
+                    const room = select.clientWidth - 28;
+                    const width = context.measureText(option.text).width;
+                    if (width > room) cut.push(`${option.text}: ${Math.round(width)} px in ${room}`);
+                }
+            }
+            return cut;
+        }"""
+    )
+    assert cut == [], cut
+
+
 def test_bad_values_show_a_message_beside_the_field(page: Any, tmp_path: Path) -> None:
     message = page.locator('[data-out="message"]')
     page.fill('input[name="lr"]', "nan")
@@ -157,6 +178,28 @@ def test_backprop_one_op_at_a_time(page: Any, tmp_path: Path) -> None:
     shoot(page, tmp_path, "backprop.png")
     page.click("text=✕ close")
     caption.wait_for(state="hidden")
+
+
+def test_the_inspector_shows_the_step_backprop_paused_at(page: Any) -> None:
+    weight_node = open_layer_1(page)
+    weight_node.wait_for()
+    weight_node.click()
+    page.wait_for_selector(".mg-inspector h3:has-text('W[1]')")
+    page.click("text=▶ Play")
+    page.wait_for_function("() => Number(document.querySelector('[data-out=step]').textContent) > 50")
+    page.click("text=Backprop step by step")
+    page.locator('[data-out="caption"]').wait_for(state="visible")
+    # Paused: the counter stops, and the inspector (refreshed at most every 0.7 s while training)
+    # catches up with it rather than showing an earlier step's W[1] beside the walk's.
+    page.wait_for_function(
+        """() => {
+            const step = document.querySelector('[data-out=step]').textContent.replace(/,/g, '');
+            const title = document.querySelector('.mg-inspector h3 small').textContent;
+            return title.includes(`step ${step}`);
+        }""",
+        timeout=5000,
+    )
+    assert not page.locator(".mg-play").inner_text().startswith("❚❚")
 
 
 def test_play_closes_backprop_whose_walk_training_would_leave_behind(page: Any) -> None:

@@ -8,10 +8,10 @@ const POLL_MS = 120;
 const GRAPH_MS = 700;
 const LABELS = {
   flower: "flower", circles: "circles", moons: "moons", spirals: "spirals", xor: "XOR", blobs: "blobs",
-  custom: "custom (CSV or clicks)",
+  custom: "custom data",
   tanh: "tanh", relu: "ReLU", sigmoid: "sigmoid", leaky_relu: "leaky ReLU", identity: "none (linear)",
   zeros: "zeros", random: "random × 0.01", large: "random × 10", xavier: "Xavier", he: "He",
-  gd: "gradient descent", momentum: "momentum (β = 0.9)", rmsprop: "RMSprop", adam: "Adam",
+  gd: "gradient descent", momentum: "momentum (β 0.9)", rmsprop: "RMSprop", adam: "Adam",
 };
 
 const TEMPLATE = `
@@ -363,7 +363,11 @@ export function mount(root, api) {
   async function showFrame(index) {
     try {
       const frame = await api.backprop(index);
+      const opening = view.backprop === null;
       view.backprop = frame.index;
+      // Training has paused for the walk, and the graph stops refreshing while it is open: show
+      // the inspected node as of the paused step, not as of the last refresh before it.
+      if (opening && view.selected) inspect(view.selected);
       out("stepper").hidden = false;
       out("caption").hidden = false;
       out("frame").textContent = `frame ${frame.index} of ${frame.count - 1}`;
