@@ -265,17 +265,18 @@ def sigmoid(
 
     Only e^−|a| is ever computed, so nothing overflows: |a| = 1e4 gives exactly 1 or 0, and
     σ(−30) keeps its relative precision (1 − σ(30) would round it away). Every step writes into
-    a given array, positionally where it can (a keyword costs each call ~0.1 µs), so a replay,
-    which passes its buffers, allocates nothing.
+    a given array, positionally (a keyword costs each call ~0.1 µs), so a replay, which passes
+    its buffers, allocates nothing.
     """
     np.abs(a, e)
     np.negative(e, e)
     np.exp(e, e)  # e^−|a|
     s = np.add(e, one, out)
     np.reciprocal(s, s)  # σ(|a|) = 1 / (1 + e^−|a|)
+    np.multiply(e, s, e)  # σ(−|a|) = e^−|a| / (1 + e^−|a|)
     np.signbit(a, negative)
-    # σ(−|a|) = e^−|a| / (1 + e^−|a|) where a < 0: one ufunc with `where`, not a product and a copy
-    return np.multiply(e, s, s, where=negative)
+    np.copyto(s, e, where=negative)
+    return s
 
 
 class Sigmoid(Op):
@@ -603,7 +604,7 @@ class Reduction(Op):
         return describe_axes(self.name, self.axis, self.keepdims)
 
     def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return self.reduce(a, self.axis, None, out, self.keepdims)  # (axis, dtype, out, keepdims)
+        return self.reduce(a, axis=self.axis, keepdims=self.keepdims, out=out)
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         return partial(self.reduce, arrays[0], self.axis, None, out, self.keepdims)
