@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -71,6 +73,24 @@ def test_each_batch_shape_keeps_its_recording() -> None:
         for X_batch, Y_batch in mg.data.minibatches(X, Y, batch_size=16, seed=0):  # 16, 16, 16, 2
             fast(X_batch, Y_batch)
     assert fast.recorded == 2 and fast.replayed == 10
+
+
+def test_a_dropped_replay_frees_its_recording_without_the_garbage_collector() -> None:
+    # A recording holds every buffer of the step; nothing may tie it into a reference cycle
+    # (a mode made while recording once linked back to its grad twin, and kept it alive).
+    X, Y = problem()
+    _, step = training("tanh")
+    fast = mg.replay(step)
+    fast(X, Y)
+    fast(X, Y)
+    (recorded,) = fast.recordings.values()
+    alive = weakref.ref(recorded.recording)
+    gc.disable()
+    try:
+        del fast, recorded
+        assert alive() is None
+    finally:
+        gc.enable()
 
 
 def test_the_loss_is_a_fresh_tensor_and_each_grad_the_replayed_one() -> None:
