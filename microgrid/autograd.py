@@ -125,6 +125,8 @@ def _walk(
     mode and learns each leaf's gradient at its last consumer. That takes a look at the whole
     graph first (`_uses`); backward() and grad() store every gradient when the walk ends
     (for_caller=False), so they are spared that look, and every leaf is reported in the last step.
+    Such a walk holds the rules' mode from its first step to its end, so its consumer must run it
+    to the end (or to an exception) in its own frame, as those two do.
     """
     uses, wanted = _uses(outputs, inputs) if for_caller or inputs is not None else (None, None)
     pending: dict[Tensor, Tensor] = {}  # tensor -> the sum of its gradient contributions so far
