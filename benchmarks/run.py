@@ -110,7 +110,8 @@ def step_row(
     (two of networks.STEPS), on the same weights and data: they must agree before they are timed."""
     # ssl in the process moves a numpy step's temporaries to the top of the heap, where glibc
     # trims them at every free: page faults that made the [2,20,7,5,1] numpy step 2.7× slower.
-    assert "ssl" not in sys.modules, "a step case must run in a process without ssl (see playground._get)"
+    if "ssl" in sys.modules:
+        raise RuntimeError("a step case must run in a process without ssl (see playground._get)")
     sizes, hidden, m = NETWORKS[network]
     X, Y, params = networks.make_problem(sizes, m, dtype=np.dtype(dtype))
     base_step = networks.STEPS[baseline](hidden, loss, X, Y, [p.copy() for p in params])
@@ -260,10 +261,11 @@ def _read(path: str) -> str:
 
 
 def median_row(runs: list[Row]) -> Row:
-    """One row for a case run in several processes: the median run's, its detail saying the range.
-    (A process's figure can differ from another's by more than a change to the engine does.)"""
+    """One row for a case run in several processes: the median run's (of an odd number), its
+    detail saying the range. (A process's figure can differ from another's by more than a change
+    to the engine does.)"""
     ordered = sorted(runs, key=lambda row: row.value)
-    middle = ordered[(len(ordered) - 1) // 2]
+    middle = ordered[len(ordered) // 2]
     if len(runs) == 1:
         return middle
     low, high = ordered[0].value, ordered[-1].value
@@ -292,10 +294,12 @@ def main() -> int:
         type=int,
         default=1,
         metavar="N",
-        help="run each case in N fresh processes and report the median, with the range (default 1)",
+        help="run each case in N fresh processes (N odd) and report the median and range (default 1)",
     )
     parser.add_argument("--case", help=argparse.SUPPRESS)  # the child process's one case
     args = parser.parse_args()
+    if args.runs < 1 or args.runs % 2 == 0:
+        parser.error(f"--runs must be an odd number (its median is one run's figure), got {args.runs}")
     if args.case:
         return run_case(args.case, args.quick)
     known = cases()
@@ -310,8 +314,6 @@ def main() -> int:
     rows = []
     width = 52
     print(f"{'case':<{width}}  {'against':<12} {'figure':>8}  {'target':>8}  {'':4}  detail")
-    if args.runs < 1:
-        parser.error(f"--runs must be at least 1, got {args.runs}")
     for name in args.names or known:
         command = [sys.executable, __file__, "--case", name, *(["--quick"] if args.quick else [])]
         runs = []
