@@ -52,7 +52,8 @@ class Mode:
             return self
         other = self._other_grad
         if other is None:
-            other = self._other_grad = Mode(enabled, self.anomaly, self.scope, self.backward_of, self.recording)
+            other = Mode(enabled, self.anomaly, self.scope, self.backward_of, self.recording)
+            self._other_grad = other
         return other
 
     def with_anomaly(self, anomaly: bool) -> Mode:
