@@ -20,10 +20,9 @@ class Mode:
     """What every new op reads: record a graph or not, the current scope, anomaly checks.
 
     Its switches never change once made: each switch makes a new Mode (grad's reuses the twin it
-    made the first time). A class with __slots__, not a
-    NamedTuple: Op.apply reads four fields per op, and a slot is read in a tenth of the
-    instructions of a NamedTuple's field (−2.0 % of the instructions, about −4 % of the time, of
-    the 2→4→1 training step).
+    made the first time). A class with __slots__, not a NamedTuple: Op.apply reads four fields per
+    op, and a slot is read in a tenth of the instructions of a NamedTuple's field (−2.0 % of the
+    instructions, about −4 % of the time, of the 2→4→1 training step).
     """
 
     __slots__ = ("_other_grad", "anomaly", "backward_of", "grad_enabled", "recording", "scope")
