@@ -137,6 +137,23 @@ def test_every_choice_of_every_menu_fits_its_box(page: Any) -> None:
     assert cut == [], cut
 
 
+def test_the_bar_keeps_its_height_as_its_numbers_grow(page: Any) -> None:
+    # A bar that gains a line when training starts (or at step 100,000) pushes the page down under
+    # the mouse: the counters sit in two fixed rows instead.
+    before, after = page.evaluate(
+        """() => {
+            const bar = document.querySelector('.mg-bar');
+            const before = bar.offsetHeight;
+            const set = (name, text) => { document.querySelector(`[data-out=${name}]`).textContent = text; };
+            set('step', '123,456'); set('epoch', '123,456'); set('speed', '1000');
+            set('train', '0.6931'); set('test', '0.6931'); set('accuracy', '100.0% / 100.0%');
+            document.querySelector('.mg-play').textContent = '❚❚ Pause';
+            return [before, bar.offsetHeight];
+        }"""
+    )
+    assert before == after
+
+
 def test_bad_values_show_a_message_beside_the_field(page: Any, tmp_path: Path) -> None:
     message = page.locator('[data-out="message"]')
     page.fill('input[name="lr"]', "nan")
