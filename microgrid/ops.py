@@ -50,19 +50,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from microgrid.errors import GradError
-from microgrid.function import Grads, Op
+from microgrid.function import Op
 from microgrid.tensor import Tensor
 
 _constants: dict[tuple[float, np.dtype, str | None], Tensor] = {}
 
 
-def constant(value: float, like: Tensor, name: str | None = None) -> Tensor:
+def constant(value: float, like: Any, name: str | None = None) -> Any:
     """A number (0 or 1 in a rule) as a 0-d graph leaf in the dtype of `like`, with the `name`
-    pictures show it by (`1/m`).
+    pictures show it by (`1/m`); a 0-d array when `like` is an array (a rule run on arrays).
 
     Made once per number, dtype and name and shared (read-only): −0.5 % of the instructions of
     a training step against a new one each time.
     """
+    if like.__class__ is not Tensor:
+        return scalar(value, like.dtype)
     key = (value, like._data.dtype, name)
     found = _constants.get(key)
     if found is None:
@@ -103,9 +105,9 @@ def describe_axes(name: str, axis: int | Sequence[int] | None, keepdims: bool) -
     return f"{text} keepdims" if keepdims else text
 
 
-def greater(a: Tensor, b: Tensor) -> Tensor:
+def greater(a: Any, b: Any) -> Any:
     """The mask [a > b], made by a recorded comparison (relu's rule needs it)."""
-    return Compare.apply(a, b, symbol=">")
+    return Compare.call(a, b, symbol=">")
 
 
 # --- elementwise arithmetic ----------------------------------------------------------------
@@ -117,8 +119,8 @@ class Add(Op):
     elementwise = True
     ufunc = np.add
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        return grad, grad  # the engine sums each back over the axes broadcasting stretched
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        return g, g  # the engine sums each back over the axes broadcasting stretched
 
 
 class Sub(Op):
@@ -127,8 +129,8 @@ class Sub(Op):
     elementwise = True
     ufunc = np.subtract
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        return grad if self.needs_grad[0] else None, Neg.apply(grad) if self.needs_grad[1] else None
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        return g if self.needs_grad[0] else None, -g if self.needs_grad[1] else None
 
 
 class Mul(Op):
@@ -137,12 +139,8 @@ class Mul(Op):
     elementwise = True
     ufunc = np.multiply
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        a, b = self.inputs
-        return (
-            Mul.apply(grad, b) if self.needs_grad[0] else None,
-            Mul.apply(grad, a) if self.needs_grad[1] else None,
-        )
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        return g * b if self.needs_grad[0] else None, g * a if self.needs_grad[1] else None
 
 
 class Div(Op):
@@ -151,10 +149,10 @@ class Div(Op):
     elementwise = True
     ufunc = np.true_divide
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        grad_a = Div.apply(grad, self.inputs[1])
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        grad_a = g / b
         # −g·a/b² = −(g/b)·(a/b) = −(g/b)·out: no square to compute.
-        grad_b = Neg.apply(Mul.apply(grad_a, out)) if self.needs_grad[1] else None
+        grad_b = -(grad_a * out) if self.needs_grad[1] else None
         return grad_a if self.needs_grad[0] else None, grad_b
 
 
@@ -163,8 +161,8 @@ class Neg(Op):
     formula, rules = "−a", ("−g",)
     ufunc = np.negative
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Neg.apply(grad)
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return -g
 
 
 class Pow(Op):
@@ -173,19 +171,18 @@ class Pow(Op):
     elementwise = True
     ufunc = np.power
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        a, b = self.inputs
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
         grad_a = grad_b = None
         if self.needs_grad[0]:
             # a⁰ is constant, so its slope is 0; but b·a^(b−1) is 0·a^−1 = nan at a = 0. Where
             # b = 0, use the exponent 1 instead (any finite value would do: it is multiplied by 0).
             one = constant(1.0, b)
-            exponent = Where.apply(Compare.apply(b, constant(0.0, b), symbol="=="), one, b)
-            grad_a = Mul.apply(Mul.apply(grad, b), Pow.apply(a, Sub.apply(exponent, one)))
+            exponent = Where.call(Compare.call(b, constant(0.0, b), symbol="=="), one, b)
+            grad_a = g * b * Pow.call(a, exponent - one)
         if self.needs_grad[1]:
             # ln a only where a > 0; elsewhere a^b is 0 or not real, and its slope in b is taken as 0.
-            safe_a = Where.apply(greater(a, constant(0.0, a)), a, constant(1.0, a))
-            grad_b = Mul.apply(Mul.apply(grad, out), Log.apply(safe_a))
+            safe_a = Where.call(greater(a, constant(0.0, a)), a, constant(1.0, a))
+            grad_b = g * out * Log.call(safe_a)
         return grad_a, grad_b
 
 
@@ -197,8 +194,8 @@ class Exp(Op):
     formula, rules = "e^a", ("g · e^a",)
     ufunc = np.exp
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Mul.apply(grad, out)  # e^a is the output itself
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g * out  # e^a is the output itself
 
 
 class Log(Op):
@@ -206,8 +203,8 @@ class Log(Op):
     formula, rules = "ln a", ("g / a",)
     ufunc = np.log
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Div.apply(grad, self.inputs[0])
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g / a
 
 
 class Log1p(Op):
@@ -215,9 +212,8 @@ class Log1p(Op):
     formula, rules = "ln(1 + a)", ("g / (1 + a)",)
     ufunc = np.log1p  # exact for tiny a, where 1 + a would round a away
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        a = self.inputs[0]
-        return Div.apply(grad, Add.apply(constant(1.0, a), a))
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g / (constant(1.0, a) + a)
 
 
 class Expm1(Op):
@@ -225,9 +221,9 @@ class Expm1(Op):
     formula, rules = "e^a − 1", ("g · e^a",)
     ufunc = np.expm1  # exact for tiny a, where e^a − 1 would cancel to nothing
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
         # e^a, not out + 1: for very negative a, out + 1 cancels to 0 where e^a is still tiny.
-        return Mul.apply(grad, Exp.apply(self.inputs[0]))
+        return g * Exp.call(a)
 
 
 class Sin(Op):
@@ -235,8 +231,8 @@ class Sin(Op):
     formula, rules = "sin a", ("g · cos a",)
     ufunc = np.sin
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Mul.apply(grad, Cos.apply(self.inputs[0]))
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g * Cos.call(a)
 
 
 class Cos(Op):
@@ -244,8 +240,8 @@ class Cos(Op):
     formula, rules = "cos a", ("−g · sin a",)
     ufunc = np.cos
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Neg.apply(Mul.apply(grad, Sin.apply(self.inputs[0])))
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return -(g * Sin.call(a))
 
 
 class Tanh(Op):
@@ -253,8 +249,8 @@ class Tanh(Op):
     formula, rules = "tanh a", ("g · (1 − out²)",)
     ufunc = np.tanh
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Mul.apply(grad, Sub.apply(constant(1.0, out), Mul.apply(out, out)))
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g * (constant(1.0, out) - out * out)
 
 
 def sigmoid(
@@ -290,8 +286,8 @@ class Sigmoid(Op):
         (a,) = arrays
         return partial(sigmoid, a, out, np.empty_like(a), np.empty(a.shape, bool), scalar(1.0, a.dtype))
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Mul.apply(Mul.apply(grad, out), Sub.apply(constant(1.0, out), out))
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g * out * (constant(1.0, out) - out)
 
 
 def softplus(a: np.ndarray, out: np.ndarray, t: np.ndarray, zero: np.ndarray) -> np.ndarray:
@@ -317,8 +313,8 @@ class Softplus(Op):
         (a,) = arrays
         return partial(softplus, a, out, np.empty_like(a), scalar(0.0, a.dtype))
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Mul.apply(grad, Sigmoid.apply(self.inputs[0]))
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g * Sigmoid.call(a)
 
 
 def sigmoid_cross_entropy(
@@ -357,11 +353,10 @@ class SigmoidCrossEntropy(Op):
             None if arrays[0].shape == arrays[1].shape else "the logits and labels must have the same shape"
         )
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        z, y = self.inputs
-        per_entry = Mul.apply(grad, constant(1.0 / z.size, z, "1/m"))  # g / m
-        dz = Mul.apply(Sub.apply(Sigmoid.apply(z), y), per_entry) if self.needs_grad[0] else None
-        dy = Mul.apply(Neg.apply(z), per_entry) if self.needs_grad[1] else None
+    def vjp(self, g: Any, out: Any, z: Any, y: Any) -> Any:
+        per_entry = g * constant(1.0 / z.size, z, "1/m")  # g / m
+        dz = (Sigmoid.call(z) - y) * per_entry if self.needs_grad[0] else None
+        dy = -z * per_entry if self.needs_grad[1] else None
         return dz, dy
 
 
@@ -416,18 +411,18 @@ class SoftmaxCrossEntropy(Op):
             return "the logits must be (classes, m), one example per column"
         return None if z.shape == y.shape else "the logits and labels must have the same shape"
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        z, y = self.inputs
-        per_example = Mul.apply(grad, constant(1.0 / z.shape[1], z, "1/m"))  # g / m
+    def vjp(self, g: Any, out: Any, z: Any, y: Any) -> Any:
+        per_example = g * constant(1.0 / z.shape[1], z, "1/m")  # g / m
         dz = None
         if self.needs_grad[0]:
-            e = Exp.apply(Sub.apply(z, Shift.apply(z, axis=(0,), keepdims=True)))  # no overflow
-            probabilities = Div.apply(e, Sum.apply(e, axis=(0,), keepdims=True))
-            # Named in slot words, as rules are: a picture spells it softmax(Z[2]), so the backward
-            # picture reads dZ[2] = (softmax(Z[2]) − Y) · (dJ · 1/m), the course's equation.
-            probabilities.name = "softmax(z)"
-            dz = Mul.apply(Sub.apply(probabilities, y), per_example)
-        dy = Mul.apply(Neg.apply(z), per_example) if self.needs_grad[1] else None
+            e = Exp.call(z - Shift.call(z, axis=(0,), keepdims=True))  # no overflow
+            probabilities = e / Sum.call(e, axis=(0,), keepdims=True)
+            if probabilities.__class__ is Tensor:
+                # Named in slot words, as rules are: a picture spells it softmax(Z[2]), so the
+                # backward picture reads dZ[2] = (softmax(Z[2]) − Y) · (dJ · 1/m), the course's equation.
+                probabilities.name = "softmax(z)"
+            dz = (probabilities - y) * per_example
+        dy = -z * per_example if self.needs_grad[1] else None
         return dz, dy
 
 
@@ -441,9 +436,8 @@ class Relu(Op):
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         return partial(np.maximum, arrays[0], scalar(0.0, arrays[0].dtype), out=out)
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        a = self.inputs[0]
-        return Mul.apply(grad, greater(a, constant(0.0, a)))
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g * greater(a, constant(0.0, a))
 
 
 class Maximum(Op):
@@ -452,9 +446,8 @@ class Maximum(Op):
     elementwise = True
     ufunc = np.maximum
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        a, b = self.inputs
-        return _choose(grad, Compare.apply(a, b, symbol=">="), self.needs_grad)
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        return _choose(g, Compare.call(a, b, symbol=">="), self.needs_grad)
 
 
 class Minimum(Op):
@@ -463,17 +456,16 @@ class Minimum(Op):
     elementwise = True
     ufunc = np.minimum
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        a, b = self.inputs
-        return _choose(grad, Compare.apply(a, b, symbol="<="), self.needs_grad)
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        return _choose(g, Compare.call(a, b, symbol="<="), self.needs_grad)
 
 
-def _choose(grad: Tensor, first: Tensor, needs_grad: tuple[bool, ...]) -> Grads:
+def _choose(g: Any, first: Any, needs_grad: tuple[bool, ...]) -> Any:
     """g where `first` holds (for the first input) and g elsewhere (for the second)."""
-    zero = constant(0.0, grad)
+    zero = constant(0.0, g)
     return (
-        Where.apply(first, grad, zero) if needs_grad[0] else None,
-        Where.apply(first, zero, grad) if needs_grad[1] else None,
+        Where.call(first, g, zero) if needs_grad[0] else None,
+        Where.call(first, zero, g) if needs_grad[1] else None,
     )
 
 
@@ -489,16 +481,15 @@ class Clip(Op):
         raised = np.maximum(a, low, out=out)  # (np.clip's Python wrapper is slower)
         return np.minimum(raised, high, out=out)
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        a, low, high = self.inputs
-        above_low = Compare.apply(a, low, symbol=">=")
-        below_high = Compare.apply(a, high, symbol="<=")
-        inside = Mul.apply(above_low, below_high)  # `and` of two masks
-        zero = constant(0.0, grad)
+    def vjp(self, g: Any, out: Any, a: Any, low: Any, high: Any) -> Any:
+        above_low = Compare.call(a, low, symbol=">=")
+        below_high = Compare.call(a, high, symbol="<=")
+        inside = above_low * below_high  # `and` of two masks
+        zero = constant(0.0, g)
         return (
-            Where.apply(inside, grad, zero) if self.needs_grad[0] else None,
-            Where.apply(above_low, zero, grad) if self.needs_grad[1] else None,
-            Where.apply(below_high, zero, grad) if self.needs_grad[2] else None,
+            Where.call(inside, g, zero) if self.needs_grad[0] else None,
+            Where.call(above_low, zero, g) if self.needs_grad[1] else None,
+            Where.call(below_high, zero, g) if self.needs_grad[2] else None,
         )
 
 
@@ -516,8 +507,8 @@ class Where(Op):
         np.copyto(out, a, where=condition)
         return out
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        return (None, *_choose(grad, self.inputs[0], self.needs_grad[1:]))
+    def vjp(self, g: Any, out: Any, condition: Any, a: Any, b: Any) -> Any:
+        return (None, *_choose(g, condition, self.needs_grad[1:]))
 
 
 def _same(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -551,7 +542,7 @@ class Compare(Op):
     def forward(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return self.ufunc(a, b, out=out)
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
         return None, None
 
 
@@ -563,7 +554,7 @@ class Sign(Op):
     differentiable = False
     ufunc = np.sign
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
         return (None,)
 
 
@@ -583,8 +574,8 @@ class Cast(Op):
         np.copyto(out, a, casting="unsafe")  # the same conversion astype makes
         return out
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Cast.apply(grad, dtype=self.inputs[0].dtype)
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return Cast.call(g, dtype=a.dtype)
 
 
 # --- reductions ----------------------------------------------------------------------------
@@ -615,11 +606,11 @@ class Sum(Reduction):
     formula, rules = "Σ a", ("g repeated along the summed axes",)
     reduce = np.add.reduce
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        shape = self.inputs[0]._data.shape  # (as mean, the array's: a property is a call)
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        shape = a.shape
         if not self.keepdims and self.axis is not None:  # a full sum's scalar broadcasts as is
-            grad = Reshape.apply(grad, shape=kept_shape(shape, self.axis))
-        return BroadcastTo.apply(grad, shape=shape)
+            g = Reshape.call(g, shape=kept_shape(shape, self.axis))
+        return BroadcastTo.call(g, shape=shape)
 
 
 class Max(Reduction):
@@ -628,14 +619,11 @@ class Max(Reduction):
     formula, rules = "max a", ("g · [a = max a] / number of maxima",)
     reduce = np.maximum.reduce
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        a = self.inputs[0]
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
         shape = kept_shape(a.shape, self.axis)
-        is_max = Cast.apply(
-            Compare.apply(a, Reshape.apply(out, shape=shape), symbol="same"), dtype=grad._data.dtype
-        )
-        share = Div.apply(is_max, Sum.apply(is_max, axis=normalize_axes(self.axis, a.ndim), keepdims=True))
-        return Mul.apply(Reshape.apply(grad, shape=shape), share)
+        is_max = Cast.call(Compare.call(a, Reshape.call(out, shape=shape), symbol="same"), dtype=g.dtype)
+        share = is_max / Sum.call(is_max, axis=normalize_axes(self.axis, a.ndim), keepdims=True)
+        return Reshape.call(g, shape=shape) * share
 
 
 class Prod(Reduction):
@@ -643,26 +631,23 @@ class Prod(Reduction):
     formula, rules = "Π a", ("g · (the product of the other elements)",)
     reduce = np.multiply.reduce
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
         # Not out / a, which is 0 / 0 at a zero. With p the product of a slice's nonzero elements,
         # the others of a nonzero element multiply to p / a · (the product of the zeros): 0 once
         # the slice holds a zero, yet with that zero's slope. The others of a zero multiply to p
         # if it is the only zero, else to 0. The masks are recorded ops, so second derivatives
         # are exact too, but for the one between the two zeros of a slice that has exactly two
         # (0 here, p in truth).
-        a = self.inputs[0]
         axes = normalize_axes(self.axis, a.ndim)
         zero, one = constant(0.0, a), constant(1.0, a)
-        is_zero = Compare.apply(a, zero, symbol="==")
-        nonzero = Where.apply(is_zero, one, a)  # the zeros replaced by 1
-        rest = Prod.apply(nonzero, axis=axes, keepdims=True)
-        zeros = Prod.apply(Where.apply(is_zero, a, one), axis=axes, keepdims=True)
-        count = Sum.apply(Cast.apply(is_zero, dtype=a.dtype), axis=axes, keepdims=True)
-        only_zero = Compare.apply(count, one, symbol="==")
-        others = Where.apply(
-            is_zero, Where.apply(only_zero, rest, zero), Mul.apply(Div.apply(rest, nonzero), zeros)
-        )
-        return Mul.apply(Reshape.apply(grad, shape=kept_shape(a.shape, self.axis)), others)
+        is_zero = Compare.call(a, zero, symbol="==")
+        nonzero = Where.call(is_zero, one, a)  # the zeros replaced by 1
+        rest = Prod.call(nonzero, axis=axes, keepdims=True)
+        zeros = Prod.call(Where.call(is_zero, a, one), axis=axes, keepdims=True)
+        count = Sum.call(Cast.call(is_zero, dtype=a.dtype), axis=axes, keepdims=True)
+        only_zero = Compare.call(count, one, symbol="==")
+        others = Where.call(is_zero, Where.call(only_zero, rest, zero), rest / nonzero * zeros)
+        return Reshape.call(g, shape=kept_shape(a.shape, self.axis)) * others
 
 
 class Shift(Reduction):
@@ -682,7 +667,7 @@ class Shift(Reduction):
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         return partial(self.forward, arrays[0], out)
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
         return (None,)
 
 
@@ -720,8 +705,8 @@ class Reshape(Op):
         # replay needs no kernel for; into `out` only when numpy had to copy.
         return a.reshape(self.shape) if out is None else _copied(out, a.reshape(self.shape))
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return Reshape.apply(grad, shape=self.inputs[0].shape)
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return Reshape.call(g, shape=a.shape)
 
 
 class Transpose(Op):
@@ -738,9 +723,9 @@ class Transpose(Op):
         # The method, not np.transpose's Python wrapper (see Reduction): a view.
         return a.transpose(self.axes) if out is None else _copied(out, a.transpose(self.axes))
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
         inverse = None if self.axes is None else tuple(int(i) for i in np.argsort(self.axes))
-        return Transpose.apply(grad, axes=inverse)
+        return Transpose.call(g, axes=inverse)
 
 
 class BroadcastTo(Op):
@@ -758,8 +743,8 @@ class BroadcastTo(Op):
         # stays writable, and the step is faster (1.4-3 % of a training step's instructions).
         return _copied(np.empty(self.shape, dtype=a.dtype) if out is None else out, a)
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return grad  # the engine's sum_to sums it back
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return g  # the engine's sum_to sums it back
 
 
 def _copied(out: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -768,13 +753,14 @@ def _copied(out: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Undo broadcasting: sum `grad` over the axes that broadcasting added or stretched.
+def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting: sum `grad` (a Tensor, or an array in a plain backward) over the axes
+    that broadcasting added or stretched.
 
     The backward walk calls it for every gradient whose shape is not its input's, so no op's
     rule has to remember broadcasting. A shape broadcasting could not have made is refused.
     """
-    grad_shape = grad._data.shape
+    grad_shape = grad.shape
     lead = len(grad_shape) - len(shape)  # axes broadcasting added in front
     if lead < 0:
         raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
@@ -785,9 +771,9 @@ def sum_to(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
                 raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
             axes.append(axis)
     if axes:
-        grad = Sum.apply(grad, axis=tuple(axes), keepdims=True)
+        grad = Sum.call(grad, axis=tuple(axes), keepdims=True)
     if lead:
-        grad = Reshape.apply(grad, shape=shape)
+        grad = Reshape.call(grad, shape=shape)
     return grad
 
 
@@ -804,8 +790,8 @@ class GetItem(Op):
     def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return a[self.index] if out is None else _copied(out, a[self.index])  # a view for slices
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return ScatterAdd.apply(grad, index=self.index, shape=self.inputs[0].shape)
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return ScatterAdd.call(g, index=self.index, shape=a.shape)
 
 
 class ScatterAdd(Op):
@@ -831,8 +817,8 @@ class ScatterAdd(Op):
             np.add.at(out, self.index, a)
         return out
 
-    def backward(self, grad: Tensor, out: Tensor) -> Tensor:
-        return GetItem.apply(grad, index=self.index)
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        return GetItem.call(g, index=self.index)
 
 
 def is_basic_index(index: Any) -> bool:
@@ -870,16 +856,16 @@ class Concatenate(Op):
     def forward(self, *arrays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.concatenate(arrays, axis=self.axis, out=out)
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        axis = self.axis % grad.ndim
-        grads: list[Tensor | None] = []
+    def vjp(self, g: Any, out: Any, *inputs: Any) -> Any:
+        axis = self.axis % g.ndim
+        grads = []
         start = 0
-        for t, needed in zip(self.inputs, self.needs_grad):
+        for t, needed in zip(inputs, self.needs_grad):
             stop = start + t.shape[axis]
             index = (slice(None),) * axis + (slice(start, stop),)
-            grads.append(GetItem.apply(grad, index=index) if needed else None)
+            grads.append(GetItem.call(g, index=index) if needed else None)
             start = stop
-        return grads
+        return tuple(grads)
 
 
 # --- linear algebra ------------------------------------------------------------------------
@@ -947,9 +933,9 @@ class MatMul(Op):
             return f"inner sizes {inner_a} and {inner_b} differ"
         return None
 
-    def backward(self, grad: Tensor, out: Tensor) -> Grads:
-        a, b = self.inputs
-        row, column = a._data.ndim == 1, b._data.ndim == 1
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        grad = g
+        row, column = a.ndim == 1, b.ndim == 1
         if not (row or column):
             return self._matrix_grads(a, b, grad)
         # numpy treats a 1-D `a` as a row and a 1-D `b` as a column: do the same, then drop the
@@ -969,7 +955,7 @@ class MatMul(Op):
             grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 
-    def _matrix_grads(self, a: Tensor, b: Tensor, grad: Tensor) -> Grads:
+    def _matrix_grads(self, a: Any, b: Any, grad: Any) -> Any:
         """The rule for matrices (or batches of them), each operand transposed or not."""
         # With A' = op(A), B' = op(B): dA' = G B'ᵀ and dB' = A'ᵀ G; a transposed operand's
         # gradient is the transpose of that, i.e. dA = B' Gᵀ and dB = Gᵀ A'.
@@ -977,14 +963,14 @@ class MatMul(Op):
         grad_a = grad_b = None
         if self.needs_grad[0]:
             if ta:
-                grad_a = MatMul.apply(b, grad, transpose_a=tb, transpose_b=True)
+                grad_a = MatMul.call(b, grad, transpose_a=tb, transpose_b=True)
             else:
-                grad_a = MatMul.apply(grad, b, transpose_b=not tb)
+                grad_a = MatMul.call(grad, b, transpose_b=not tb)
         if self.needs_grad[1]:
             if tb:
-                grad_b = MatMul.apply(grad, a, transpose_a=True, transpose_b=ta)
+                grad_b = MatMul.call(grad, a, transpose_a=True, transpose_b=ta)
             else:
-                grad_b = MatMul.apply(a, grad, transpose_a=not ta)
+                grad_b = MatMul.call(a, grad, transpose_a=not ta)
         return grad_a, grad_b
 
 

@@ -117,3 +117,25 @@ def test_numpys_overflow_in_an_op_is_reported_once_at_the_users_line() -> None:
     message = str(caught[0].message)
     assert "exp: overflow encountered in exp (inputs: z (2,))" in message and "mg.detect_anomaly()" in message
     assert caught[0].filename == __file__
+
+
+def test_numpys_zero_division_in_a_rule_of_a_plain_backward_is_reported_at_the_users_line() -> None:
+    """A plain backward runs the rules on arrays; one that divides by zero there (sqrt's slope at
+    0, through Op.call; log's g / a, an operator in the rule itself) is run again on Tensors,
+    which report it once, and the gradient still holds the inf."""
+    from microgrid.errors import report_numerical_warnings
+
+    x = mg.tensor([0.0, 4.0], requires_grad=True, name="x")
+    v = mg.tensor([1.0, 0.0], requires_grad=True, name="v")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        report_numerical_warnings()
+        (x**0.5).sum().backward()
+        y = mg.log(v)  # log 0 = −inf, reported here
+        y.sum().backward()  # and g / 0 in its rule, reported here
+    np.testing.assert_array_equal(x.grad.data, [np.inf, 0.25])  # type: ignore[union-attr]
+    np.testing.assert_array_equal(v.grad.data, [1.0, np.inf])  # type: ignore[union-attr]
+    messages = [str(w.message) for w in caught]
+    assert [w.category for w in caught] == [mg.NumericalWarning] * 3, messages
+    assert "pow: divide by zero" in messages[0] and "div: divide by zero" in messages[2], messages
+    assert {w.filename for w in caught} == {__file__}

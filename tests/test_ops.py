@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from strategies import broadcastable_shapes, shapes, values
 
 import microgrid as mg
+from microgrid.function import Op
 from microgrid.ops import MatMul, SoftmaxCrossEntropy
 
 # Generated shapes may put a row against a column on purpose: the op table checks values, and
@@ -371,6 +372,34 @@ def test_second_derivative_matches_central_differences(case: Case, data: st.Data
     # Ops linear in their input have a zero second derivative; the check covers that too.
     report = mg.gradgradcheck(lambda *xs: case.microgrid(*xs, **params), leaves(arrays), threshold=1e-6)
     assert report, str(report)
+
+
+@pytest.mark.parametrize("case", DIFFERENTIABLE, ids=lambda c: c.name)
+@given(data=st.data())
+def test_a_plain_backward_runs_the_rules_on_arrays_to_the_same_numbers(
+    case: Case, data: st.DataObject
+) -> None:
+    """grad() without create_graph runs each op's vjp on numpy arrays; with create_graph, the same
+    rule on Tensors, recorded. The two must agree to the last bit, and the first must record nothing."""
+    arrays, params = draw_inputs(case, data)
+    inputs = leaves(arrays)
+    out = case.microgrid(*inputs, **params)
+    weights = mg.tensor(np.random.default_rng(0).standard_normal(out.shape))
+    loss = (out * weights).sum()
+    on_tensors = mg.grad(loss, inputs, create_graph=True, allow_unused=True)
+    applied: list[str] = []
+    apply = Op.apply.__func__  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            Op, "apply", classmethod(lambda cls, *a, **k: applied.append(cls.name) or apply(cls, *a, **k))
+        )
+        on_arrays = mg.grad(loss, inputs, allow_unused=True)
+    assert applied == []  # no op was applied: numpy alone computed the gradients
+    for plain, recorded in zip(on_arrays, on_tensors):
+        assert (plain is None) == (recorded is None)
+        if plain is not None and recorded is not None:
+            assert plain.dtype == recorded.dtype and plain.shape == recorded.shape
+            np.testing.assert_array_equal(plain.data, recorded.data)
 
 
 def test_gradients_keep_their_tensors_shapes_under_broadcasting() -> None:

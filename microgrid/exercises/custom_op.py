@@ -37,7 +37,7 @@ def measure(op: Any, case: Case) -> Outputs:
         f"{method}(self, {arguments})"
         for method, arguments, written in (
             ("forward", "a", op.forward is not Op.forward or op.ufunc is not None),
-            ("backward", "grad, out", op.backward is not Op.backward),
+            ("backward", "grad, out", op.backward is not Op.backward or op.array_rule),  # (or a vjp)
         )
         if not written
     ]
