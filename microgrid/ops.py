@@ -1,7 +1,9 @@
-"""The primitives: each class computes its forward with numpy beside its backward in microgrid ops,
-and describes itself as data: `formula` (what it computes) and `rules` (the local derivative that
-backward applies to each input, with g = d(loss)/d(out)). Everything else in microgrid is composed
-of these, so it has no backward rule of its own.
+"""The primitives: each class computes its forward with numpy beside its rule, `vjp`, and describes
+itself as data: `formula` (what it computes) and `rules` (the local derivative the rule applies to
+each input, with g = d(loss)/d(out)). A rule is written with operators, methods and `Op.call`, so
+that it runs on Tensors, recorded (create_graph: the backward pass is a graph), and on numpy arrays
+(a plain backward, which needs only the numbers). Everything else in microgrid is composed of
+these, so it has no backward rule of its own.
 
 Why each one is a primitive:
 
