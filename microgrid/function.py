@@ -26,6 +26,7 @@ import numpy as np
 from microgrid.errors import (
     AnomalyError,
     BroadcastWarning,
+    GradError,
     NumericalWarning,
     ShapeError,
     cannot_broadcast,
@@ -124,19 +125,26 @@ class Op:
     def backward(self, grad: Tensor, out: Tensor) -> Tensor | Grads:
         """One gradient per input (None where `needs_grad` is False), from d(loss)/d(out): `vjp`
         on the tensors, for an op that writes its rule as one."""
-        if not self.array_rule:
-            raise NotImplementedError(f"{type(self).__name__} defines neither backward nor vjp")
-        return self.vjp(grad, out, *self.inputs)
+        try:
+            return self.vjp(grad, out, *self.inputs)
+        except TypeError as error:
+            if "__array_ufunc__" not in str(error):
+                raise
+            raise GradError(
+                f"vjp of {self.describe()} called a numpy function on Tensors ({error}). A vjp gets "
+                "Tensors when the backward is recorded: use operators, methods and Op.call "
+                "(ops.Cos.call(a) for np.cos(a)), never np.* or .data"
+            ) from error
 
     def vjp(self, g: Any, out: Any, *inputs: Any) -> Any:
-        """The rule again, written so that it runs on Tensors and on numpy arrays alike: g, out and
-        the inputs are either all Tensors or all arrays, and it computes with operators, methods
-        both share (reshape, astype, shape) and `Op.call`. On Tensors (`backward`, a backward
-        with create_graph) every step is a recorded op; on arrays, a plain backward's, numpy
-        computes the same numbers with no Tensor made (the backward of the 2→4→1 training step
-        takes ~23 % less time).
-        The name is JAX's: g times the op's Jacobian, a vector-Jacobian product."""
-        raise NotImplementedError
+        """d(loss)/d(input) for each input (None where `needs_grad` is False), from g = d(loss)/d(out),
+        the output and the inputs, written so that it runs on Tensors and on numpy arrays alike:
+        g, out and the inputs are all Tensors or all arrays, and it computes with operators, methods
+        both share (reshape, astype, shape) and `Op.call`. On Tensors (`backward`: a backward with
+        create_graph) every step is a recorded op; on arrays, a plain backward's, numpy computes
+        the same numbers with no Tensor made. It returns a tuple, or a one-input op's gradient
+        alone. The name is JAX's: g times the op's Jacobian, a vector-Jacobian product."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither backward nor vjp")
 
     def describe(self) -> str:
         """The op as diagrams label it, with its parameters: `sum axis=1 keepdims`."""

@@ -108,7 +108,7 @@ def describe_axes(name: str, axis: int | Sequence[int] | None, keepdims: bool) -
 
 
 def greater(a: Any, b: Any) -> Any:
-    """The mask [a > b], made by a recorded comparison (relu's rule needs it)."""
+    """The mask [a > b] that relu's rule needs: a recorded comparison on Tensors, numpy's on arrays."""
     return Compare.call(a, b, symbol=">")
 
 
@@ -936,20 +936,19 @@ class MatMul(Op):
         return None
 
     def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
-        grad = g
         row, column = a.ndim == 1, b.ndim == 1
         if not (row or column):
-            return self._matrix_grads(a, b, grad)
+            return self._matrix_grads(a, b, g)
         # numpy treats a 1-D `a` as a row and a 1-D `b` as a column: do the same, then drop the
         # axis. (Forward refuses transpose flags on a 1-D operand, so these are never transposed.)
         a2 = a.reshape(1, a.shape[0]) if row else a
         b2 = b.reshape(b.shape[0], 1) if column else b
         if row and column:
-            g2 = grad.reshape(1, 1)
+            g2 = g.reshape(1, 1)
         elif row:
-            g2 = grad.reshape(*grad.shape[:-1], 1, grad.shape[-1])
+            g2 = g.reshape(*g.shape[:-1], 1, g.shape[-1])
         else:
-            g2 = grad.reshape(*grad.shape, 1)
+            g2 = g.reshape(*g.shape, 1)
         grad_a, grad_b = self._matrix_grads(a2, b2, g2)
         if row and grad_a is not None:
             grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1])

@@ -328,13 +328,112 @@ class _TwoInputs(mg.Op):
         (lambda g: 1.0, r"returned a float; return a Tensor or one per input"),
     ],
 )
-def test_a_custom_backward_that_breaks_the_protocol_is_told_how(rule: Any, message: str) -> None:
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "create_graph"])
+def test_a_custom_backward_that_breaks_the_protocol_is_told_how(
+    rule: Any, message: str, create_graph: bool
+) -> None:
     a = mg.tensor([1.0, 2.0], requires_grad=True)
     b = mg.tensor([3.0, 4.0], requires_grad=True)
     _TwoInputs.rule = staticmethod(rule)
     with pytest.raises(mg.GradError, match=r"^backward of two_inputs " + message):
-        _TwoInputs.apply(a, b).sum().backward()
+        _TwoInputs.apply(a, b).sum().backward(create_graph=create_graph)
     assert a.grad is None and b.grad is None
+
+
+class _TwoInputsVjp(mg.Op):
+    """a · b, with a vjp that returns whatever the test puts in `rule`."""
+
+    name = "two_inputs_vjp"
+    rule: Any = None
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a * b
+
+    def vjp(self, g: Any, out: Any, a: Any, b: Any) -> Any:
+        return self.rule(g, a, b)
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "create_graph"])
+def test_a_custom_vjp_may_return_a_tuple_or_a_list(create_graph: bool) -> None:
+    for rule in (lambda g, a, b: (g * b, g * a), lambda g, a, b: [g * b, g * a]):
+        a = mg.tensor([1.0, 2.0], requires_grad=True)
+        b = mg.tensor([3.0, 4.0], requires_grad=True)
+        _TwoInputsVjp.rule = staticmethod(rule)
+        _TwoInputsVjp.apply(a, b).sum().backward(create_graph=create_graph)
+        np.testing.assert_array_equal(a.grad.data, [3.0, 4.0])  # type: ignore[union-attr]
+        np.testing.assert_array_equal(b.grad.data, [1.0, 2.0])  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "create_graph"])
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (lambda g, a, b: g * b, r"returned 1 gradients for its 2 inputs"),
+        (lambda g, a, b: 1.0, r"returned a float; return a Tensor or one per input"),
+        (lambda g, a, b: (g * b, 1.0), r"returned a float for input 2; gradients must be Tensors"),
+    ],
+)
+def test_a_custom_vjp_that_breaks_the_protocol_is_told_how(
+    rule: Any, message: str, create_graph: bool
+) -> None:
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    _TwoInputsVjp.rule = staticmethod(rule)
+    with pytest.raises(mg.GradError, match=r"^vjp of two_inputs_vjp " + message):
+        _TwoInputsVjp.apply(a, b).sum().backward(create_graph=create_graph)
+    assert a.grad is None and b.grad is None
+
+
+def test_a_vjp_that_calls_numpy_works_plain_and_is_told_why_it_cannot_be_recorded() -> None:
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    _TwoInputsVjp.rule = staticmethod(lambda g, a, b: (np.multiply(g, b), np.multiply(g, a)))
+    _TwoInputsVjp.apply(a, b).sum().backward()  # on arrays, numpy's functions work
+    np.testing.assert_array_equal(a.grad.data, [3.0, 4.0])  # type: ignore[union-attr]
+    with pytest.raises(mg.GradError, match=r"vjp of two_inputs_vjp called a numpy function on Tensors"):
+        _TwoInputsVjp.apply(a, b).sum().backward(create_graph=True)
+
+
+def test_a_subclass_of_a_primitive_may_wrap_its_backward() -> None:
+    class DoubledMul(mg.ops.Mul):
+        def backward(self, grad: mg.Tensor, out: mg.Tensor) -> Any:
+            grad_a, grad_b = super().backward(grad, out)  # Mul's vjp, on the tensors
+            return grad_a * 2, grad_b
+
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    DoubledMul.apply(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [6.0, 8.0])  # type: ignore[union-attr]
+    np.testing.assert_array_equal(b.grad.data, [1.0, 2.0])  # type: ignore[union-attr]
+
+
+def test_a_custom_backward_in_a_plain_walk_gets_tensors_of_arrays() -> None:
+    seen: list[type] = []
+
+    class Twice(mg.Op):
+        name = "twice"
+
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            return 2 * a
+
+        def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
+            seen.append(type(grad.data))
+            return grad * 2
+
+    a = mg.tensor(1.5, requires_grad=True)
+    b = mg.tensor(3.0, requires_grad=True)
+    (Twice.apply(a) * b).backward()  # 0-d: numpy's arithmetic on them gives scalars
+    assert seen == [np.ndarray] and a.grad.item() == 6.0  # type: ignore[union-attr]
+
+
+def test_backward_with_create_graph_into_an_existing_grad_keeps_its_history() -> None:
+    """The second backward adds its recorded gradient to the first: d(x.grad)/dw must see both."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([[3.0], [4.0]], requires_grad=True)
+    for _ in range(2):  # x.grad = 2 · w², through a reshape whose gradient is a view
+        (x.reshape(2, 1) * w * w).sum().backward(create_graph=True)
+    (dw,) = mg.grad(x.grad.sum(), [w])  # type: ignore[union-attr]
+    np.testing.assert_array_equal(dw.data, [[12.0], [16.0]])  # type: ignore[union-attr]
 
 
 def test_grad_results_are_their_own_arrays() -> None:

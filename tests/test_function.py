@@ -139,3 +139,25 @@ def test_numpys_zero_division_in_a_rule_of_a_plain_backward_is_reported_at_the_u
     assert [w.category for w in caught] == [mg.NumericalWarning] * 3, messages
     assert "pow: divide by zero" in messages[0] and "div: divide by zero" in messages[2], messages
     assert {w.filename for w in caught} == {__file__}
+
+
+def test_numpys_overflow_in_the_walks_own_sums_and_casts_is_reported_at_the_users_line() -> None:
+    """The walk adds the gradients an input receives and casts one to its input's dtype: those
+    overflow too, and are reported as an op's are."""
+    from microgrid.errors import report_numerical_warnings
+
+    x = mg.tensor(1.0, requires_grad=True, name="x")
+    x32 = mg.tensor(1.0, requires_grad=True, name="x32", dtype=np.float32)
+    big = mg.tensor(1e308)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        report_numerical_warnings()
+        y = x * big + x * big  # 2e308 overflows here, in forward
+        y.backward()  # and again as x's two gradients, 1e308 each, are summed
+        (x32 * mg.tensor(1e300)).backward()  # x32's gradient, 1e300, cast to float32
+    assert x.grad.item() == np.inf and x32.grad.item() == np.inf  # type: ignore[union-attr]
+    assert x32.grad.dtype == np.float32  # type: ignore[union-attr]
+    messages = [str(w.message) for w in caught]
+    assert [w.category for w in caught] == [mg.NumericalWarning] * 3, messages
+    assert messages[1].startswith("add: overflow") and messages[2].startswith("astype float32: overflow")
+    assert {w.filename for w in caught} == {__file__}

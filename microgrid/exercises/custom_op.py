@@ -57,6 +57,8 @@ def measure(op: Any, case: Case) -> Outputs:
     y = op.apply(x)
     assert y.op is not None
     if y.op.backward(tensor(np.ones_like(y.data)), y) is None:
+        if op.array_rule:
+            raise Unreadable("vjp returned None: end it with `return g * out`")
         raise Unreadable("backward returned None: end it with `return grad * out`")
     J = (tensor(dy, name="dy") * y).sum()
     (dx,) = grad(J, [x], create_graph=True)
