@@ -177,6 +177,7 @@ def _walk(
             for leaf, leaf_grad in finished:
                 yield leaf, leaf_grad, (), (), [(leaf, leaf_grad)]
             return
+        node = op = None
         while waiting:
             node = by_number.pop(-heappop(waiting))
             op = node.op
@@ -185,54 +186,45 @@ def _walk(
             created = node.created
             if node._version > created:  # backward would read `out`, changed after it was made
                 raise _changed_after_use(node, node)
-            step_token = enter(rules_mode) if held is None else None
-            raw: Any = None
-            try:
-                if arrays:
-                    raw = _array_rule(op, grad, node)
-                else:
-                    raw = _checked_backward(op, grad, node) if anomaly else op.backward(grad, node)
-                    if raw.__class__ is Tensor:
-                        raw = (raw,)
-                if len(raw) != len(op.inputs):  # (not zip(..., strict=True): −1.2 % of a training step)
-                    check_protocol(op, raw)
-                sent: list[Any] = []
-                for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw):
-                    if parent._version > created:  # the rule read its value as it is now, not as then
-                        raise _changed_after_use(parent, node)
-                    if not needed or (wanted is not None and parent not in wanted):
-                        sent.append(None)
-                        continue
-                    if parent_grad is not None:
-                        data = parent_grad if arrays else parent_grad._data  # (not a Tensor? see except)
-                        if data.shape != parent._data.shape or data.dtype != parent._data.dtype:
-                            parent_grad = _fit(parent_grad, parent, op)
-                        if parent in pending:  # (Add.call reports numpy's overflow as Op.apply does)
-                            pending[parent] = Add.call(pending[parent], parent_grad)
-                        else:
-                            pending[parent] = parent_grad
-                            if parent.op is not None:
-                                heappush(waiting, -parent.created)
-                                by_number[parent.created] = parent
-                    sent.append(parent_grad)
-                    if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
-                        left = uses[parent] - 1
-                        uses[parent] = left
-                        if not left and parent in pending:
-                            finished.append((parent, pending.pop(parent)))
-            except (ValueError, TypeError, AttributeError):
-                if raw is not None:  # say so if the rule broke the protocol
-                    _tensor_rule(op, grad, node) if arrays else check_protocol(op, raw)
-                raise
-            finally:
-                if step_token is not None:
-                    leave(step_token)
+            if arrays:
+                raw = _array_rule(op, grad, node)
+            else:
+                # (a caller's walk, which holds no mode, sets the rules' mode around each rule)
+                raw = _tensor_step(op, grad, node, rules_mode if held is None else None, anomaly)
+            sent: list[Any] = []
+            for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw):
+                if parent._version > created:  # the rule read its value as it is now, not as then
+                    raise _changed_after_use(parent, node)
+                if not needed or (wanted is not None and parent not in wanted):
+                    sent.append(None)
+                    continue
+                if parent_grad is not None:
+                    data = parent._data
+                    if parent_grad.shape != data.shape or parent_grad.dtype != data.dtype:
+                        parent_grad = _fit(parent_grad, parent, op)
+                    if parent in pending:  # (Add.call reports numpy's overflow as Op.apply does)
+                        pending[parent] = Add.call(pending[parent], parent_grad)
+                    else:
+                        pending[parent] = parent_grad
+                        if parent.op is not None:
+                            heappush(waiting, -parent.created)
+                            by_number[parent.created] = parent
+                sent.append(parent_grad)
+                if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
+                    left = uses[parent] - 1
+                    uses[parent] = left
+                    if not left and parent in pending:
+                        finished.append((parent, pending.pop(parent)))
             if not waiting:  # the last step: every leaf still waiting is complete
                 finished += [(t, g) for t, g in pending.items() if t.op is None]
             elif not (for_caller or node.retains_grad or wanted is not None):
                 continue  # a step backward() has no use for: no yield (−5 % of a plain backward's time)
             yield node, grad, sent, raw, finished
             finished = []
+    except AttributeError:
+        if arrays and op is not None and node is not None:  # a vjp's value that is not an array?
+            _tensor_rule(op, grad, node)  # on Tensors, check_protocol says so
+        raise
     finally:
         if held is not None:
             leave(held)
@@ -360,6 +352,31 @@ def _fit(grad: Any, parent: Tensor, op: Op) -> Any:
     return grad
 
 
+def _tensor_step(op: Op, grad: Tensor, out: Tensor, rules_mode: Mode | None, anomaly: bool) -> Grads:
+    """`op`'s rule on Tensors, one gradient (or None) per input, checked against the protocol:
+    in `rules_mode` when given (a caller's walk sets it around each step's rule), and each
+    gradient checked for NaN and inf under detect_anomaly."""
+    token = None if rules_mode is None else enter(rules_mode)
+    raw: Any = None
+    try:
+        raw = _checked_backward(op, grad, out) if anomaly else op.backward(grad, out)
+        if raw.__class__ is Tensor:
+            raw = (raw,)
+        if len(raw) != len(op.inputs):  # (not zip(..., strict=True): −1.2 % of a training step)
+            check_protocol(op, raw)
+        for g in raw:
+            if g is not None and g.__class__ is not Tensor:
+                check_protocol(op, raw)
+        return raw
+    except (TypeError, AttributeError):  # len() of a number: say so if the rule broke the protocol
+        if raw is not None:
+            check_protocol(op, raw)
+        raise
+    finally:
+        if token is not None:
+            leave(token)
+
+
 def _array_rule(op: Op, grad: np.ndarray, out: Tensor) -> Sequence[Any]:
     """`op`'s rule in a walk of arrays, one array (or None) per input: its vjp on the arrays, or
     its backward on Tensors (`_tensor_rule`) for an op that writes backward itself, and for a vjp
@@ -378,9 +395,9 @@ def _array_rule(op: Op, grad: np.ndarray, out: Tensor) -> Sequence[Any]:
             raw = op.vjp(grad, out._data, *[t._data for t in inputs])
     except (RuntimeWarning, ValueError, TypeError, AttributeError, IndexError):
         return _tensor_rule(op, grad, out)
-    if raw.__class__ is tuple or raw.__class__ is list:
+    if (raw.__class__ is tuple or raw.__class__ is list) and len(raw) == len(inputs):
         return raw
-    if len(inputs) == 1:
+    if len(inputs) == 1 and raw.__class__ is not tuple and raw.__class__ is not list:
         return (raw,)  # a one-input op's rule may return the value alone
     return _tensor_rule(op, grad, out)  # not one per input: on Tensors, check_protocol says so
 
@@ -413,7 +430,7 @@ def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
 def check_protocol(op: Op, grads: Any) -> None:
     """Raise a GradError if a backward rule returned something other than one Tensor (or None)
     per input: the mistakes a new custom op makes, said in its own terms. The walk asks only
-    after something failed, so a correct rule pays nothing for it."""
+    when a rule's value does not look right, so a correct rule pays nothing for the words."""
     where = f"{'vjp' if op.array_rule else 'backward'} of {op.describe()}"
     count = len(op.inputs)
     if not isinstance(grads, (tuple, list)):
