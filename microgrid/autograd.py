@@ -386,19 +386,20 @@ def _array_rule(op: Op, grad: np.ndarray, out: Tensor) -> Sequence[Any]:
     if not op.array_rule:
         return _tensor_rule(op, grad, out)
     inputs = op.inputs
+    count = len(inputs)
     try:
-        if len(inputs) == 2:
-            raw = op.vjp(grad, out._data, inputs[0]._data, inputs[1]._data)
-        elif len(inputs) == 1:
+        if count == 1:
             raw = op.vjp(grad, out._data, inputs[0]._data)
+            if raw.__class__ is not tuple and raw.__class__ is not list:
+                return (raw,)  # a one-input op's rule may return the value alone
+        elif count == 2:
+            raw = op.vjp(grad, out._data, inputs[0]._data, inputs[1]._data)
         else:
             raw = op.vjp(grad, out._data, *[t._data for t in inputs])
     except (RuntimeWarning, ValueError, TypeError, AttributeError, IndexError):
         return _tensor_rule(op, grad, out)
-    if (raw.__class__ is tuple or raw.__class__ is list) and len(raw) == len(inputs):
+    if (raw.__class__ is tuple or raw.__class__ is list) and len(raw) == count:
         return raw
-    if len(inputs) == 1 and raw.__class__ is not tuple and raw.__class__ is not list:
-        return (raw,)  # a one-input op's rule may return the value alone
     return _tensor_rule(op, grad, out)  # not one per input: on Tensors, check_protocol says so
 
 
