@@ -24,7 +24,7 @@ import numpy as np
 
 from microgrid import trace
 from microgrid.errors import GradError, ShapeError
-from microgrid.function import Grads, Op, check_finite
+from microgrid.function import Grads, Op, _ndarray, check_finite
 from microgrid.modes import Mode, backward_of, current, enter, leave, set_grad_enabled
 from microgrid.ops import Add, Cast, sum_to
 from microgrid.tensor import Operand, Tensor, to_array
@@ -126,8 +126,9 @@ def _walk(
 
     `for_caller`: the steps go to a caller's code (`walk`), which runs between them in its own
     mode and learns each leaf's gradient at its last consumer. That takes a look at the whole
-    graph first (`_uses`); backward() and grad() store every gradient when the walk ends
-    (for_caller=False), so they are spared that look, and every leaf is reported in the last step.
+    graph first (`_uses`); backward() stores every gradient when the walk ends (for_caller=False),
+    so it is spared that look, and every leaf is reported in the last step (grad(), which prunes
+    the walk to its inputs, takes the look for that).
     Such a walk holds the rules' mode from its first step to its end, so its consumer must run it
     to the end (or to an exception) in its own frame, as those two do.
 
@@ -177,7 +178,6 @@ def _walk(
             for leaf, leaf_grad in finished:
                 yield leaf, leaf_grad, (), (), [(leaf, leaf_grad)]
             return
-        node = op = None
         while waiting:
             node = by_number.pop(-heappop(waiting))
             op = node.op
@@ -221,10 +221,6 @@ def _walk(
                 continue  # a step backward() has no use for: no yield (−5 % of a plain backward's time)
             yield node, grad, sent, raw, finished
             finished = []
-    except AttributeError:
-        if arrays and op is not None and node is not None:  # a vjp's value that is not an array?
-            _tensor_rule(op, grad, node)  # on Tensors, check_protocol says so
-        raise
     finally:
         if held is not None:
             leave(held)
@@ -357,58 +353,53 @@ def _tensor_step(op: Op, grad: Tensor, out: Tensor, rules_mode: Mode | None, ano
     in `rules_mode` when given (a caller's walk sets it around each step's rule), and each
     gradient checked for NaN and inf under detect_anomaly."""
     token = None if rules_mode is None else enter(rules_mode)
-    raw: Any = None
     try:
-        raw = _checked_backward(op, grad, out) if anomaly else op.backward(grad, out)
-        if raw.__class__ is Tensor:
-            raw = (raw,)
-        if len(raw) != len(op.inputs):  # (not zip(..., strict=True): −1.2 % of a training step)
-            check_protocol(op, raw)
-        for g in raw:
-            if g is not None and g.__class__ is not Tensor:
-                check_protocol(op, raw)
-        return raw
-    except (TypeError, AttributeError):  # len() of a number: say so if the rule broke the protocol
-        if raw is not None:
-            check_protocol(op, raw)
-        raise
+        return _checked_backward(op, grad, out) if anomaly else _as_grads(op, op.backward(grad, out))
     finally:
         if token is not None:
             leave(token)
 
 
 def _array_rule(op: Op, grad: np.ndarray, out: Tensor) -> Sequence[Any]:
-    """`op`'s rule in a walk of arrays, one array (or None) per input: its vjp on the arrays, or
-    its backward on Tensors (`_tensor_rule`) for an op that writes backward itself, and for a vjp
-    that numpy warned in or that failed on arrays: on Tensors its warning is reported, and its
-    error names the op and the tensors. (The arrays are unpacked for the usual arities: a list
-    comprehension is a call of its own before Python 3.12.)"""
-    if not op.array_rule:
-        return _tensor_rule(op, grad, out)
-    inputs = op.inputs
-    count = len(inputs)
-    try:
-        if count == 1:
-            raw = op.vjp(grad, out._data, inputs[0]._data)
-            if raw.__class__ is not tuple and raw.__class__ is not list:
-                return (raw,)  # a one-input op's rule may return the value alone
-        elif count == 2:
-            raw = op.vjp(grad, out._data, inputs[0]._data, inputs[1]._data)
-        else:
-            raw = op.vjp(grad, out._data, *[t._data for t in inputs])
-    except (RuntimeWarning, ValueError, TypeError, AttributeError, IndexError):
-        return _tensor_rule(op, grad, out)
-    if (raw.__class__ is tuple or raw.__class__ is list) and len(raw) == count:
-        return raw
-    return _tensor_rule(op, grad, out)  # not one per input: on Tensors, check_protocol says so
+    """`op`'s rule in a walk of arrays, one array (or None) per input: its vjp on the arrays.
+    The op's backward on Tensors instead (`_tensor_rule`) for an op that writes backward itself,
+    and for a vjp that failed on arrays, or that numpy warned in (escalated to an error in
+    microgrid's own ops), or that did not return one array or None per input: on Tensors the
+    warning is reported and the mistake named. (The arrays are unpacked for the usual arities: a
+    list comprehension is a call of its own before Python 3.12.)"""
+    if op.array_rule:
+        inputs = op.inputs
+        count = len(inputs)
+        try:
+            if count == 1:
+                raw = op.vjp(grad, out._data, inputs[0]._data)
+                if raw.__class__ is _ndarray or isinstance(raw, np.generic):
+                    return (raw,)  # a one-input op's rule may return the value alone
+            elif count == 2:
+                raw = op.vjp(grad, out._data, inputs[0]._data, inputs[1]._data)
+            else:
+                raw = op.vjp(grad, out._data, *[t._data for t in inputs])
+        except (RuntimeWarning, ValueError, TypeError, AttributeError, IndexError):
+            raw = None  # (the Tensor path runs after this block, so one traceback shows, not three)
+        if (raw.__class__ is tuple or raw.__class__ is list) and len(raw) == count and _arrays(raw):
+            return raw
+    return _tensor_rule(op, grad, out)
+
+
+def _arrays(values: Sequence[Any]) -> bool:
+    """True when each of a vjp's values is an array, a numpy scalar (0-d arithmetic) or None."""
+    for value in values:
+        if value is not None and value.__class__ is not _ndarray and not isinstance(value, np.generic):
+            return False
+    return True
 
 
 def _tensor_rule(op: Op, grad: Any, out: Tensor) -> list[Any]:
     """`op`'s backward on Tensors in a walk of arrays (see _array_rule): its gradients as arrays,
-    after the protocol is checked, since the walk reads only their arrays."""
-    raw = op.backward(Tensor._make(grad if grad.__class__ is np.ndarray else np.asarray(grad)), out)
-    raw = (raw,) if isinstance(raw, Tensor) else raw
-    check_protocol(op, raw)
+    once checked against the protocol, since the walk reads only their arrays."""
+    raw = _as_grads(
+        op, op.backward(Tensor._make(grad if grad.__class__ is _ndarray else np.asarray(grad)), out)
+    )
     return [None if g is None else g._data for g in raw]
 
 
@@ -418,8 +409,7 @@ def _tensor_rule(op: Op, grad: Any, out: Tensor) -> list[Any]:
 def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
     """op.backward under detect_anomaly: every gradient it returns must be finite."""
     with backward_of(f"{op.describe()} -> {out.label}"), np.errstate(all="ignore"):
-        result = op.backward(grad, out)
-    grads = (result,) if isinstance(result, Tensor) else result
+        grads = _as_grads(op, op.backward(grad, out))
     for parent, parent_grad in zip(op.inputs, grads):
         if parent_grad is not None:
             check_finite(
@@ -428,12 +418,27 @@ def _checked_backward(op: Op, grad: Tensor, out: Tensor) -> Grads:
     return grads
 
 
+def _as_grads(op: Op, raw: Any) -> Grads:
+    """A rule's value on Tensors as one gradient (a Tensor or None) per input: a one-input op's
+    lone Tensor made a tuple; anything else is a mistake, which check_protocol names."""
+    if raw.__class__ is Tensor:
+        raw = (raw,)
+    if (raw.__class__ is not tuple and raw.__class__ is not list) or len(raw) != len(op.inputs):
+        check_protocol(op, raw)
+    for g in raw:
+        if g is not None and g.__class__ is not Tensor:
+            check_protocol(op, raw)
+    return raw
+
+
 def check_protocol(op: Op, grads: Any) -> None:
     """Raise a GradError if a backward rule returned something other than one Tensor (or None)
     per input: the mistakes a new custom op makes, said in its own terms. The walk asks only
     when a rule's value does not look right, so a correct rule pays nothing for the words."""
     where = f"{'vjp' if op.array_rule else 'backward'} of {op.describe()}"
     count = len(op.inputs)
+    if grads is None:
+        raise GradError(f"{where} returned None: a missing `return`? Return a Tensor or one per input")
     if not isinstance(grads, (tuple, list)):
         raise GradError(f"{where} returned a {type(grads).__name__}; return a Tensor or one per input")
     if len(grads) != count:

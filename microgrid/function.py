@@ -244,10 +244,13 @@ class Op:
 
     @classmethod
     def call(cls, *operands: Any, **params: Any) -> Any:
-        """The op inside a rule (`vjp`): `apply`, recorded, when the operands are Tensors; on numpy
-        arrays, forward alone, the array itself, no Tensor made."""
-        if operands[0].__class__ is Tensor:
-            return cls.apply(*operands, **params)
+        """The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a
+        Tensor; on numpy arrays, forward alone, the array itself, no Tensor made."""
+        if operands[0].__class__ is Tensor or operands[-1].__class__ is Tensor:
+            # (A custom vjp may pass an array it saved on the op, a mask, beside Tensors: it is
+            # a constant of the recorded graph.)
+            tensors = [o if o.__class__ is Tensor else Tensor._make(np.asarray(o)) for o in operands]
+            return cls.apply(*tensors, **params)
         op = cls(**params) if params else cls()
         try:
             return op.forward(*operands) if op.ufunc is None else op.ufunc(*operands)

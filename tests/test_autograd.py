@@ -370,6 +370,7 @@ def test_a_custom_vjp_may_return_a_tuple_or_a_list(create_graph: bool) -> None:
     [
         (lambda g, a, b: g * b, r"returned 1 gradients for its 2 inputs"),
         (lambda g, a, b: 1.0, r"returned a float; return a Tensor or one per input"),
+        (lambda g, a, b: None, r"returned None: a missing `return`\?"),
         (lambda g, a, b: (g * b, 1.0), r"returned a float for input 2; gradients must be Tensors"),
     ],
 )
@@ -392,6 +393,56 @@ def test_a_vjp_that_calls_numpy_works_plain_and_is_told_why_it_cannot_be_recorde
     np.testing.assert_array_equal(a.grad.data, [3.0, 4.0])  # type: ignore[union-attr]
     with pytest.raises(mg.GradError, match=r"vjp of two_inputs_vjp called a numpy function on Tensors"):
         _TwoInputsVjp.apply(a, b).sum().backward(create_graph=True)
+
+
+def test_a_one_input_vjp_that_forgets_to_return_is_told() -> None:
+    class Softsign(mg.Op):
+        name = "softsign"
+
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            return a / (1 + np.abs(a))
+
+        def vjp(self, g: Any, out: Any, a: Any) -> Any:
+            g / (1 + abs(a)) ** 2  # the mistake under test: no return
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    for create_graph in (False, True):
+        with pytest.raises(mg.GradError, match=r"^vjp of softsign returned None: a missing `return`"):
+            Softsign.apply(x).sum().backward(create_graph=create_graph)
+    assert x.grad is None
+
+
+def test_a_vjp_that_makes_tensors_from_arrays_still_gets_its_gradient() -> None:
+    """mg.exp on an array makes a Tensor: such a vjp is run on Tensors instead, in either order."""
+
+    class MyExp(mg.Op):
+        name = "my_exp"
+
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            return np.exp(a)
+
+        def vjp(self, g: Any, out: Any, a: Any) -> Any:
+            return g * mg.exp(a)
+
+    for loss in (lambda x: (MyExp.apply(x) + x * 2).sum(), lambda x: (x * 2 + MyExp.apply(x)).sum()):
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        loss(x).backward()
+        np.testing.assert_allclose(x.grad.data, np.exp([1.0, 2.0]) + 2, rtol=1e-15)  # type: ignore[union-attr]
+
+
+def test_a_vjp_may_use_an_array_its_forward_saved() -> None:
+    class ELU(mg.Op):
+        name = "elu"
+
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            self.positive = a > 0  # a numpy mask, saved on the op
+            return np.where(self.positive, a, np.expm1(a))
+
+        def vjp(self, g: Any, out: Any, a: Any) -> Any:
+            return mg.ops.Where.call(self.positive, g, g * (out + 1))
+
+    z = mg.tensor([[-1.5, -0.2, 0.3, 2.0]], requires_grad=True, name="z")
+    assert mg.gradcheck(ELU.apply, [z]) and mg.gradgradcheck(ELU.apply, [z])
 
 
 def test_a_subclass_of_a_primitive_may_wrap_its_backward() -> None:
