@@ -86,6 +86,10 @@ class Op:
     # so that a plain backward may run the rule on numpy arrays; an op that writes `backward`
     # itself gets Tensors.
     array_rule: ClassVar[bool] = False
+    # Set for each class: False for microgrid's own primitives, whose vjp gives arrays when given
+    # arrays by construction (a test checks every one); True for any other op, whose vjp's values
+    # the walk checks before it uses them (a Tensor from mg.exp, a forgotten return).
+    check_values: ClassVar[bool] = True
 
     inputs: tuple[Tensor, ...] = ()
     needs_grad: tuple[bool, ...] = ()
@@ -95,6 +99,7 @@ class Op:
         if cls.__doc__ is None and cls.formula is not None:
             cls.__doc__ = cls.summary()  # help(ops.Mul) says what the data says: one source
         cls.array_rule = cls.backward is Op.backward and cls.vjp is not Op.vjp
+        cls.check_values = cls.__module__ != "microgrid.ops"  # (a check per step: 5 % of backward)
 
     @classmethod
     def summary(cls) -> str:
