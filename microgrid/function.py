@@ -99,7 +99,7 @@ class Op:
         if cls.__doc__ is None and cls.formula is not None:
             cls.__doc__ = cls.summary()  # help(ops.Mul) says what the data says: one source
         cls.array_rule = cls.backward is Op.backward and cls.vjp is not Op.vjp
-        cls.check_values = cls.__module__ != "microgrid.ops"  # (a check per step: 5 % of backward)
+        cls.check_values = cls.__module__ != "microgrid.ops"  # (checked: +4.6 % of backward bytecodes)
 
     @classmethod
     def summary(cls) -> str:
