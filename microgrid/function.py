@@ -251,16 +251,18 @@ class Op:
     def call(cls, *operands: Any, **params: Any) -> Any:
         """The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a
         Tensor; on numpy arrays, forward alone, the array itself, no Tensor made."""
-        if operands[0].__class__ is Tensor or operands[-1].__class__ is Tensor:
-            # (A custom vjp may pass an array it saved on the op, a mask, beside Tensors: it is
-            # a constant of the recorded graph.)
-            tensors = [o if o.__class__ is Tensor else Tensor._make(np.asarray(o)) for o in operands]
-            return cls.apply(*tensors, **params)
-        op = cls(**params) if params else cls()
-        try:
-            return op.forward(*operands) if op.ufunc is None else op.ufunc(*operands)
-        except RuntimeWarning:  # overflow or 0/0: computed again as Tensors, which report it
-            return cls.apply(*[Tensor._make(np.asarray(a)) for a in operands], **params)._data
+        on_arrays = operands[0].__class__ is not Tensor and operands[-1].__class__ is not Tensor
+        if on_arrays:
+            op = cls(**params) if params else cls()
+            try:
+                return op.forward(*operands) if op.ufunc is None else op.ufunc(*operands)
+            except RuntimeWarning:
+                pass  # overflow or 0/0: computed again below, as Tensors, which report it
+        # (A custom vjp may pass an array it saved on the op, a mask, beside Tensors: it is a
+        # constant of the recorded graph.)
+        tensors = [o if o.__class__ is Tensor else Tensor._make(np.asarray(o)) for o in operands]
+        out = cls.apply(*tensors, **params)
+        return out._data if on_arrays else out
 
     def forward_quietly(self, inputs: Sequence[Tensor], warning: Warning) -> tuple[Any, tuple[bool, ...]]:
         """Forward again with numpy's warnings off, after one: report it once, at the user's line."""
