@@ -139,6 +139,7 @@ def _walk(
     writes `backward` itself gets Tensors, made for it and unwrapped after.
     """
     uses, wanted = _uses(outputs, inputs) if for_caller or inputs is not None else (None, None)
+    watched = for_caller or wanted is not None  # every step is yielded, not only the last
     # tensor -> the sum of its gradient contributions so far (arrays in a walk of arrays)
     pending: dict[Tensor, Any] = {}
     # The rules run in the caller's mode with recording as create_graph says.
@@ -146,10 +147,10 @@ def _walk(
     rules_mode = mode.with_grad(create_graph)
     anomaly = mode.anomaly  # (a mode's field is a lookup per read; once: −0.2 % of a step)
     # Recorded tensors with a gradient, newest first: a tensor's consumers are all newer, so when
-    # it is taken they have all been visited and its gradient is complete. The heap holds creation
-    # numbers, not tensors, because comparing tensors makes new tensors (`a < b` is an op).
-    waiting: list[int] = []  # a heap of −created
-    by_number: dict[int, Tensor] = {}
+    # it is taken they have all been visited and its gradient is complete. A heap of
+    # (−created, tensor): creation numbers are unique, so two entries are ordered by their
+    # numbers alone and tensors, whose `<` is an op that makes a new tensor, are never compared.
+    waiting: list[tuple[int, Tensor]] = []
     # backward() and grad() run no code of their own between steps, so for them the rules' mode is
     # set once for the whole walk, not around each step's rules (−1.2 % of the instructions of
     # the 2→4→1 training step); a caller's walk has it only while the seeds are summed.
@@ -163,8 +164,7 @@ def _walk(
             elif wanted is None or output in wanted:
                 pending[output] = value
                 if output.op is not None:
-                    heappush(waiting, -output.created)
-                    by_number[output.created] = output
+                    heappush(waiting, (-output.created, output))
         if for_caller:
             held = None
             leave(token)
@@ -179,7 +179,7 @@ def _walk(
                 yield leaf, leaf_grad, (), (), [(leaf, leaf_grad)]
             return
         while waiting:
-            node = by_number.pop(-heappop(waiting))
+            node = heappop(waiting)[1]
             op = node.op
             assert op is not None  # only recorded tensors wait in the heap
             grad = pending.pop(node)
@@ -191,12 +191,16 @@ def _walk(
             else:
                 # (a caller's walk, which holds no mode, sets the rules' mode around each rule)
                 raw = _tensor_step(op, grad, node, rules_mode if held is None else None, anomaly)
+            # What each input was sent, for a step someone sees (walk's Steps, a retained grad);
+            # backward() reads none of it, so its other steps leave it empty (−1 % of a step).
+            shown = watched or node.retains_grad
             sent: list[Any] = []
             for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw):
                 if parent._version > created:  # the rule read its value as it is now, not as then
                     raise _changed_after_use(parent, node)
                 if not needed or (wanted is not None and parent not in wanted):
-                    sent.append(None)
+                    if shown:
+                        sent.append(None)
                     continue
                 if parent_grad is not None:
                     data = parent._data
@@ -207,9 +211,9 @@ def _walk(
                     else:
                         pending[parent] = parent_grad
                         if parent.op is not None:
-                            heappush(waiting, -parent.created)
-                            by_number[parent.created] = parent
-                sent.append(parent_grad)
+                            heappush(waiting, (-parent.created, parent))
+                if shown:
+                    sent.append(parent_grad)
                 if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
                     left = uses[parent] - 1
                     uses[parent] = left
@@ -217,7 +221,7 @@ def _walk(
                         finished.append((parent, pending.pop(parent)))
             if not waiting:  # the last step: every leaf still waiting is complete
                 finished += [(t, g) for t, g in pending.items() if t.op is None]
-            elif not (for_caller or node.retains_grad or wanted is not None):
+            elif not shown:
                 continue  # a step backward() has no use for: no yield (−5 % of a plain backward's time)
             yield node, grad, sent, raw, finished
             finished = []
