@@ -29,7 +29,9 @@ from microgrid.modes import Mode, backward_of, current, enter, leave, set_grad_e
 from microgrid.ops import Add, Cast, sum_to
 from microgrid.tensor import Operand, Tensor, to_array
 
-Pairs = list[tuple[Tensor, Tensor]]
+# A gradient as the walk carries it: a Tensor, or a numpy array in a walk of arrays (see _walk).
+Gradient = Any
+Pairs = list[tuple[Tensor, Gradient]]
 
 
 class Contribution(NamedTuple):
@@ -110,7 +112,9 @@ def walk(
 # elementwise == of Tensors is never asked.
 
 
-Visit = tuple[Tensor, "Tensor | None", Sequence["Tensor | None"], Sequence["Tensor | None"], Pairs]
+# A step as _walk yields it: the tensor, its gradient, what each input was sent (left empty in the
+# steps backward() does not look at), what the rule returned, the leaves it finished.
+Visit = tuple[Tensor, "Gradient | None", Sequence["Gradient | None"], Sequence["Gradient | None"], Pairs]
 
 
 def _walk(
