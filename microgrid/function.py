@@ -94,12 +94,18 @@ class Op:
     inputs: tuple[Tensor, ...] = ()
     needs_grad: tuple[bool, ...] = ()
 
+    # `Mul.apply(a, b)`: run forward on the inputs' data and, when recording, link the output to
+    # a new Mul. Each class gets its own when it is made (`_make_apply`); call it on the class.
+    apply: ClassVar[Callable[..., Tensor]]
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__doc__ is None and cls.formula is not None:
             cls.__doc__ = cls.summary()  # help(ops.Mul) says what the data says: one source
         cls.array_rule = cls.backward is Op.backward and cls.vjp is not Op.vjp
         cls.check_values = cls.__module__ != "microgrid.ops"  # (checked: +4.6 % of backward bytecodes)
+        if "apply" not in cls.__dict__:  # (a class that writes its own apply keeps it)
+            cls.apply = _make_apply(cls)
 
     @classmethod
     def summary(cls) -> str:
@@ -179,75 +185,6 @@ class Op:
         return self.rules[position] if position < len(self.rules) else None
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
-        """Run forward on the inputs' data and, when recording, link the output to this op."""
-        # Every op of every step passes through here, so the common arities get a path without
-        # loops: a list comprehension is itself a function call before Python 3.12 (the general
-        # path alone costs 8-11 % more instructions per training step).
-        op = cls(**params) if params else cls()  # (a call without ** is quicker)
-        ufunc = op.ufunc
-        try:
-            if len(inputs) == 2:
-                a, b = inputs
-                data = op.forward(a._data, b._data) if ufunc is None else ufunc(a._data, b._data)
-                needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
-            elif len(inputs) == 1:
-                data = op.forward(inputs[0]._data) if ufunc is None else ufunc(inputs[0]._data)
-                needs_grad = (inputs[0].requires_grad,)
-            else:
-                data = op.forward(*[t._data for t in inputs])
-                needs_grad = tuple([t.requires_grad for t in inputs])
-        except (ValueError, IndexError, TypeError) as error:
-            # Say which op and which tensors, keep the kind of error (an IndexError stays one)
-            # and chain the original, so a bug inside a custom op's forward still shows its line.
-            raise _error_kind(error)(op.failure_message(inputs, error)) from error
-        except RuntimeWarning as warning:  # numpy's overflow or 0/0, made an error (errors.py)
-            data, needs_grad = op.forward_quietly(inputs, warning)
-        if data.__class__ is not _ndarray:
-            data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
-        # An output larger than its first and last inputs was broadcast: (1, k) against (k, 1)?
-        # (Every input of such an outer sum is smaller than the output; sizes are the cheapest
-        # test, and the last input spares the call for `1 − a` and `lr * grad`: −0.8 % of a step.)
-        if cls.elementwise and (size := data.size) != inputs[0]._data.size and size != inputs[-1]._data.size:
-            check_outer(op, inputs, data)
-        mode = current()
-        if mode.anomaly:
-            check_finite(data, f"{op.describe()} forward", inputs)
-        if mode.recording is not None:  # mg.replay is recording this step: keep a kernel
-            recorded_op(mode.recording, op, inputs, data)
-        # The output, made here rather than by Tensor._make (the same fields): a call and a
-        # second read of the mode fewer, on the path of every op (−20 % of `a + b`'s overhead).
-        out = _new(Tensor)
-        out._data = data
-        out._grad = None
-        out.name = None
-        out.retains_grad = False
-        out.scope = mode.scope
-        out._version = 0
-        if mode.grad_enabled:
-            if True in needs_grad:
-                op.inputs = inputs
-                op.needs_grad = needs_grad
-                out.op = op
-                out.requires_grad = cls.differentiable
-                out.created = next(_creations)
-                return out
-            if _any_recorded(inputs):
-                # Made from recorded tensors or named data but needing no gradient (a mask such as
-                # Z[1] > 0, the 1 − Y of a loss): recorded all the same, so that a picture can
-                # say where it comes from rather than show an unnamed array.
-                op.inputs = inputs
-                op.needs_grad = needs_grad
-                out.op = op
-                out.requires_grad = False
-                out.created = next(_creations)
-                return out
-        out.op = None
-        out.requires_grad = False
-        out.created = 0
-        return out
-
-    @classmethod
     def call(cls, *operands: Any, **params: Any) -> Any:
         """The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a
         Tensor; on numpy arrays, forward alone, the array itself, no Tensor made."""
@@ -290,6 +227,103 @@ class Op:
             reason = cannot_broadcast(*(a.shape for a in arrays))
         reason = reason or str(error).split("\n")[0]
         return f"{self.describe()}: {operands}: {reason}"
+
+
+def _make_apply(cls: type[Op]) -> Callable[..., Tensor]:
+    """`cls.apply`, with the class's constants (its ufunc, whether it is elementwise and
+    differentiable) read once, now. Python 3.11 reads a class attribute through the class or an
+    instance by a full lookup each time, and `Add.apply` finds a plain function in the class's
+    dict by a cached one where a classmethod makes a bound method at every call: together
+    −1,000 of the ~15,000 machine instructions of `a + b` (callgrind), −1.7 % of a training
+    step's."""
+    ufunc, elementwise, differentiable = cls.ufunc, cls.elementwise, cls.differentiable
+
+    def apply(*inputs: Tensor, **params: Any) -> Tensor:
+        """Run forward on the inputs' data and, when recording, link the output to a new op of
+        this class (call it on the class: `Mul.apply(a, b)`)."""
+        # Every op of every step passes through here, so the common arities get a path without
+        # loops: a list comprehension is itself a function call before Python 3.12 (the general
+        # path alone costs 8-11 % more instructions per training step).
+        op = cls(**params) if params else cls()  # (a call without ** is quicker)
+        try:
+            if len(inputs) == 2:
+                a, b = inputs
+                data = op.forward(a._data, b._data) if ufunc is None else ufunc(a._data, b._data)
+                needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
+            elif len(inputs) == 1:
+                data = op.forward(inputs[0]._data) if ufunc is None else ufunc(inputs[0]._data)
+                needs_grad = (inputs[0].requires_grad,)
+            else:
+                data = op.forward(*[t._data for t in inputs])
+                needs_grad = tuple([t.requires_grad for t in inputs])
+        except (ValueError, IndexError, TypeError) as error:
+            # Say which op and which tensors, keep the kind of error (an IndexError stays one)
+            # and chain the original, so a bug inside a custom op's forward still shows its line.
+            raise _error_kind(error)(op.failure_message(inputs, error)) from error
+        except RuntimeWarning as warning:  # numpy's overflow or 0/0, made an error (errors.py)
+            data, needs_grad = op.forward_quietly(inputs, warning)
+        except AttributeError:  # an input with no `_data`: not a Tensor
+            not_tensors = [t for t in inputs if not isinstance(t, Tensor)]
+            if not not_tensors:
+                raise  # (a bug inside forward: its own traceback)
+            raise TypeError(_not_tensors_message(cls, not_tensors)) from None
+        if data.__class__ is not _ndarray:
+            data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
+        # An output larger than its first and last inputs was broadcast: (1, k) against (k, 1)?
+        # (Every input of such an outer sum is smaller than the output; sizes are the cheapest
+        # test, and the last input spares the call for `1 − a` and `lr * grad`: −0.8 % of a step.)
+        if elementwise and (size := data.size) != inputs[0]._data.size and size != inputs[-1]._data.size:
+            check_outer(op, inputs, data)
+        mode = current()
+        if mode.anomaly:
+            check_finite(data, f"{op.describe()} forward", inputs)
+        if mode.recording is not None:  # mg.replay is recording this step: keep a kernel
+            recorded_op(mode.recording, op, inputs, data)
+        # The output, made here rather than by Tensor._make (the same fields): a call and a
+        # second read of the mode fewer, on the path of every op (−20 % of `a + b`'s overhead).
+        out = _new(Tensor)
+        out._data = data
+        out._grad = None
+        out.name = None
+        out.retains_grad = False
+        out.scope = mode.scope
+        out._version = 0
+        if mode.grad_enabled:
+            if True in needs_grad:
+                op.inputs = inputs
+                op.needs_grad = needs_grad
+                out.op = op
+                out.requires_grad = differentiable
+                out.created = next(_creations)
+                return out
+            if _any_recorded(inputs):
+                # Made from recorded tensors or named data but needing no gradient (a mask such as
+                # Z[1] > 0, the 1 − Y of a loss): recorded all the same, so that a picture can
+                # say where it comes from rather than show an unnamed array.
+                op.inputs = inputs
+                op.needs_grad = needs_grad
+                out.op = op
+                out.requires_grad = False
+                out.created = next(_creations)
+                return out
+        out.op = None
+        out.requires_grad = False
+        out.created = 0
+        return out
+
+    apply.__qualname__ = f"{cls.__qualname__}.apply"
+    return apply
+
+
+def _not_tensors_message(cls: type[Op], found: Sequence[Any]) -> str:
+    """Why `cls.apply` refused these inputs: it takes Tensors, and is called on the class."""
+    if isinstance(found[0], Op):
+        return (
+            f"{cls.__name__}.apply is called on the class, {cls.__name__}.apply(x), not on an op made "
+            f"with {type(found[0]).__name__}(): apply makes the op itself (parameters go to apply)"
+        )
+    kinds = ", ".join(type(value).__name__ for value in found)
+    return f"{cls.__name__}.apply takes Tensors, got {kinds}: wrap arrays and numbers with mg.tensor"
 
 
 def _copy_into(out: np.ndarray, forward: Callable[..., np.ndarray], arrays: Sequence[np.ndarray]) -> None:

@@ -83,6 +83,33 @@ def test_a_users_op_without_formula_or_rules_runs_and_draws_with_its_name() -> N
     assert "<B>cube</B>" in source
 
 
+def test_apply_is_each_classs_own_and_refuses_what_is_not_a_tensor() -> None:
+    x = mg.tensor([0.5, -1.5], requires_grad=True, name="x")
+    # A subclass gets its own apply, which makes ops of its own class, not of its parent's.
+    assert NamedExp.apply(x).op.__class__ is NamedExp and ops.Exp.apply(x).op.__class__ is ops.Exp
+    with pytest.raises(TypeError, match=r"Mul.apply is called on the class, Mul.apply\(x\), not on an op"):
+        ops.Mul().apply(x, x)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="Mul.apply takes Tensors, got ndarray: wrap"):
+        ops.Mul.apply(x, np.ones(2))
+
+
+class NamedExp(ops.Exp):
+    name = "named_exp"
+
+
+class OwnApply(Op):
+    """An op that writes apply itself keeps it."""
+
+    @classmethod
+    def apply(cls, *inputs: mg.Tensor, **params: object) -> mg.Tensor:  # type: ignore[override]
+        return inputs[0]
+
+
+def test_an_op_that_writes_its_own_apply_keeps_it() -> None:
+    x = mg.tensor([1.0])
+    assert OwnApply.apply(x) is x
+
+
 # --- warnings an op gives at the user's own line -----------------------------------------------------
 
 

@@ -388,18 +388,29 @@ def test_a_plain_backward_runs_the_rules_on_arrays_to_the_same_numbers(
     loss = (out * weights).sum()
     on_tensors = mg.grad(loss, inputs, create_graph=True, allow_unused=True)
     applied: list[str] = []
-    apply = Op.apply.__func__  # type: ignore[attr-defined]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            Op, "apply", classmethod(lambda cls, *a, **k: applied.append(cls.name) or apply(cls, *a, **k))
-        )
+        for primitive in mg.ops.PRIMITIVES:  # each class has an apply of its own: watch every one
+            patch.setattr(primitive, "apply", _noting(primitive, applied))
         on_arrays = mg.grad(loss, inputs, allow_unused=True)
-    assert applied == []  # no op was applied: numpy alone computed the gradients
+        assert applied == []  # no op was applied: numpy alone computed the gradients
+        mg.ops.Neg.apply(inputs[0])
+        assert applied == ["neg"]  # (and the watch sees an op applied)
     for plain, recorded in zip(on_arrays, on_tensors):
         assert (plain is None) == (recorded is None)
         if plain is not None and recorded is not None:
             assert plain.dtype == recorded.dtype and plain.shape == recorded.shape
             np.testing.assert_array_equal(plain.data, recorded.data)
+
+
+def _noting(primitive: type[Op], applied: list[str]) -> Callable[..., mg.Tensor]:
+    """`primitive.apply`, noting the op's name in `applied` at each call."""
+    apply = primitive.apply
+
+    def noted(*inputs: mg.Tensor, **params: Any) -> mg.Tensor:
+        applied.append(primitive.name)
+        return apply(*inputs, **params)
+
+    return noted
 
 
 def test_gradients_keep_their_tensors_shapes_under_broadcasting() -> None:
