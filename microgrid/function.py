@@ -97,6 +97,8 @@ class Op:
     # `Mul.apply(a, b)`: run forward on the inputs' data and, when recording, link the output to
     # a new Mul. Each class gets its own when it is made (`_make_apply`); call it on the class.
     apply: ClassVar[Callable[..., Tensor]]
+    # `Exp.call(a)`: the op inside a rule (`vjp`), `apply` on Tensors, numpy alone on arrays.
+    call: ClassVar[Callable[..., Any]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,8 +106,10 @@ class Op:
             cls.__doc__ = cls.summary()  # help(ops.Mul) says what the data says: one source
         cls.array_rule = cls.backward is Op.backward and cls.vjp is not Op.vjp
         cls.check_values = cls.__module__ != "microgrid.ops"  # (checked: +4.6 % of backward bytecodes)
-        if "apply" not in cls.__dict__:  # (a class that writes its own apply keeps it)
-            cls.apply = _make_apply(cls)
+        # apply and call, made for this class (see _make_apply), unless it writes its own
+        for name, make in (("apply", _make_apply), ("call", _make_call)):
+            if name not in cls.__dict__:
+                setattr(cls, name, make(cls))
 
     @classmethod
     def summary(cls) -> str:
@@ -183,23 +187,6 @@ class Op:
         if self.variadic:
             return self.rules[0].replace("{i}", str(position + 1)) if self.rules[0] else None
         return self.rules[position] if position < len(self.rules) else None
-
-    @classmethod
-    def call(cls, *operands: Any, **params: Any) -> Any:
-        """The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a
-        Tensor; on numpy arrays, forward alone, the array itself, no Tensor made."""
-        on_arrays = operands[0].__class__ is not Tensor and operands[-1].__class__ is not Tensor
-        if on_arrays:
-            op = cls(**params) if params else cls()
-            try:
-                return op.forward(*operands) if op.ufunc is None else op.ufunc(*operands)
-            except RuntimeWarning:
-                pass  # overflow or 0/0: computed again below, as Tensors, which report it
-        # (A custom vjp may pass an array it saved on the op, a mask, beside Tensors: it is a
-        # constant of the recorded graph.)
-        tensors = [o if o.__class__ is Tensor else Tensor._make(np.asarray(o)) for o in operands]
-        out = cls.apply(*tensors, **params)
-        return out._data if on_arrays else out
 
     def forward_quietly(self, inputs: Sequence[Tensor], warning: Warning) -> tuple[Any, tuple[bool, ...]]:
         """Forward again with numpy's warnings off, after one: report it once, at the user's line."""
@@ -315,6 +302,31 @@ def _make_apply(cls: type[Op]) -> Callable[..., Tensor]:
     return apply
 
 
+def _make_call(cls: type[Op]) -> Callable[..., Any]:
+    """`cls.call`, made for each class as its apply is, and for the same reason."""
+    ufunc = cls.ufunc
+
+    def call(*operands: Any, **params: Any) -> Any:
+        """The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a
+        Tensor; on numpy arrays, forward alone, the array itself, no Tensor made."""
+        on_arrays = operands[0].__class__ is not Tensor and operands[-1].__class__ is not Tensor
+        if on_arrays:
+            try:
+                if ufunc is not None:
+                    return ufunc(*operands)
+                return (cls(**params) if params else cls()).forward(*operands)
+            except RuntimeWarning:
+                pass  # overflow or 0/0: computed again below, as Tensors, which report it
+        # (A custom vjp may pass an array it saved on the op, a mask, beside Tensors: it is a
+        # constant of the recorded graph.)
+        tensors = [o if o.__class__ is Tensor else Tensor._make(np.asarray(o)) for o in operands]
+        out = cls.apply(*tensors, **params)
+        return out._data if on_arrays else out
+
+    call.__qualname__ = f"{cls.__qualname__}.call"
+    return call
+
+
 def _not_tensors_message(cls: type[Op], found: Sequence[Any]) -> str:
     """Why `cls.apply` refused these inputs: it takes Tensors, and is called on the class."""
     if isinstance(found[0], Op):
@@ -371,10 +383,8 @@ report_numerical_warnings()
 
 # The import circle between Tensor and its ops closes here: Op.apply makes Tensors, and Tensor's
 # operators apply ops. Imported last, so whichever of the two is imported first, Op exists.
-from microgrid.tensor import Tensor  # noqa: E402
+from microgrid.tensor import Tensor, _new  # noqa: E402
 from microgrid.tensor import _creation_counter as _creations  # noqa: E402
-
-_new = object.__new__
 
 
 def _any_recorded(inputs: Sequence[Tensor]) -> bool:

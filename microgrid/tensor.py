@@ -25,6 +25,7 @@ FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 # Every recorded tensor gets the next creation number; leaves, having no inputs, keep 0. An op's
 # output is made after its inputs, so the backward walk visits a graph newest first by it.
 _creation_counter = itertools.count(1)
+_new = object.__new__
 DEFAULT_DTYPE = np.dtype(np.float64)
 
 
@@ -149,7 +150,7 @@ class Tensor:
     @staticmethod  # not a classmethod: binding one costs time on every op (0.4-0.7 % of a step)
     def _make(data: np.ndarray, op: Op | None = None, requires_grad: bool = False) -> Tensor:
         """A tensor around an array the engine just computed (no checks, no copy: the hot path)."""
-        out = object.__new__(Tensor)
+        out = _new(Tensor)  # (a global: `object.__new__` is a full lookup at each call on 3.11)
         out._data = data
         out._grad = None
         out.requires_grad = requires_grad
