@@ -17,7 +17,6 @@ one. It describes itself as data, which diagrams, captions and tests read:
 from __future__ import annotations
 
 import inspect
-import types
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -95,11 +94,13 @@ class Op:
     inputs: tuple[Tensor, ...] = ()
     needs_grad: tuple[bool, ...] = ()
 
-    # `Mul.apply(a, b)`: run forward on the inputs' data and, when recording, link the output to
-    # a new Mul. Each class gets its own when it is made (`_make_apply`); call it on the class.
     apply: ClassVar[Callable[..., Tensor]]
-    # `Exp.call(a)`: the op inside a rule (`vjp`), `apply` on Tensors, numpy alone on arrays.
+    """`Mul.apply(a, b)`: run `forward` on the inputs' arrays and, when recording, link the output
+    to a new op of this class; keyword arguments go to its `__init__` (`Sum.apply(x, axis=(1,),
+    keepdims=True)`). Called on the class: each class gets its own when it is made."""
     call: ClassVar[Callable[..., Any]]
+    """`Exp.call(a)`, the op inside a rule (`vjp`): `apply` when an operand is a Tensor, and on
+    numpy arrays the forward alone, which returns an array and makes no Tensor."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -300,7 +301,7 @@ def _make_apply(cls: type[Op]) -> Callable[..., Tensor]:
         return out
 
     apply.__qualname__ = f"{cls.__qualname__}.apply"
-    return _own_code(apply)
+    return apply
 
 
 def _make_call(cls: type[Op]) -> Callable[..., Any]:
@@ -325,19 +326,7 @@ def _make_call(cls: type[Op]) -> Callable[..., Any]:
         return out._data if on_arrays else out
 
     call.__qualname__ = f"{cls.__qualname__}.call"
-    return _own_code(call)
-
-
-def _own_code(function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function` with a code object of its own. Python 3.11 keeps its caches of what an
-    attribute read found in the code object, one per instruction; the apply of every class
-    sharing one code would read the attributes of a different class's op at every call and
-    never keep a cache (−0.8 % of the machine instructions of the 2→4→1 training step)."""
-    copy = types.FunctionType(
-        function.__code__.replace(), function.__globals__, function.__name__, None, function.__closure__
-    )
-    copy.__qualname__, copy.__doc__ = function.__qualname__, function.__doc__
-    return copy
+    return call
 
 
 def _not_tensors_message(cls: type[Op], found: Sequence[Any]) -> str:
