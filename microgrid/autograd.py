@@ -112,8 +112,8 @@ def walk(
 # elementwise == of Tensors is never asked.
 
 
-# A step as _walk yields it: the tensor, its gradient, what each input was sent (left empty in the
-# steps backward() does not look at), what the rule returned, the leaves it finished.
+# A step as _walk yields it: the tensor, its gradient, what each input was sent (left empty for
+# backward() and grad(), which do not look), what the rule returned, the leaves it finished.
 Visit = tuple[Tensor, "Gradient | None", Sequence["Gradient | None"], Sequence["Gradient | None"], Pairs]
 
 
@@ -195,15 +195,15 @@ def _walk(
             else:
                 # (a caller's walk, which holds no mode, sets the rules' mode around each rule)
                 raw = _tensor_step(op, grad, node, rules_mode if held is None else None, anomaly)
-            # What each input was sent, for a step someone sees (walk's Steps, a retained grad);
-            # backward() reads none of it, so its other steps leave it empty (−1 % of a step).
-            shown = watched or node.retains_grad
+            # What each input was sent, for walk's Steps; backward() and grad() read none of it,
+            # so they leave it empty (−1 % of a training step).
+            shown = watched or node.retains_grad  # (a step that is yielded)
             sent: list[Any] = []
             for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw):
                 if parent._version > created:  # the rule read its value as it is now, not as then
                     raise _changed_after_use(parent, node)
                 if not needed or (wanted is not None and parent not in wanted):
-                    if shown:
+                    if for_caller:
                         sent.append(None)
                     continue
                 if parent_grad is not None:
@@ -216,7 +216,7 @@ def _walk(
                         pending[parent] = parent_grad
                         if parent.op is not None:
                             heappush(waiting, (-parent.created, parent))
-                if shown:
+                if for_caller:
                     sent.append(parent_grad)
                 if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
                     left = uses[parent] - 1

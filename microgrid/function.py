@@ -1,4 +1,4 @@
-"""Op: the base class of every primitive, and `Op.apply`, the one door every computation goes through.
+"""Op, the base class of every primitive, and each op class's `apply`, the one door into the graph.
 
 A primitive is a subclass with `forward` (numpy arrays in, an array out) beside its rule,
 `vjp`, written once for Tensors and numpy arrays alike: on Tensors it records, so the backward
@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -40,6 +40,14 @@ if TYPE_CHECKING:
     from microgrid.tensor import Tensor
 
 Grads = Sequence["Tensor | None"]
+
+
+class Apply(Protocol):
+    """What `Mul.apply` is: Tensors in, a Tensor out, keyword arguments for the op's __init__."""
+
+    def __call__(self, *inputs: Tensor, **params: Any) -> Tensor: ...
+
+
 _ndarray = np.ndarray  # `data.__class__ is _ndarray` rather than isinstance: −1 % of a step's instructions
 # The ufuncs that take `out` only by keyword: numpy 2 deprecates a third positional argument
 # of maximum and minimum (it reads as a third input).
@@ -72,14 +80,16 @@ class Op:
     rules: tuple[str | None, ...] | None = None
     # A variadic op (concatenate) gives one rule for every input, `{i}` standing for its number.
     variadic: ClassVar[bool] = False
+    # These three are read once, when the class is made (its `apply` keeps them): set them in
+    # the class body.
     # False for ops whose output has no gradient (comparisons, sign): they are recorded, so
     # pictures show where a mask comes from, but the backward walk never visits them.
     differentiable: ClassVar[bool] = True
     # True for the ops that broadcast their inputs against each other elementwise (add, mul...):
     # a row against a column of the same length is the course's classic shape slip, and warned.
     elementwise: ClassVar[bool] = False
-    # An op that is one numpy ufunc names it (np.add): that is its forward, and Op.apply calls it
-    # directly, sparing each such op a Python call.
+    # An op that is one numpy ufunc names it (np.add): that is its forward, and its apply calls
+    # it directly, sparing each such op a Python call.
     ufunc: Any = None
 
     # Set for each class: True when its rule is `vjp` (and `backward` is Op's, which calls it),
@@ -94,10 +104,11 @@ class Op:
     inputs: tuple[Tensor, ...] = ()
     needs_grad: tuple[bool, ...] = ()
 
-    apply: ClassVar[Callable[..., Tensor]]
+    apply: ClassVar[Apply]
     """`Mul.apply(a, b)`: run `forward` on the inputs' arrays and, when recording, link the output
     to a new op of this class; keyword arguments go to its `__init__` (`Sum.apply(x, axis=(1,),
-    keepdims=True)`). Called on the class: each class gets its own when it is made."""
+    keepdims=True)`). Called on the class: each class gets its own when it is made, and may not
+    write one (see `_make_apply`)."""
     call: ClassVar[Callable[..., Any]]
     """`Exp.call(a)`, the op inside a rule (`vjp`): `apply` when an operand is a Tensor, and on
     numpy arrays the forward alone, which returns an array and makes no Tensor."""
@@ -108,10 +119,15 @@ class Op:
             cls.__doc__ = cls.summary()  # help(ops.Mul) says what the data says: one source
         cls.array_rule = cls.backward is Op.backward and cls.vjp is not Op.vjp
         cls.check_values = cls.__module__ != "microgrid.ops"  # (checked: +4.6 % of backward bytecodes)
-        # apply and call, made for this class (see _make_apply), unless it writes its own
+        # apply and call, made for this class (see _make_apply)
         for name, make in (("apply", _make_apply), ("call", _make_call)):
-            if name not in cls.__dict__:
-                setattr(cls, name, make(cls))
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__} defines {name}: microgrid makes {name} for every op class, from "
+                    "its forward and its flags. Write forward and vjp (or backward), and anything "
+                    f"around the op in a function that calls {cls.__name__}.apply"
+                )
+            setattr(cls, name, make(cls))
 
     @classmethod
     def summary(cls) -> str:
@@ -218,22 +234,28 @@ class Op:
         return f"{self.describe()}: {operands}: {reason}"
 
 
-def _make_apply(cls: type[Op]) -> Callable[..., Tensor]:
+def _make_apply(cls: type[Op]) -> Apply:
     """`cls.apply`, with the class's constants (its ufunc, whether it is elementwise and
     differentiable) read once, now. Python 3.11 reads a class attribute through the class or an
     instance by a full lookup each time, and `Add.apply` finds a plain function in the class's
     dict by a cached one where a classmethod makes a bound method at every call: together
     −1,000 of the ~15,000 machine instructions of `a + b` (callgrind), −1.7 % of a training
-    step's, and a third of the time `a + b` adds to numpy's (0.9 → 0.6 µs)."""
+    step's, and a third of the time `a + b` adds to numpy's (0.9 → 0.6 µs).
+
+    A plain function knows its class from when it was made, not from how it is called: a
+    subclass's `apply` overriding it could not reach its own class through `super().apply`,
+    which is why no op class may write one."""
     ufunc, elementwise, differentiable = cls.ufunc, cls.elementwise, cls.differentiable
 
     def apply(*inputs: Tensor, **params: Any) -> Tensor:
-        """Run forward on the inputs' data and, when recording, link the output to a new op of
-        this class (call it on the class: `Mul.apply(a, b)`)."""
         # Every op of every step passes through here, so the common arities get a path without
         # loops: a list comprehension is itself a function call before Python 3.12 (the general
         # path alone costs 8-11 % more instructions per training step).
-        op = cls(**params) if params else cls()  # (a call without ** is quicker)
+        try:
+            op = cls(**params) if params else cls()  # (a call without ** is quicker)
+        except TypeError:
+            _refuse_non_tensors(cls, "apply", inputs)  # `Sum(axis=0).apply(x)`: an op's own apply
+            raise
         try:
             if len(inputs) == 2:
                 a, b = inputs
@@ -252,10 +274,8 @@ def _make_apply(cls: type[Op]) -> Callable[..., Tensor]:
         except RuntimeWarning as warning:  # numpy's overflow or 0/0, made an error (errors.py)
             data, needs_grad = op.forward_quietly(inputs, warning)
         except AttributeError:  # an input with no `_data`: not a Tensor
-            not_tensors = [t for t in inputs if not isinstance(t, Tensor)]
-            if not not_tensors:
-                raise  # (a bug inside forward: its own traceback)
-            raise TypeError(_not_tensors_message(cls, not_tensors)) from None
+            _refuse_non_tensors(cls, "apply", inputs)
+            raise  # (all are Tensors: a bug inside forward, with its own traceback)
         if data.__class__ is not _ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
         # An output larger than its first and last inputs was broadcast: (1, k) against (k, 1)?
@@ -300,7 +320,12 @@ def _make_apply(cls: type[Op]) -> Callable[..., Tensor]:
         out.created = 0
         return out
 
-    apply.__qualname__ = f"{cls.__qualname__}.apply"
+    _name(
+        apply,
+        cls,
+        "apply",
+        "Run forward on the inputs' arrays and, when recording, link the output to a new op",
+    )
     return apply
 
 
@@ -309,35 +334,57 @@ def _make_call(cls: type[Op]) -> Callable[..., Any]:
     ufunc = cls.ufunc
 
     def call(*operands: Any, **params: Any) -> Any:
-        """The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a
-        Tensor; on numpy arrays, forward alone, the array itself, no Tensor made."""
         on_arrays = operands[0].__class__ is not Tensor and operands[-1].__class__ is not Tensor
         if on_arrays:
             try:
-                if ufunc is not None:
+                if ufunc is not None and not params:  # (parameters are checked by __init__)
                     return ufunc(*operands)
                 return (cls(**params) if params else cls()).forward(*operands)
             except RuntimeWarning:
                 pass  # overflow or 0/0: computed again below, as Tensors, which report it
+            except TypeError:
+                _refuse_non_tensors(cls, "call", operands, arrays_too=True)
+                raise
+        if operands[0].__class__ is not Tensor:
+            _refuse_non_tensors(cls, "call", operands[:1], arrays_too=True)
         # (A custom vjp may pass an array it saved on the op, a mask, beside Tensors: it is a
         # constant of the recorded graph.)
         tensors = [o if o.__class__ is Tensor else Tensor._make(np.asarray(o)) for o in operands]
         out = cls.apply(*tensors, **params)
         return out._data if on_arrays else out
 
-    call.__qualname__ = f"{cls.__qualname__}.call"
+    _name(
+        call,
+        cls,
+        "call",
+        "The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a Tensor;\n"
+        "on numpy arrays, forward alone, the array itself, no Tensor made",
+    )
     return call
 
 
-def _not_tensors_message(cls: type[Op], found: Sequence[Any]) -> str:
-    """Why `cls.apply` refused these inputs: it takes Tensors, and is called on the class."""
-    if isinstance(found[0], Op):
-        return (
-            f"{cls.__name__}.apply is called on the class, {cls.__name__}.apply(x), not on an op made "
-            f"with {type(found[0]).__name__}(): apply makes the op itself (parameters go to apply)"
+def _name(function: Callable[..., Any], cls: type[Op], name: str, doc: str) -> None:
+    """Name a made `apply` or `call` as the class's own: `Mul.apply` in tracebacks and help(), and
+    found again by pickle under that name."""
+    function.__qualname__, function.__module__ = f"{cls.__qualname__}.{name}", cls.__module__
+    function.__doc__ = f"{doc} of class {cls.__name__} (called on the class: {cls.__name__}.{name}(...))."
+
+
+def _refuse_non_tensors(cls: type[Op], name: str, inputs: Sequence[Any], arrays_too: bool = False) -> None:
+    """Raise a TypeError that names what is wrong when `cls.apply` (or `call`) was called on an
+    op rather than its class, or given something other than Tensors (or arrays, for `call`)."""
+    if inputs and isinstance(inputs[0], cls):
+        raise TypeError(
+            f"{cls.__name__}.{name} is called on the class, {cls.__name__}.{name}(...), not on an op "
+            f"made with {cls.__name__}(...): {name} makes the op itself (its parameters go to {name})"
         )
-    kinds = ", ".join(type(value).__name__ for value in found)
-    return f"{cls.__name__}.apply takes Tensors, got {kinds}: wrap arrays and numbers with mg.tensor"
+    allowed = (Tensor, np.ndarray, np.generic, float, int) if arrays_too else (Tensor,)
+    wrong = [type(value).__name__ for value in inputs if not isinstance(value, allowed)]
+    if wrong:
+        takes = "Tensors or numpy arrays" if arrays_too else "Tensors"
+        raise TypeError(
+            f"{cls.__name__}.{name} takes {takes}, got {', '.join(wrong)}: wrap them with mg.tensor"
+        )
 
 
 def _copy_into(out: np.ndarray, forward: Callable[..., np.ndarray], arrays: Sequence[np.ndarray]) -> None:
@@ -382,6 +429,7 @@ def check_finite(data: np.ndarray, where: str, inputs: Sequence[Tensor]) -> None
 
 
 report_numerical_warnings()
+Op.apply, Op.call = _make_apply(Op), _make_call(Op)  # (the base's own: `mg.Op.apply` exists)
 
 # The import circle between Tensor and its ops closes here: Op.apply makes Tensors, and Tensor's
 # operators apply ops. Imported last, so whichever of the two is imported first, Op exists.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -83,31 +85,45 @@ def test_a_users_op_without_formula_or_rules_runs_and_draws_with_its_name() -> N
     assert "<B>cube</B>" in source
 
 
-def test_apply_is_each_classs_own_and_refuses_what_is_not_a_tensor() -> None:
+def test_apply_and_call_are_each_classs_own_and_make_ops_of_that_class() -> None:
     x = mg.tensor([0.5, -1.5], requires_grad=True, name="x")
-    # A subclass gets its own apply, which makes ops of its own class, not of its parent's.
+    # A subclass gets its own, which make ops of its own class, not of its parent's.
+    assert "apply" in NamedExp.__dict__ and "call" in NamedExp.__dict__
     assert NamedExp.apply(x).op.__class__ is NamedExp and ops.Exp.apply(x).op.__class__ is ops.Exp
-    with pytest.raises(TypeError, match=r"Mul.apply is called on the class, Mul.apply\(x\), not on an op"):
-        ops.Mul().apply(x, x)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="Mul.apply takes Tensors, got ndarray: wrap"):
+    assert NamedExp.call(x).op.__class__ is NamedExp
+    assert NamedExp.apply.__qualname__ == "NamedExp.apply" and "NamedExp" in (NamedExp.apply.__doc__ or "")
+    # pickle finds them again by their names (a partial of one can go to another process)
+    assert pickle.loads(pickle.dumps(ops.Mul.apply)) is ops.Mul.apply
+    assert pickle.loads(pickle.dumps(partial(ops.Sum.apply, axis=(0,), keepdims=False)))(x).item() == -1.0
+
+
+def test_apply_and_call_refuse_an_op_instance_and_what_is_not_a_tensor() -> None:
+    x = mg.tensor([0.5, -1.5], requires_grad=True, name="x")
+    on_an_op = r"Mul.apply is called on the class, Mul.apply\(...\), not on an op made with Mul\(...\)"
+    with pytest.raises(TypeError, match=on_an_op):
+        ops.Mul().apply(x, x)
+    with pytest.raises(TypeError, match=r"Sum.apply is called on the class"):
+        ops.Sum(axis=(0,), keepdims=False).apply(x)  # its __init__ wants parameters
+    with pytest.raises(TypeError, match=r"Exp.call is called on the class"):
+        ops.Exp().call(x)
+    with pytest.raises(TypeError, match=r"Mul.call is called on the class"):
+        ops.Mul().call(x.data, x.data)
+    with pytest.raises(TypeError, match="Mul.apply takes Tensors, got ndarray: wrap them with mg.tensor"):
         ops.Mul.apply(x, np.ones(2))
+    with pytest.raises(TypeError, match=r"Exp\(\) takes no arguments"):
+        ops.Exp.call(x.data, bogus=1)  # parameters are checked on arrays as on Tensors
+
+
+def test_an_op_class_may_not_write_its_own_apply() -> None:
+    with pytest.raises(TypeError, match="OwnApply defines apply: microgrid makes apply for every op class"):
+
+        class OwnApply(Op):
+            def apply(self, *inputs: mg.Tensor) -> mg.Tensor:  # type: ignore[override]
+                return inputs[0]
 
 
 class NamedExp(ops.Exp):
     name = "named_exp"
-
-
-class OwnApply(Op):
-    """An op that writes apply itself keeps it."""
-
-    @classmethod
-    def apply(cls, *inputs: mg.Tensor, **params: object) -> mg.Tensor:  # type: ignore[override]
-        return inputs[0]
-
-
-def test_an_op_that_writes_its_own_apply_keeps_it() -> None:
-    x = mg.tensor([1.0])
-    assert OwnApply.apply(x) is x
 
 
 # --- warnings an op gives at the user's own line -----------------------------------------------------
