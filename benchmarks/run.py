@@ -10,7 +10,7 @@ shared and noisy, so a ratio is meaningful and an absolute time is not. Two fres
 still give one case figures further apart than an engine change moves them (3.37× and 3.52× for
 the eager 2→4→1 step): `--runs N` runs each case in N processes and reports the median and range,
 which is how the README's figures are measured. Between builds the range can move further still:
-the same commit checked out at two paths ran the small replay at 0.93× and at 0.97–0.98×, with
+the same commit checked out at two paths ran the small replay at 0.92–0.94× and 0.96–0.98×, with
 the same instruction counts (valgrind --tool=callgrind): where Python's objects and numpy's
 arrays land in memory decides which cache entries collide and how arrays align with cache
 lines (a 4×400 multiply takes 0.41 µs on arrays aligned to 64 bytes, 0.49 µs on 16). To compare

@@ -197,7 +197,6 @@ def _walk(
                 raw = _tensor_step(op, grad, node, rules_mode if held is None else None, anomaly)
             # What each input was sent, for walk's Steps; backward() and grad() read none of it,
             # so they leave it empty (−1 % of a training step).
-            shown = watched or node.retains_grad  # (a step that is yielded)
             sent: list[Any] = []
             for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw):
                 if parent._version > created:  # the rule read its value as it is now, not as then
@@ -225,7 +224,7 @@ def _walk(
                         finished.append((parent, pending.pop(parent)))
             if not waiting:  # the last step: every leaf still waiting is complete
                 finished += [(t, g) for t, g in pending.items() if t.op is None]
-            elif not shown:
+            elif not (watched or node.retains_grad):
                 continue  # a step backward() has no use for: no yield (−5 % of a plain backward's time)
             yield node, grad, sent, raw, finished
             finished = []

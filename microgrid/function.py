@@ -17,6 +17,7 @@ one. It describes itself as data, which diagrams, captions and tests read:
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -239,29 +240,35 @@ def _make_apply(cls: type[Op]) -> Apply:
     differentiable) read once, now. Python 3.11 reads a class attribute through the class or an
     instance by a full lookup each time, and `Add.apply` finds a plain function in the class's
     dict by a cached one where a classmethod makes a bound method at every call: together
-    −1,000 of the ~15,000 machine instructions of `a + b` (callgrind), −1.7 % of a training
-    step's, and a fifth of the time `a + b` adds to numpy's (0.90–1.01 → 0.72–0.80 µs).
+    −1,000 of the ~15,100 machine instructions of `a + b` (callgrind) for three bytecodes, −1.7 %
+    of a training step's. It also counts the inputs, once: one too many would be taken for `out`.
 
     A plain function knows its class from when it was made, not from how it is called: a
     subclass's `apply` overriding it could not reach its own class through `super().apply`,
     which is why no op class may write one."""
     ufunc, elementwise, differentiable = cls.ufunc, cls.elementwise, cls.differentiable
+    counts = _input_counts(cls)  # how many inputs forward takes
 
     def apply(*inputs: Tensor, **params: Any) -> Tensor:
         # Every op of every step passes through here, so the common arities get a path without
         # loops: a list comprehension is itself a function call before Python 3.12 (the general
         # path alone costs 8-11 % more instructions per training step).
+        count = len(inputs)
+        if count not in counts:  # (one too many is taken for forward's `out`: Exp.apply(x, y) writes y)
+            raise _refusal(cls, "apply", inputs) or _miscount(cls, "apply", count, counts)
         try:
             op = cls(**params) if params else cls()  # (a call without ** is quicker)
         except TypeError:
-            _refuse_non_tensors(cls, "apply", inputs)  # `Sum(axis=0).apply(x)`: an op's own apply
-            raise
+            refusal = _refusal(cls, "apply", inputs)  # `Mul().apply(a, b)`, `Sum.apply(x, 0)`
+            if refusal is None:
+                raise
+            raise refusal from None
         try:
-            if len(inputs) == 2:
+            if count == 2:
                 a, b = inputs
                 data = op.forward(a._data, b._data) if ufunc is None else ufunc(a._data, b._data)
                 needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
-            elif len(inputs) == 1:
+            elif count == 1:
                 data = op.forward(inputs[0]._data) if ufunc is None else ufunc(inputs[0]._data)
                 needs_grad = (inputs[0].requires_grad,)
             else:
@@ -274,8 +281,10 @@ def _make_apply(cls: type[Op]) -> Apply:
         except RuntimeWarning as warning:  # numpy's overflow or 0/0, made an error (errors.py)
             data, needs_grad = op.forward_quietly(inputs, warning)
         except AttributeError:  # an input with no `_data`: not a Tensor
-            _refuse_non_tensors(cls, "apply", inputs)
-            raise  # (all are Tensors: a bug inside forward, with its own traceback)
+            refusal = _refusal(cls, "apply", inputs)
+            if refusal is None:
+                raise  # (all are Tensors: a bug inside forward, with its own traceback)
+            raise refusal from None
         if data.__class__ is not _ndarray:
             data = np.asarray(data)  # numpy reductions and 0-d ufuncs return scalars
         # An output larger than its first and last inputs was broadcast: (1, k) against (k, 1)?
@@ -324,17 +333,22 @@ def _make_apply(cls: type[Op]) -> Apply:
         apply,
         cls,
         "apply",
-        "Run forward on the inputs' arrays and, when recording, link the output to a new op",
+        "Run forward on the inputs' arrays and, when recording, link the output to a new {}",
     )
     return apply
 
 
 def _make_call(cls: type[Op]) -> Callable[..., Any]:
     """`cls.call`, made for each class as its apply is, and for the same reason."""
-    ufunc = cls.ufunc
+    ufunc, counts = cls.ufunc, _input_counts(cls)
 
     def call(*operands: Any, **params: Any) -> Any:
-        on_arrays = operands[0].__class__ is not Tensor and operands[-1].__class__ is not Tensor
+        first = operands[0].__class__
+        if first is not _ndarray and first is not Tensor and isinstance(operands[0], Op):
+            raise _refusal(cls, "call", operands) or TypeError(f"{cls.__name__}.call: {operands[0]!r}")
+        if len(operands) not in counts:  # (Exp.call(a, b) would write into b)
+            raise _miscount(cls, "call", len(operands), counts)
+        on_arrays = first is not Tensor and operands[-1].__class__ is not Tensor
         if on_arrays:
             try:
                 if ufunc is not None and not params:  # (parameters are checked by __init__)
@@ -342,11 +356,6 @@ def _make_call(cls: type[Op]) -> Callable[..., Any]:
                 return (cls(**params) if params else cls()).forward(*operands)
             except RuntimeWarning:
                 pass  # overflow or 0/0: computed again below, as Tensors, which report it
-            except TypeError:
-                _refuse_non_tensors(cls, "call", operands, arrays_too=True)
-                raise
-        if operands[0].__class__ is not Tensor:
-            _refuse_non_tensors(cls, "call", operands[:1], arrays_too=True)
         # (A custom vjp may pass an array it saved on the op, a mask, beside Tensors: it is a
         # constant of the recorded graph.)
         tensors = [o if o.__class__ is Tensor else Tensor._make(np.asarray(o)) for o in operands]
@@ -357,8 +366,8 @@ def _make_call(cls: type[Op]) -> Callable[..., Any]:
         call,
         cls,
         "call",
-        "The op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a Tensor;\n"
-        "on numpy arrays, forward alone, the array itself, no Tensor made",
+        "The {} op inside a rule (`vjp`): `apply`, recorded, when the first or last operand is a\n"
+        "Tensor; on numpy arrays, forward alone, the array itself, no Tensor made",
     )
     return call
 
@@ -367,24 +376,57 @@ def _name(function: Callable[..., Any], cls: type[Op], name: str, doc: str) -> N
     """Name a made `apply` or `call` as the class's own: `Mul.apply` in tracebacks and help(), and
     found again by pickle under that name."""
     function.__qualname__, function.__module__ = f"{cls.__qualname__}.{name}", cls.__module__
-    function.__doc__ = f"{doc} of class {cls.__name__} (called on the class: {cls.__name__}.{name}(...))."
+    function.__doc__ = f"{doc.format(cls.__name__)} (called on the class: {cls.__name__}.{name}(...))."
 
 
-def _refuse_non_tensors(cls: type[Op], name: str, inputs: Sequence[Any], arrays_too: bool = False) -> None:
-    """Raise a TypeError that names what is wrong when `cls.apply` (or `call`) was called on an
-    op rather than its class, or given something other than Tensors (or arrays, for `call`)."""
-    if inputs and isinstance(inputs[0], cls):
-        raise TypeError(
-            f"{cls.__name__}.{name} is called on the class, {cls.__name__}.{name}(...), not on an op "
-            f"made with {cls.__name__}(...): {name} makes the op itself (its parameters go to {name})"
+def _input_counts(cls: type[Op]) -> range:
+    """How many inputs `cls.forward` takes: a range, for parameters with defaults, and any number
+    for a variadic op or a forward with *arrays."""
+    anything = range(sys.maxsize)
+    if cls.forward is Op.forward:
+        return anything if cls.ufunc is None else range(cls.ufunc.nin, cls.ufunc.nin + 1)
+    parameters = list(inspect.signature(cls.forward).parameters.values())[1:]  # (not self)
+    if cls.variadic or any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return anything
+    positional = [p for p in parameters if p.kind is not p.KEYWORD_ONLY and p.name != "out"]
+    positional = [p for p in positional if p.kind is not p.VAR_KEYWORD]
+    required = sum(p.default is p.empty for p in positional)
+    return range(required, len(positional) + 1)
+
+
+def _miscount(cls: type[Op], name: str, count: int, counts: range) -> TypeError:
+    """The error for `cls.apply` (or `call`) given the wrong number of inputs."""
+    wanted = f"{counts.start}" if len(counts) == 1 else f"{counts.start} to {counts.stop - 1}"
+    slots = ", ".join(cls.slots())
+    return TypeError(
+        f"{cls.__name__}.{name} takes {wanted} input{'s' * (counts.stop > 2)} ({slots}), got {count}"
+    )
+
+
+def _refusal(cls: type[Op], name: str, inputs: Sequence[Any]) -> TypeError | None:
+    """The error that says what is wrong when `cls.apply` (or `call`) was called on an op rather
+    than its class, or given something that is not a Tensor; None when neither is the case."""
+    example = f"{cls.__name__}.{name}({', '.join(cls.slots()) or 'x'})"
+    if inputs and isinstance(inputs[0], Op):
+        return TypeError(
+            f"use {example}, on the class, not on an op made with {type(inputs[0]).__name__}(...): "
+            f"{name} makes the op itself"
         )
-    allowed = (Tensor, np.ndarray, np.generic, float, int) if arrays_too else (Tensor,)
-    wrong = [type(value).__name__ for value in inputs if not isinstance(value, allowed)]
-    if wrong:
-        takes = "Tensors or numpy arrays" if arrays_too else "Tensors"
-        raise TypeError(
-            f"{cls.__name__}.{name} takes {takes}, got {', '.join(wrong)}: wrap them with mg.tensor"
+    if name == "call":
+        return None  # (a rule's operands may be arrays and numbers)
+    wrong = [type(value).__name__ for value in inputs if not isinstance(value, Tensor)]
+    if not wrong:
+        return None
+    parameters = [
+        p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "args", "kwargs")
+    ]
+    if parameters:  # Sum.apply(x, 0): a parameter given by position
+        keywords = ", ".join(f"{p}=..." for p in parameters)
+        return TypeError(
+            f"{cls.__name__}.apply takes Tensors, got {', '.join(wrong)}: its parameters go by keyword, "
+            f"{cls.__name__}.apply(x, {keywords})"
         )
+    return TypeError(f"{cls.__name__}.apply takes Tensors, got {', '.join(wrong)}: wrap them with mg.tensor")
 
 
 def _copy_into(out: np.ndarray, forward: Callable[..., np.ndarray], arrays: Sequence[np.ndarray]) -> None:

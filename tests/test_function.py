@@ -97,29 +97,44 @@ def test_apply_and_call_are_each_classs_own_and_make_ops_of_that_class() -> None
     assert pickle.loads(pickle.dumps(partial(ops.Sum.apply, axis=(0,), keepdims=False)))(x).item() == -1.0
 
 
-def test_apply_and_call_refuse_an_op_instance_and_what_is_not_a_tensor() -> None:
+@pytest.mark.parametrize("primitive", ops.PRIMITIVES, ids=lambda op: op.__name__)
+def test_apply_and_call_refuse_an_op_instance_by_name(primitive: type[Op]) -> None:
+    op = object.__new__(primitive)  # an instance, whatever its __init__ wants
+    x = mg.tensor([0.5, 1.5], requires_grad=True)
+    arguments = [x] * max(1, len(primitive.slots()))
+    with pytest.raises(TypeError, match=rf"use {primitive.__name__}.apply\(.*\), on the class, not on an op"):
+        op.apply(*arguments)
+    with pytest.raises(TypeError, match=rf"use {primitive.__name__}.call\(.*\), on the class, not on an op"):
+        op.call(*[t.data for t in arguments])
+
+
+def test_apply_and_call_refuse_what_is_not_a_tensor_and_a_wrong_count_by_name() -> None:
     x = mg.tensor([0.5, -1.5], requires_grad=True, name="x")
-    on_an_op = r"Mul.apply is called on the class, Mul.apply\(...\), not on an op made with Mul\(...\)"
-    with pytest.raises(TypeError, match=on_an_op):
-        ops.Mul().apply(x, x)
-    with pytest.raises(TypeError, match=r"Sum.apply is called on the class"):
-        ops.Sum(axis=(0,), keepdims=False).apply(x)  # its __init__ wants parameters
-    with pytest.raises(TypeError, match=r"Exp.call is called on the class"):
-        ops.Exp().call(x)
-    with pytest.raises(TypeError, match=r"Mul.call is called on the class"):
-        ops.Mul().call(x.data, x.data)
-    with pytest.raises(TypeError, match="Mul.apply takes Tensors, got ndarray: wrap them with mg.tensor"):
+    y = mg.tensor([1.0, 2.0], requires_grad=True, name="y")
+    with pytest.raises(
+        TypeError, match="Mul.apply takes Tensors, got ndarray: wrap them with mg.tensor"
+    ) as caught:
         ops.Mul.apply(x, np.ones(2))
+    assert caught.value.__suppress_context__  # one traceback, not the AttributeError behind it
+    with pytest.raises(TypeError, match=r"parameters go by keyword, Sum.apply\(x, axis=..., keepdims=...\)"):
+        ops.Sum.apply(x, 0)
+    # One input too many would be taken for forward's `out` and overwritten: refused instead.
+    with pytest.raises(TypeError, match=r"Exp.apply takes 1 input \(a\), got 2"):
+        ops.Exp.apply(x, y)
+    with pytest.raises(TypeError, match=r"Exp.call takes 1 input \(a\), got 2"):
+        ops.Exp.call(x.data, y.data)
+    np.testing.assert_array_equal(y.data, [1.0, 2.0])
     with pytest.raises(TypeError, match=r"Exp\(\) takes no arguments"):
         ops.Exp.call(x.data, bogus=1)  # parameters are checked on arrays as on Tensors
+    assert ops.Mul.call([1.0, 2.0], x).op.__class__ is ops.Mul  # a rule's constant may be a list
 
 
-def test_an_op_class_may_not_write_its_own_apply() -> None:
-    with pytest.raises(TypeError, match="OwnApply defines apply: microgrid makes apply for every op class"):
-
-        class OwnApply(Op):
-            def apply(self, *inputs: mg.Tensor) -> mg.Tensor:  # type: ignore[override]
-                return inputs[0]
+@pytest.mark.parametrize("name", ["apply", "call"])
+def test_an_op_class_may_not_write_its_own_apply_or_call(name: str) -> None:
+    with pytest.raises(
+        TypeError, match=f"OwnApply defines {name}: microgrid makes {name} for every op class"
+    ):
+        type("OwnApply", (Op,), {name: lambda *inputs: inputs[0]})
 
 
 class NamedExp(ops.Exp):
