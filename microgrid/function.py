@@ -248,14 +248,15 @@ def _make_apply(cls: type[Op]) -> Apply:
     which is why no op class may write one."""
     ufunc, elementwise, differentiable = cls.ufunc, cls.elementwise, cls.differentiable
     counts = _input_counts(cls)  # how many inputs forward takes
+    # The path for the class's number of inputs is chosen by it, and unpacking the inputs checks
+    # that they are as many at no cost: one too many would be taken for forward's `out`
+    # (Exp.apply(x, y) would write into y).
+    arity = counts.start if len(counts) == 1 else None
 
     def apply(*inputs: Tensor, **params: Any) -> Tensor:
         # Every op of every step passes through here, so the common arities get a path without
         # loops: a list comprehension is itself a function call before Python 3.12 (the general
         # path alone costs 8-11 % more instructions per training step).
-        count = len(inputs)
-        if count not in counts:  # (one too many is taken for forward's `out`: Exp.apply(x, y) writes y)
-            raise _refusal(cls, "apply", inputs) or _miscount(cls, "apply", count, counts)
         try:
             op = cls(**params) if params else cls()  # (a call without ** is quicker)
         except TypeError:
@@ -264,17 +265,22 @@ def _make_apply(cls: type[Op]) -> Apply:
                 raise
             raise refusal from None
         try:
-            if count == 2:
-                a, b = inputs
+            if arity == 2:
+                a, b = inputs  # (not two: a ValueError, refused below)
                 data = op.forward(a._data, b._data) if ufunc is None else ufunc(a._data, b._data)
                 needs_grad: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
-            elif count == 1:
-                data = op.forward(inputs[0]._data) if ufunc is None else ufunc(inputs[0]._data)
-                needs_grad = (inputs[0].requires_grad,)
+            elif arity == 1:
+                (a,) = inputs
+                data = op.forward(a._data) if ufunc is None else ufunc(a._data)
+                needs_grad = (a.requires_grad,)
             else:
+                if len(inputs) not in counts:
+                    raise TypeError  # (too few or too many: refused below)
                 data = op.forward(*[t._data for t in inputs])
                 needs_grad = tuple([t.requires_grad for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
+            if len(inputs) not in counts:  # (unpacked above: too few or too many inputs)
+                raise _refusal(cls, "apply", inputs) or _miscount(cls, "apply", len(inputs), counts) from None
             # Say which op and which tensors, keep the kind of error (an IndexError stays one)
             # and chain the original, so a bug inside a custom op's forward still shows its line.
             raise _error_kind(error)(op.failure_message(inputs, error)) from error
@@ -388,8 +394,8 @@ def _input_counts(cls: type[Op]) -> range:
     parameters = list(inspect.signature(cls.forward).parameters.values())[1:]  # (not self)
     if cls.variadic or any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return anything
-    positional = [p for p in parameters if p.kind is not p.KEYWORD_ONLY and p.name != "out"]
-    positional = [p for p in positional if p.kind is not p.VAR_KEYWORD]
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    positional = [p for p in positional if p.name != "out"]  # (a replay's buffer, not an input)
     required = sum(p.default is p.empty for p in positional)
     return range(required, len(positional) + 1)
 
