@@ -260,7 +260,7 @@ def _make_apply(cls: type[Op]) -> Apply:
         try:
             op = cls(**params) if params else cls()  # (a call without ** is quicker)
         except TypeError:
-            refusal = _refusal(cls, "apply", inputs)  # `Mul().apply(a, b)`, `Sum.apply(x, 0)`
+            refusal = _refusal(cls, inputs)  # `Mul().apply(a, b)`, `Sum.apply(x, 0)`
             if refusal is None:
                 raise
             raise refusal from None
@@ -280,14 +280,14 @@ def _make_apply(cls: type[Op]) -> Apply:
                 needs_grad = tuple([t.requires_grad for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
             if len(inputs) not in counts:  # (unpacked above: too few or too many inputs)
-                raise _refusal(cls, "apply", inputs) or _miscount(cls, "apply", len(inputs), counts) from None
+                raise _refusal(cls, inputs) or _miscount(cls, "apply", len(inputs), counts) from None
             # Say which op and which tensors, keep the kind of error (an IndexError stays one)
             # and chain the original, so a bug inside a custom op's forward still shows its line.
             raise _error_kind(error)(op.failure_message(inputs, error)) from error
         except RuntimeWarning as warning:  # numpy's overflow or 0/0, made an error (errors.py)
             data, needs_grad = op.forward_quietly(inputs, warning)
         except AttributeError:  # an input with no `_data`: not a Tensor
-            refusal = _refusal(cls, "apply", inputs)
+            refusal = _refusal(cls, inputs)
             if refusal is None:
                 raise  # (all are Tensors: a bug inside forward, with its own traceback)
             raise refusal from None
@@ -351,7 +351,7 @@ def _make_call(cls: type[Op]) -> Callable[..., Any]:
     def call(*operands: Any, **params: Any) -> Any:
         first = operands[0].__class__
         if first is not _ndarray and first is not Tensor and isinstance(operands[0], Op):
-            raise _refusal(cls, "call", operands) or TypeError(f"{cls.__name__}.call: {operands[0]!r}")
+            raise _on_an_op(cls, "call", operands[0])
         if len(operands) not in counts:  # (Exp.call(a, b) would write into b)
             raise _miscount(cls, "call", len(operands), counts)
         on_arrays = first is not Tensor and operands[-1].__class__ is not Tensor
@@ -394,8 +394,9 @@ def _input_counts(cls: type[Op]) -> range:
     parameters = list(inspect.signature(cls.forward).parameters.values())[1:]  # (not self)
     if cls.variadic or any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return anything
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    positional = [p for p in positional if p.name != "out"]  # (a replay's buffer, not an input)
+    positional = [  # (not `out`: a replay's buffer, not an input)
+        p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "out"
+    ]
     required = sum(p.default is p.empty for p in positional)
     return range(required, len(positional) + 1)
 
@@ -409,17 +410,20 @@ def _miscount(cls: type[Op], name: str, count: int, counts: range) -> TypeError:
     )
 
 
-def _refusal(cls: type[Op], name: str, inputs: Sequence[Any]) -> TypeError | None:
-    """The error that says what is wrong when `cls.apply` (or `call`) was called on an op rather
-    than its class, or given something that is not a Tensor; None when neither is the case."""
+def _on_an_op(cls: type[Op], name: str, op: Op) -> TypeError:
+    """The error for `cls.apply` (or `call`) called on an op, `Mul().apply(a, b)`, not its class."""
     example = f"{cls.__name__}.{name}({', '.join(cls.slots()) or 'x'})"
+    return TypeError(
+        f"use {example}, on the class, not on an op made with {type(op).__name__}(...): "
+        f"{name} makes the op itself"
+    )
+
+
+def _refusal(cls: type[Op], inputs: Sequence[Any]) -> TypeError | None:
+    """The error that says what is wrong when `cls.apply` was called on an op rather than its
+    class, or given something that is not a Tensor; None when neither is the case."""
     if inputs and isinstance(inputs[0], Op):
-        return TypeError(
-            f"use {example}, on the class, not on an op made with {type(inputs[0]).__name__}(...): "
-            f"{name} makes the op itself"
-        )
-    if name == "call":
-        return None  # (a rule's operands may be arrays and numbers)
+        return _on_an_op(cls, "apply", inputs[0])
     wrong = [type(value).__name__ for value in inputs if not isinstance(value, Tensor)]
     if not wrong:
         return None
