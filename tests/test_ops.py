@@ -653,6 +653,19 @@ def test_stable_functions_have_the_right_limits() -> None:
     np.testing.assert_allclose(mg.logsumexp(mg.tensor([1e4, 1e4])).item(), 1e4 + np.log(2))
 
 
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_keeps_its_relative_precision_everywhere(dtype: type) -> None:
+    # Against 1 / (1 + e^−z) in extended precision, over the whole range where σ(z) is a normal
+    # number: 1 − σ(−z) would lose σ's small values entirely (σ(−30) ≈ 9e-14 rounds to 0 that way).
+    bound = 700 if dtype == np.float64 else 85
+    z = np.linspace(-bound, bound, 20_001).astype(dtype)
+    exact = 1 / (1 + np.exp(-z.astype(np.longdouble)))
+    got = mg.sigmoid(mg.tensor(z)).data
+    assert got.dtype == dtype
+    ulps = np.abs(got - exact) / exact / np.finfo(dtype).eps
+    assert ulps.max() <= 4, (z[ulps.argmax()], ulps.max())
+
 # --- zero-size tensors: the op table's shapes are never empty, so a few ops are checked here ---
 
 ZERO_SIZE_CASES: dict[str, tuple[Callable[[mg.Tensor], mg.Tensor], Callable[[np.ndarray], np.ndarray]]] = {
