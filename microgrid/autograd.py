@@ -207,7 +207,8 @@ def _walk(
                     continue
                 if parent_grad is not None:
                     data = parent._data
-                    if parent_grad.shape != data.shape or parent_grad.dtype != data.dtype:
+                    # (`is not`: two equal dtypes need not be one object, and _fit compares them)
+                    if parent_grad.shape != data.shape or parent_grad.dtype is not data.dtype:
                         parent_grad = _fit(parent_grad, parent, op)
                     if parent in pending:  # (Add.call reports numpy's overflow as Op.apply does)
                         pending[parent] = Add.call(pending[parent], parent_grad)
@@ -215,13 +216,14 @@ def _walk(
                         pending[parent] = parent_grad
                         if parent.op is not None:
                             heappush(waiting, (-parent.created, parent))
-                if for_caller:
-                    sent.append(parent_grad)
-                if uses is not None and parent.op is None:  # a leaf: complete after its last consumer
-                    left = uses[parent] - 1
-                    uses[parent] = left
-                    if not left and parent in pending:
-                        finished.append((parent, pending.pop(parent)))
+                if uses is not None:  # (None in backward(): one test per input spares it two)
+                    if for_caller:
+                        sent.append(parent_grad)
+                    if parent.op is None:  # a leaf: complete after its last consumer
+                        left = uses[parent] - 1
+                        uses[parent] = left
+                        if not left and parent in pending:
+                            finished.append((parent, pending.pop(parent)))
             if not waiting:  # the last step: every leaf still waiting is complete
                 finished += [(t, g) for t, g in pending.items() if t.op is None]
             elif not (watched or node.retains_grad):

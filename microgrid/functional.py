@@ -84,12 +84,14 @@ def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
     """`value` as a Tensor: a Tensor as is; a number (or 0-d array) in the dtype of `like`, so
     float32 stays float32; a list or tuple holding Tensors stacked, so their gradients flow
     (`x + [x, x]` adds x twice; `mean([x, y])` is the mean of the two)."""
-    if isinstance(value, Tensor):
+    if value.__class__ is Tensor:
         return value
     if (value.__class__ is float or value.__class__ is int) and like is not None:
         dtype = like._data.dtype  # the common `1 - x` and `x * 0.5`, kept fast
         if dtype.kind == "f":
             return Tensor._make(ops.scalar(value, dtype))  # made once, read-only: −0.4 % of a step
+    if isinstance(value, Tensor):  # (a subclass)
+        return value
     if (value.__class__ is list or value.__class__ is tuple) and _holds_tensors(value):
         return stack([as_tensor(item, like) for item in value])
     if like is not None and like.dtype.kind == "f":

@@ -25,7 +25,7 @@ class Mode:
     instructions, about −4 % of the time, of the 2→4→1 training step).
     """
 
-    __slots__ = ("_other_grad", "anomaly", "backward_of", "grad_enabled", "recording", "scope")
+    __slots__ = ("_other_grad", "anomaly", "backward_of", "grad_enabled", "recording", "scope", "watching")
 
     def __init__(
         self,
@@ -40,6 +40,8 @@ class Mode:
         self.scope = scope
         self.backward_of = backward_of
         self.recording = recording
+        # Either of the two that make every op do more: one test for the usual case, neither.
+        self.watching = anomaly or recording is not None
         self._other_grad: Mode | None = None  # this mode with grad_enabled flipped, once made
 
     def with_grad(self, enabled: bool) -> Mode:

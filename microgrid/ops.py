@@ -771,7 +771,9 @@ def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
             if size != 1:  # only a size-1 axis can have been stretched
                 raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
             axes.append(axis)
-    if axes:
+    if axes and grad.__class__ is np.ndarray:  # a plain backward's: Sum's forward, with no op made
+        grad = Sum.reduce(grad, tuple(axes), keepdims=True)
+    elif axes:
         grad = Sum.call(grad, axis=tuple(axes), keepdims=True)
     if lead:
         grad = Reshape.call(grad, shape=shape)
