@@ -653,7 +653,6 @@ def test_stable_functions_have_the_right_limits() -> None:
     np.testing.assert_allclose(mg.logsumexp(mg.tensor([1e4, 1e4])).item(), 1e4 + np.log(2))
 
 
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sigmoid_keeps_its_relative_precision_everywhere(dtype: type) -> None:
     # Against 1 / (1 + e^−z) in extended precision, over the whole range where σ(z) is a normal
@@ -665,6 +664,7 @@ def test_sigmoid_keeps_its_relative_precision_everywhere(dtype: type) -> None:
     assert got.dtype == dtype
     ulps = np.abs(got - exact) / exact / np.finfo(dtype).eps
     assert ulps.max() <= 4, (z[ulps.argmax()], ulps.max())
+
 
 # --- zero-size tensors: the op table's shapes are never empty, so a few ops are checked here ---
 
