@@ -241,9 +241,10 @@ def _changed_after_use(t: Tensor, out: Tensor) -> GradError:
     assert op is not None
     used = "made" if t is out else f"used it to make {out.label}"
     return GradError(
-        f"backward: {t.describe()} was changed in place after {op.describe()} {used}, and its gradient "
-        "needs the value from then. Change it after backward() (as an optimiser's step does), or "
-        "change a copy"
+        f"backward: {t.describe()} was changed in place (`-=`, or an optimiser's step()) after "
+        f"{op.describe()} {used}, and its gradient needs the value from then. Compute the graph "
+        "again after the change (a training loop computes its loss anew at every step), change it "
+        "only after backward(), or change a copy"
     )
 
 

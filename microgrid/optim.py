@@ -106,6 +106,8 @@ class Optimizer:
             assert p._grad is not None
             for call in self.update(p._data, p._grad._data, state):
                 kernel(call, changes=(p._data,))
+            # A graph made before this step holds the old values: its backward must refuse.
+            p._stamp_change()
 
     # The numbers besides the learning rate that each step sets (Adam's bias corrections).
     numbers: tuple[str, ...] = ()

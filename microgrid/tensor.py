@@ -478,8 +478,13 @@ class Tensor:
                 f"{symbol}: {self.describe()} {symbol} {other.describe()}: the result would have shape "
                 f"{np.broadcast_shapes(self.shape, other.shape)}, and in place the shape stays {self.shape}"
             ) from None
-        self._version = next(_creation_counter)
+        self._stamp_change()
         return self
+
+    def _stamp_change(self) -> None:
+        """Record that the values changed in place (what `w -= ...` and an optimiser's step do):
+        a backward through a graph that used the old values is then refused, not computed wrong."""
+        self._version = next(_creation_counter)
 
     def __abs__(self) -> Tensor:
         return F.abs(self)
