@@ -78,16 +78,21 @@ def constant(value: float, like: Any, name: str | None = None) -> Any:
 def scalar(value: float, dtype: np.dtype) -> np.ndarray:
     """`value` as a read-only 0-d array of `dtype`, made once: a kernel's constant. numpy turns a
     Python float into an array at every call (~0.15 µs), and one of another dtype would change
-    the result's (a float64 0-d array makes a float32 product float64)."""
+    the result's (a float64 0-d array makes a float32 product float64). Only the first
+    `_MAX_SCALARS` numbers are kept: a learning rate that decays by hand, `w -= lr_t * w.grad`,
+    is a new number at every step."""
     key = (value, dtype)
     found = _scalars.get(key)
     if found is None:
-        found = _scalars[key] = np.array(value, dtype=dtype)
+        found = np.array(value, dtype=dtype)
         found.flags.writeable = False
+        if len(_scalars) < _MAX_SCALARS:
+            _scalars[key] = found
     return found
 
 
 _scalars: dict[tuple[float, np.dtype], np.ndarray] = {}
+_MAX_SCALARS = 1024
 
 
 def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:

@@ -283,3 +283,19 @@ def test_one_number_converts_with_float_int_round_and_bool() -> None:
     assert float(t) == 2.75 and int(t) == 2 and round(t) == 3 and round(t, 1) == 2.8 and bool(t)
     with pytest.raises(ValueError, match=r"float\(\) of tensor \(2,\) is ambiguous"):
         float(mg.ones(2))
+
+
+def test_a_new_number_at_every_step_does_not_grow_memory() -> None:
+    # A learning rate decayed by hand is a new Python number at every update; each number's 0-d
+    # array is cached, and the cache must stop growing rather than keep one per step.
+    from microgrid import ops
+
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    w.grad = mg.tensor([1.0, 1.0])
+    steps = ops._MAX_SCALARS + 300
+    for t in range(steps):
+        with mg.no_grad():
+            w -= (0.1 / (1 + 0.01 * t)) * w.grad
+    assert len(ops._scalars) <= ops._MAX_SCALARS
+    expected = np.array([1.0, 2.0]) - sum(0.1 / (1 + 0.01 * t) for t in range(steps))
+    np.testing.assert_allclose(w.data, expected)
