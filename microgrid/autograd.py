@@ -472,12 +472,13 @@ def _own(grad: Tensor | np.ndarray, handed_out: set[int]) -> Tensor:
     """`grad` (a Tensor, or a plain walk's array) as a Tensor, its array copied if it may be
     shared: a numpy view of another array, an array already handed out (add gives one gradient to
     both inputs), or the caller's seed. So `a.grad.data *= 0` never changes `b.grad`; fresh
-    arrays, the usual case, are not copied."""
+    arrays, the usual case, are not copied, and neither are a recording's aligned arrays, views
+    of blocks of their own (trace.aligned_empty)."""
     if grad.__class__ is Tensor:
         data = grad._data
     else:  # a plain walk's array, or the numpy scalar a 0-d array's arithmetic gives
         data = grad if grad.__class__ is np.ndarray else np.asarray(grad)
-    if data.base is not None or id(data) in handed_out:
+    if (data.base is not None and not trace.is_aligned(data)) or id(data) in handed_out:
         data = trace.copied(data, data.copy())
     elif grad.__class__ is Tensor:
         handed_out.add(id(data))

@@ -303,7 +303,7 @@ def _make_apply(cls: type[Op]) -> Apply:
             if mode.anomaly:
                 check_finite(data, f"{op.describe()} forward", inputs)
             if mode.recording is not None:  # mg.replay is recording this step: keep a kernel
-                recorded_op(mode.recording, op, inputs, data)
+                data = recorded_op(mode.recording, op, inputs, data)
         # The output, made here rather than by Tensor._make (the same fields): a call and a
         # second read of the mode fewer, on the path of every op (−20 % of `a + b`'s overhead).
         out = _new(Tensor)

@@ -54,6 +54,7 @@ import numpy as np
 from microgrid.errors import GradError
 from microgrid.function import Op
 from microgrid.tensor import Tensor
+from microgrid.trace import aligned_empty
 
 _constants: dict[tuple[float, np.dtype, str | None], Tensor] = {}
 
@@ -290,7 +291,8 @@ class Sigmoid(Op):
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         (a,) = arrays
-        return partial(sigmoid, a, out, np.empty_like(a), scalar(1.0, a.dtype), scalar(0.0, a.dtype))
+        scratch = aligned_empty(a.shape, a.dtype)
+        return partial(sigmoid, a, out, scratch, scalar(1.0, a.dtype), scalar(0.0, a.dtype))
 
     def vjp(self, g: Any, out: Any, a: Any) -> Any:
         return g * out * (constant(1.0, out) - out)
@@ -317,7 +319,7 @@ class Softplus(Op):
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         (a,) = arrays
-        return partial(softplus, a, out, np.empty_like(a), scalar(0.0, a.dtype))
+        return partial(softplus, a, out, aligned_empty(a.shape, a.dtype), scalar(0.0, a.dtype))
 
     def vjp(self, g: Any, out: Any, a: Any) -> Any:
         return g * Sigmoid.call(a)
@@ -350,7 +352,7 @@ class SigmoidCrossEntropy(Op):
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         z, y = arrays
-        scratch = np.empty_like(z), np.empty_like(z)
+        scratch = aligned_empty(z.shape, z.dtype), aligned_empty(z.shape, z.dtype)
         mean = np.array(1.0 / max(z.size, 1), z.dtype)
         return partial(sigmoid_cross_entropy, z, y, out, *scratch, scalar(0.0, z.dtype), mean)
 
@@ -407,9 +409,9 @@ class SoftmaxCrossEntropy(Op):
         problem = self.shape_problem(arrays)
         if problem is not None:  # (Op.apply words it with the operands' names and shapes)
             raise ValueError(problem)
-        row = np.empty((1, z.shape[1]), z.dtype), np.empty((1, z.shape[1]), z.dtype)
+        row = aligned_empty((1, z.shape[1]), z.dtype), aligned_empty((1, z.shape[1]), z.dtype)
         mean = np.array(1.0 / z.shape[1], z.dtype)
-        return partial(softmax_cross_entropy, z, y, out, np.empty_like(z), *row, mean)
+        return partial(softmax_cross_entropy, z, y, out, aligned_empty(z.shape, z.dtype), *row, mean)
 
     def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
         z, y = arrays

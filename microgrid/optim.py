@@ -33,7 +33,7 @@ from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
-from microgrid.trace import depends_on, kernel
+from microgrid.trace import aligned_empty, depends_on, kernel
 
 # The most steps or schedule calls a loaded state may count: 2**53, past which a float no longer
 # tells one count from the next, and which no run reaches (at a step a microsecond, 285 years).
@@ -98,8 +98,10 @@ class Optimizer:
         for p, state in moving:
             if not state.scratch:  # the first step of this parameter (or since a load): its arrays
                 for key in self.averages:
-                    state.averages.setdefault(key, np.zeros_like(p._data))
-                state.scratch = [np.empty_like(p._data) for _ in range(2)]
+                    if key not in state.averages:
+                        zeros = state.averages[key] = aligned_empty(p._data.shape, p._data.dtype)
+                        zeros.fill(0)
+                state.scratch = [aligned_empty(p._data.shape, p._data.dtype) for _ in range(2)]
                 state.numbers = {key: np.zeros((), p.dtype) for key in ("lr", *self.numbers)}
         kernel(self.advance, [state for _, state in moving], changes=(self, *(state for _, state in moving)))
         for p, state in moving:

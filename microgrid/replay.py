@@ -30,7 +30,7 @@ import numpy as np
 from microgrid.errors import ReplayError
 from microgrid.modes import current, enter, leave
 from microgrid.tensor import Tensor
-from microgrid.trace import Recording
+from microgrid.trace import Recording, aligned_copy
 
 CACHE_SIZE = 8  # recordings kept, one per signature: the last, smaller mini-batch has its own
 CHECK_TOLERANCE = 1e-10  # the largest relative difference `check` accepts between replay and eager
@@ -139,7 +139,7 @@ class Replay:
             every replay refills, so the caller's array is never written."""
             if not isinstance(value, (Tensor, np.ndarray)):
                 return value
-            array = np.array(_array(value))
+            array = aligned_copy(_array(value))
             recording.computed(None, array)
             inputs.append((place, array))
             if isinstance(value, np.ndarray):

@@ -14,6 +14,7 @@ NaN) are *guards* instead: run now, and again before every replay.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -38,6 +39,7 @@ class Recording:
         self.kept: list[Any] = []  # keeps every array whose id is in `made` alive (ids stay unique)
         self.state: dict[int, Any] = {}  # arrays and generators the step changes that outlive it
         self.leaves: dict[int, Any] = {}  # leaf tensors with a gradient the step touched
+        self.aligned: set[int] = set()  # ids of the aligned buffers (views of their blocks, not shared)
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -52,22 +54,58 @@ class Recording:
         return id(array) in self.made
 
 
+def is_aligned(array: np.ndarray) -> bool:
+    """True when `array` is a recording's aligned buffer: a view of its own block, shared with nothing."""
+    rec = recording()
+    return rec is not None and id(array) in rec.aligned
+
+
 def recording() -> Recording | None:
     """The Recording of the step being recorded in this thread or task, if one is."""
     return current().recording
 
 
-def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.ndarray) -> None:
-    """Called by Op.apply while recording: `op` computed `out` from the tensors `inputs`."""
+def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.ndarray) -> np.ndarray:
+    """Called by Op.apply while recording: `op` computed `out` from the tensors `inputs`. Returns
+    the array the output tensor holds: `out` itself for a view, else a copy in a buffer aligned
+    to a cache line, which every replay refills."""
     arrays = tuple(t._data for t in inputs)
     for t in inputs:
         if t.op is None and t.requires_grad:
             recording.leaves[id(t)] = t  # a parameter: its array must stay the one recorded
     if any(out is array for array in arrays) or _is_view_of(out, arrays):
         recording.computed(None, out)  # a view follows its array: nothing to compute again
-    else:
-        what = f"{op.describe()}: {', '.join(_shape(a, recording.is_made) for a in arrays)}"
-        recording.computed(op.kernel(arrays, out), out, what)
+        return out
+    out = aligned_copy(out)
+    what = f"{op.describe()}: {', '.join(_shape(a, recording.is_made) for a in arrays)}"
+    recording.computed(op.kernel(arrays, out), out, what)
+    recording.aligned.add(id(out))
+    return out
+
+
+# Bytes: a cache line, and one AVX-512 register. numpy's arrays start wherever malloc put them,
+# usually 16 bytes past a line, and a ufunc whose operands straddle lines runs slower: a (20, 400)
+# multiply takes 1.75 µs on aligned arrays against 3.2-3.4 µs on others. A replay reuses its
+# arrays at every step, so it makes each of them once, aligned (the [2,20,7,5,1] replayed step
+# runs 5-7 % faster for it, and no longer faster or slower by where malloc happened to put it).
+ALIGNMENT = 64
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised array that starts at a multiple of ALIGNMENT bytes: a view into a block of
+    its own, which nothing else shares."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    block = np.empty(nbytes + ALIGNMENT, np.uint8)
+    start = -block.ctypes.data % ALIGNMENT
+    return block[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_copy(array: np.ndarray) -> np.ndarray:
+    """`array` copied into an aligned array of its own (see aligned_empty)."""
+    copy = aligned_empty(array.shape, array.dtype)
+    copy[...] = array
+    return copy
 
 
 def _is_view_of(out: np.ndarray, arrays: tuple[np.ndarray, ...]) -> bool:
