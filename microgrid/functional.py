@@ -89,7 +89,7 @@ def as_tensor(value: Operand, like: Tensor | None = None) -> Tensor:
     if (value.__class__ is float or value.__class__ is int) and like is not None:
         dtype = like._data.dtype  # the common `1 - x` and `x * 0.5`, kept fast
         if dtype.kind == "f":
-            return Tensor._make(ops.scalar(value, dtype))  # made once, read-only: −0.4 % of a step
+            return Tensor._make(ops.scalar(value, dtype))  # cached, read-only: −0.4 % of a step
     if isinstance(value, Tensor):  # (a subclass)
         return value
     if (value.__class__ is list or value.__class__ is tuple) and _holds_tensors(value):

@@ -77,18 +77,18 @@ def constant(value: float, like: Any, name: str | None = None) -> Any:
 
 
 def scalar(value: float, dtype: np.dtype) -> np.ndarray:
-    """`value` as a read-only 0-d array of `dtype`, made once: a kernel's constant. numpy turns a
+    """`value` as a read-only 0-d array of `dtype`, cached: a kernel's constant. numpy turns a
     Python float into an array at every call (~0.15 µs), and one of another dtype would change
-    the result's (a float64 0-d array makes a float32 product float64). Only the first
-    `_MAX_SCALARS` numbers are kept: a learning rate that decays by hand, `w -= lr_t * w.grad`,
-    is a new number at every step."""
+    the result's (a float64 0-d array makes a float32 product float64). The cache is emptied
+    when it holds `_MAX_SCALARS` numbers, and fills again with those in use: a learning rate
+    that decays by hand, `w -= lr_t * w.grad`, is a new number at every step."""
     key = (value, dtype)
     found = _scalars.get(key)
     if found is None:
-        found = np.array(value, dtype=dtype)
+        if len(_scalars) >= _MAX_SCALARS:
+            _scalars.clear()
+        found = _scalars[key] = np.array(value, dtype=dtype)
         found.flags.writeable = False
-        if len(_scalars) < _MAX_SCALARS:
-            _scalars[key] = found
     return found
 
 
@@ -778,13 +778,23 @@ def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
             if size != 1:  # only a size-1 axis can have been stretched
                 raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
             axes.append(axis)
-    if axes and grad.__class__ is np.ndarray:  # a plain backward's: Sum's forward, with no op made
-        grad = Sum.reduce(grad, tuple(axes), keepdims=True)
-    elif axes:
-        grad = Sum.call(grad, axis=tuple(axes), keepdims=True)
+    if axes:
+        grad = _summed(grad, tuple(axes))
     if lead:
         grad = Reshape.call(grad, shape=shape)
     return grad
+
+
+def _summed(grad: Any, axes: tuple[int, ...]) -> Any:
+    """grad summed over `axes`, keeping them: a plain backward's array by Sum's own reduce, with
+    no op made; a Tensor, or an array whose sum overflows or makes NaN (which Sum.call computes
+    again on Tensors and reports, as every op does), by Sum.call."""
+    if grad.__class__ is np.ndarray:
+        try:
+            return Sum.reduce(grad, axes, keepdims=True)
+        except RuntimeWarning:  # (made an error in microgrid's modules: errors.py)
+            pass
+    return Sum.call(grad, axis=axes, keepdims=True)
 
 
 class GetItem(Op):
@@ -918,7 +928,7 @@ class MatMul(Op):
         return f"{self.name} {self.formula}"
 
     def forward(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        # (operands' work without its call: 11 products in a step of the [2,20,7,5,1] network)
+        # (what operands() does, without its call: 11 products in a [2,20,7,5,1] step; change both)
         if self.transpose_a:
             a = a.swapaxes(-1, -2)
         if self.transpose_b:
@@ -926,7 +936,8 @@ class MatMul(Op):
         return _product(a, b)(a, b, out)
 
     def operands(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """a and b as the product reads them: transposed (as views) where the flags say."""
+        """a and b as the product reads them: transposed (as views) where the flags say (forward
+        does the same inline)."""
         return (a.swapaxes(-1, -2) if self.transpose_a else a), (
             b.swapaxes(-1, -2) if self.transpose_b else b
         )

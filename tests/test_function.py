@@ -199,6 +199,25 @@ def test_numpys_zero_division_in_a_rule_of_a_plain_backward_is_reported_at_the_u
     assert {w.filename for w in caught} == {__file__}
 
 
+def test_numpys_overflow_where_the_walk_sums_a_broadcast_gradient_is_reported_not_raised() -> None:
+    """A bias broadcast over the examples gets its gradient summed back by the walk (sum_to),
+    on the arrays of a plain backward: a sum that overflows there is reported as an op's is,
+    and the gradient holds the inf, as in a diverging training run."""
+    from microgrid.errors import report_numerical_warnings
+
+    b = mg.tensor(np.zeros((1, 1)), requires_grad=True, name="b")
+    Z = mg.tensor([[1.0, 2.0]], name="X") + b
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        report_numerical_warnings()
+        Z.backward(mg.tensor([[1e308, 1e308]]))  # b's gradient: 1e308 + 1e308, summed over m
+    assert b.grad.item() == np.inf  # type: ignore[union-attr]
+    messages = [str(w.message) for w in caught]
+    assert [w.category for w in caught] == [mg.NumericalWarning], messages
+    assert messages[0].startswith("sum axis=1 keepdims: overflow"), messages
+    assert {w.filename for w in caught} == {__file__}
+
+
 def test_numpys_overflow_in_the_walks_own_sums_and_casts_is_reported_at_the_users_line() -> None:
     """The walk adds the gradients an input receives and casts one to its input's dtype: those
     overflow too, and are reported as an op's are."""
