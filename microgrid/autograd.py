@@ -241,10 +241,10 @@ def _changed_after_use(t: Tensor, out: Tensor) -> GradError:
     assert op is not None
     used = "made" if t is out else f"used it to make {out.label}"
     return GradError(
-        f"backward: {t.describe()} was changed in place (`-=`, or an optimiser's step()) after "
-        f"{op.describe()} {used}, and its gradient needs the value from then. Compute the graph "
-        "again after the change (a training loop computes its loss anew at every step), change it "
-        "only after backward(), or change a copy"
+        f"backward: {t.describe()} was changed in place (by an operator such as `-=`, or an "
+        f"optimiser's step()) after {op.describe()} {used}, and its gradient needs the value from "
+        "then. Compute the graph again after the change (a training loop computes its loss anew at "
+        "every step), change it only after backward(), or change a copy"
     )
 
 
@@ -472,13 +472,13 @@ def _own(grad: Tensor | np.ndarray, handed_out: set[int]) -> Tensor:
     """`grad` (a Tensor, or a plain walk's array) as a Tensor, its array copied if it may be
     shared: a numpy view of another array, an array already handed out (add gives one gradient to
     both inputs), or the caller's seed. So `a.grad.data *= 0` never changes `b.grad`; fresh
-    arrays, the usual case, are not copied, and neither are a recording's aligned arrays, views
-    of blocks of their own (trace.aligned_empty)."""
+    arrays, the usual case, are not copied, and neither are the outputs a recording puts in
+    aligned blocks of their own (trace.is_private_output)."""
     if grad.__class__ is Tensor:
         data = grad._data
     else:  # a plain walk's array, or the numpy scalar a 0-d array's arithmetic gives
         data = grad if grad.__class__ is np.ndarray else np.asarray(grad)
-    if (data.base is not None and not trace.is_aligned(data)) or id(data) in handed_out:
+    if (data.base is not None and not trace.is_private_output(data)) or id(data) in handed_out:
         data = trace.copied(data, data.copy())
     elif grad.__class__ is Tensor:
         handed_out.add(id(data))

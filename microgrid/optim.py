@@ -33,7 +33,7 @@ from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
-from microgrid.trace import aligned_empty, depends_on, kernel
+from microgrid.trace import aligned_copy, aligned_empty, depends_on, kernel
 
 # The most steps or schedule calls a loaded state may count: 2**53, past which a float no longer
 # tells one count from the next, and which no run reaches (at a step a microsecond, 285 years).
@@ -292,7 +292,7 @@ def _average(p: Tensor, owner: str, key: str, value: object) -> np.ndarray:
         raise ValueError(f"{owner}: {key!r} holds NaN or infinite values")
     if key in _SQUARES and (array < 0).any():
         raise ValueError(f"{owner}: {key!r}, an average of g², holds negative values (min {array.min()})")
-    return np.array(array, dtype=p.dtype)
+    return aligned_copy(array.astype(p.dtype, copy=False))
 
 
 class SGD(Optimizer):

@@ -29,7 +29,7 @@ import numpy as np
 
 from microgrid.errors import ReplayError
 from microgrid.modes import current, enter, leave
-from microgrid.tensor import Tensor
+from microgrid.tensor import Tensor, _creation_counter
 from microgrid.trace import Recording, aligned_copy
 
 CACHE_SIZE = 8  # recordings kept, one per signature: the last, smaller mini-batch has its own
@@ -60,6 +60,10 @@ class Recorded:
             if leaf._grad is None or recording.is_made(leaf._grad._data)
         ]
         self.conditions = recording.conditions
+        # The parameters the step changes in place (an optimiser's update, `w -= ...`): stamped
+        # after every replay, as the eager step stamps them, so that a graph made before it
+        # refuses its backward rather than read the new values.
+        self.changed = [leaf for leaf in recording.leaves.values() if id(leaf._data) in recording.state]
         self.outputs: list[tuple[np.ndarray, str | None]] = []
         self.shape: type | None = None  # the step returned a Tensor (None) or this sequence type
 
@@ -87,6 +91,8 @@ class Recorded:
             kernel()
         for leaf, grad in self.grads:
             leaf._grad = grad
+        for leaf in self.changed:
+            leaf._version = next(_creation_counter)  # (Tensor._stamp_change, without its call)
         return self.result()
 
     def result(self) -> Any:

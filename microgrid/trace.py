@@ -39,7 +39,7 @@ class Recording:
         self.kept: list[Any] = []  # keeps every array whose id is in `made` alive (ids stay unique)
         self.state: dict[int, Any] = {}  # arrays and generators the step changes that outlive it
         self.leaves: dict[int, Any] = {}  # leaf tensors with a gradient the step touched
-        self.aligned: set[int] = set()  # ids of the aligned buffers (views of their blocks, not shared)
+        self.private: set[int] = set()  # ids of the ops' outputs, each in an aligned block of its own
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -54,10 +54,11 @@ class Recording:
         return id(array) in self.made
 
 
-def is_aligned(array: np.ndarray) -> bool:
-    """True when `array` is a recording's aligned buffer: a view of its own block, shared with nothing."""
+def is_private_output(array: np.ndarray) -> bool:
+    """True when `array` is the output of an op being recorded, in an aligned block that no other
+    array shares (a view of it, a reshape, is another array with another id)."""
     rec = recording()
-    return rec is not None and id(array) in rec.aligned
+    return rec is not None and id(array) in rec.private
 
 
 def recording() -> Recording | None:
@@ -79,12 +80,12 @@ def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.
     out = aligned_copy(out)
     what = f"{op.describe()}: {', '.join(_shape(a, recording.is_made) for a in arrays)}"
     recording.computed(op.kernel(arrays, out), out, what)
-    recording.aligned.add(id(out))
+    recording.private.add(id(out))
     return out
 
 
 # Bytes: a cache line, and one AVX-512 register. numpy's arrays start wherever malloc put them,
-# usually 16 bytes past a line, and a ufunc whose operands straddle lines runs slower: a (20, 400)
+# at any multiple of 16 bytes, and a ufunc whose operands straddle lines runs slower: a (20, 400)
 # multiply takes 1.75 µs on aligned arrays against 3.2-3.4 µs on others. A replay reuses its
 # arrays at every step, so it makes each of them once, aligned (the [2,20,7,5,1] replayed step
 # runs 5-7 % faster for it, and no longer faster or slower by where malloc happened to put it).
@@ -102,7 +103,13 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 
 
 def aligned_copy(array: np.ndarray) -> np.ndarray:
-    """`array` copied into an aligned array of its own (see aligned_empty)."""
+    """`array` copied into an aligned array of its own (see aligned_empty), in the same memory
+    order (an op on a transposed array makes one in Fortran order). An array of Python objects
+    cannot live in a block of bytes: it is copied as numpy allocates it."""
+    if array.dtype.hasobject:
+        return np.array(array)
+    if array.flags.f_contiguous and not array.flags.c_contiguous:
+        return aligned_copy(array.T).T
     copy = aligned_empty(array.shape, array.dtype)
     copy[...] = array
     return copy

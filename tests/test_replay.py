@@ -227,7 +227,7 @@ def test_a_replay_computes_into_arrays_aligned_to_cache_lines_and_copies_no_grad
     fast = mg.replay(step)
     fast(mg.tensor(X), mg.tensor(Y))
     recording = next(iter(fast.recordings.values())).recording
-    computed = [array for array in recording.kept if id(array) in recording.aligned]
+    computed = [array for array in recording.kept if id(array) in recording.private]
     inputs = [array for _, array in next(iter(fast.recordings.values())).inputs]
     assert len(computed) > 20
     misaligned = [a.shape for a in computed + inputs if a.ctypes.data % mg.trace.ALIGNMENT]
@@ -237,3 +237,43 @@ def test_a_replay_computes_into_arrays_aligned_to_cache_lines_and_copies_no_grad
     assert not [line for line in fast.listing().splitlines() if line.split()[1] == "copy:"]
     first = fast(mg.tensor(X), mg.tensor(Y)).item()
     assert np.isfinite(first)
+
+
+def test_a_graph_made_before_a_replayed_step_is_refused_as_after_an_eager_one() -> None:
+    X, Y = problem()
+    _, _, step = plain_training()
+    fast = mg.replay(step)
+    fast(mg.tensor(X), mg.tensor(Y))
+    stale = step(mg.tensor(X), mg.tensor(Y))  # an eager step: its graph, then its update
+    with pytest.raises(mg.GradError, match="changed in place"):
+        stale.backward()
+    model, _, step = plain_training()
+    fast = mg.replay(step)
+    fast(mg.tensor(X), mg.tensor(Y))
+    fast(mg.tensor(X), mg.tensor(Y))
+    before = nn.sigmoid_cross_entropy(model(mg.tensor(X)), mg.tensor(Y))
+    fast(mg.tensor(X), mg.tensor(Y))  # replayed: the optimiser's Python does not run
+    with pytest.raises(mg.GradError, match="changed in place"):
+        before.backward()
+
+
+def test_arguments_of_any_dtype_and_memory_order_are_copied_as_they_are() -> None:
+    X, Y = problem()
+    _, _, step = plain_training()
+    seen = []
+
+    def tagged(X: mg.Tensor, Y: mg.Tensor, tags: np.ndarray) -> mg.Tensor:
+        seen.append(tags)
+        return step(X, Y)
+
+    fast = mg.replay(tagged)
+    tags = np.array(["a", None], dtype=object)  # no aligned block can hold Python objects
+    fast(mg.tensor(X), mg.tensor(Y), tags)
+    assert list(seen[0]) == ["a", None] and seen[0] is not tags
+    assert np.isfinite(fast(mg.tensor(X), mg.tensor(Y), tags).item())
+    from microgrid.trace import aligned_copy
+
+    fortran = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    copy = aligned_copy(fortran)
+    assert copy.flags.f_contiguous and copy.ctypes.data % mg.trace.ALIGNMENT == 0
+    np.testing.assert_array_equal(copy, fortran)
