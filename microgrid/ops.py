@@ -45,6 +45,7 @@ mask a rule needs is computed by an op, so the backward pass is a complete graph
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, ClassVar
@@ -82,7 +83,8 @@ def scalar(value: float, dtype: np.dtype) -> np.ndarray:
     the result's (a float64 0-d array makes a float32 product float64). The cache is emptied
     when it holds `_MAX_SCALARS` numbers, and fills again with those in use: a learning rate
     that decays by hand, `w -= lr_t * w.grad`, is a new number at every step."""
-    key = (value, dtype)
+    # (0.0 == −0.0 and they hash alike, but x · −0.0 is −0.0: a zero's key says its sign)
+    key = (value, dtype) if value else (value, dtype, math.copysign(1.0, value))
     found = _scalars.get(key)
     if found is None:
         if len(_scalars) >= _MAX_SCALARS:
@@ -92,7 +94,7 @@ def scalar(value: float, dtype: np.dtype) -> np.ndarray:
     return found
 
 
-_scalars: dict[tuple[float, np.dtype], np.ndarray] = {}
+_scalars: dict[tuple[Any, ...], np.ndarray] = {}
 _MAX_SCALARS = 1024
 
 

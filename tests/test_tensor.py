@@ -300,3 +300,13 @@ def test_a_new_number_at_every_step_does_not_grow_memory(monkeypatch: pytest.Mon
     assert len(ops._scalars) <= ops._MAX_SCALARS
     expected = np.array([1.0, 2.0]) - sum(0.1 / (1 + 0.01 * t) for t in range(steps))
     np.testing.assert_allclose(w.data, expected)
+
+
+def test_a_zero_keeps_its_sign_whichever_comes_first() -> None:
+    # 0.0 and −0.0 are equal and hash alike, so a cache of numbers keyed by value alone would
+    # hand out whichever came first: x · 0.0 would be −0.0 (and 1 / it −inf) after an x · −0.0.
+    x = mg.tensor([1.0, 2.0])
+    for _ in range(2):
+        assert np.signbit((x * -0.0).data).all()
+        assert not np.signbit((x * 0.0).data).any()
+        assert not np.signbit((x * 0).data).any()
