@@ -130,21 +130,24 @@ EXP_OP = Exercise(
     mistakes=(
         Mistake(
             "exp-forgot-grad",
-            "backward returns e^a alone: the chain rule multiplies it by the incoming gradient, grad · out",
+            "the rule (backward, or vjp) returns e^a alone: the chain rule multiplies it by the "
+            "incoming gradient, grad · out",
             measured(ForgotGrad),
         ),
         Mistake(
             "exp-slope-one",
-            "backward passes grad through unchanged: e^a's slope is e^a, so grad · out",
+            "the rule (backward, or vjp) passes grad through unchanged: e^a's slope is e^a, so grad · out",
             measured(SlopeOne),
         ),
         Mistake(
             "exp-used-input",
-            "backward multiplies grad by the input a: the derivative of e^a is e^a "
-            "itself, the output, grad · out",
+            "the rule (backward, or vjp) multiplies grad by the input a: the derivative of e^a is "
+            "e^a itself, the output, grad · out",
             measured(UsedInput),
         ),
-        Mistake("exp-sign", "backward has the wrong sign: d/da e^a = +e^a", measured(WrongSign)),
+        Mistake(
+            "exp-sign", "the rule (backward, or vjp) has the wrong sign: d/da e^a = +e^a", measured(WrongSign)
+        ),
         Mistake(
             "exp-numpy-backward",
             "the second derivative is 0: backward computed in numpy "
