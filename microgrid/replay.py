@@ -30,7 +30,7 @@ import numpy as np
 from microgrid.errors import ReplayError
 from microgrid.modes import current, enter, leave
 from microgrid.tensor import Tensor, _creation_counter
-from microgrid.trace import Recording, aligned_copy
+from microgrid.trace import Recording, aligned_copy, arrays_in, reuse_dying_inputs
 
 CACHE_SIZE = 8  # recordings kept, one per signature: the last, smaller mini-batch has its own
 CHECK_TOLERANCE = 1e-10  # the largest relative difference `check` accepts between replay and eager
@@ -94,6 +94,16 @@ class Recorded:
         for leaf in self.changed:
             leaf._version = next(_creation_counter)  # (Tensor._stamp_change, without its call)
         return self.result()
+
+    def reuse_arrays(self) -> None:
+        """Let kernels write into inputs they read for the last time (trace.reuse_dying_inputs),
+        keeping every array the caller can see or the next step reads."""
+        keep = [array for array, _ in self.outputs]
+        keep += [array for _, array in self.inputs]
+        keep += [array for _, array in self.parameters]
+        keep += [grad._data for _, grad in self.grads if grad is not None]
+        keep += arrays_in(list(self.recording.state.values()))
+        reuse_dying_inputs(self.recording, keep)
 
     def result(self) -> Any:
         """What the step returned, as new tensors holding copies (the arrays are refilled next time)."""
@@ -170,6 +180,7 @@ class Replay:
                     "what the step computes (the loss)"
                 )
         recorded.outputs = [(output._data, output.name) for output in outputs]
+        recorded.reuse_arrays()
         self.recordings[key] = recorded
         if len(self.recordings) > CACHE_SIZE:
             self.recordings.popitem(last=False)
