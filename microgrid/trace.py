@@ -122,9 +122,11 @@ def reuse_dying_inputs(recording: Recording, keep: list[np.ndarray]) -> None:
     numpy's own step does as much by accident, since a temporary freed is the next one
     allocated; a replay that kept one array per result touched more memory, and on the
     [784,256,256,1] network ran 4-6 % slower for it. `keep` holds the arrays that must stay as
-    they are: the step's inputs, outputs, gradients, parameters and state. Memory is followed by
-    the block an array lives in, so that a view (a transposed operand made inside a kernel, a
-    reshape) counts as a use of what it views; an array seen as more than one view is left alone.
+    they are: the step's inputs, outputs, gradients, parameters and state, and what guards read.
+    Only ops' outputs in blocks of their own take part. Memory is followed by the block an array
+    lives in, so that a view (a transposed operand made inside a kernel, a reshape) counts as a use
+    of what it views, and an array seen as more than one view is left alone. A kernel that reads
+    arrays arrays_in cannot list (a callable object of a custom op) turns reuse off.
     """
     kernels = recording.kernels
     views: dict[int, set[int]] = {}  # a block -> the ids of the arrays seen on it
@@ -132,12 +134,17 @@ def reuse_dying_inputs(recording: Recording, keep: list[np.ndarray]) -> None:
     for array in recording.kept:
         if isinstance(array, np.ndarray):
             views.setdefault(_block(array), set()).add(id(array))
-    for position, kernel in enumerate(kernels):
-        for array in arrays_in(kernel):
+    try:
+        reads = [arrays_in(kernel) for kernel in kernels]
+        guarded = [array for guard in recording.guards for array in arrays_in(guard)]
+    except Opaque:
+        return  # a kernel may read arrays no one can list: reuse none
+    for position, arrays in enumerate(reads):
+        for array in arrays:
             views.setdefault(_block(array), set()).add(id(array))
             last[_block(array)] = position
     kept = {_block(array) for array in keep}
-    kept |= {_block(array) for guard in recording.guards for array in arrays_in(guard)}
+    kept |= {_block(array) for array in guarded}  # (a guard reads them before the kernels)
     kept |= {block for block, seen in views.items() if len(seen) > 1}  # (views of each other)
     replaced: dict[int, np.ndarray] = {}  # a result's array id -> the input array that holds it now
     for position, kernel in enumerate(kernels):
@@ -166,8 +173,9 @@ def _block(array: np.ndarray) -> int:
 def _dying_input(
     kernel: Any, position: int, last: dict[int, int], kept: set[int], recording: Recording
 ) -> np.ndarray | None:
-    """An input of the elementwise ufunc `kernel` that it may write its result into: one of the
-    recording's own arrays, read for the last time here, laid out as the result is."""
+    """An input of the elementwise ufunc `kernel` that it may write its result into: like the
+    result, an op's output in an aligned block of its own (never a view, an input, a constant or
+    state), read for the last time here, laid out as the result is."""
     func = getattr(kernel, "func", None)
     if not isinstance(func, np.ufunc) or func.signature is not None or func.nout != 1 or kernel.keywords:
         return None  # (not elementwise: a matmul may not write into what it reads)
@@ -175,14 +183,16 @@ def _dying_input(
     if len(args) != func.nin + 1 or not isinstance(args[-1], np.ndarray):
         return None
     out = args[-1]
-    if _block(out) in kept or any(isinstance(a, np.ndarray) and _block(a) == _block(out) for a in args[:-1]):
+    if id(out) not in recording.private or _block(out) in kept:
+        return None  # (an op's own result, in a block no other array shares, or nothing)
+    if any(isinstance(a, np.ndarray) and _block(a) == _block(out) for a in args[:-1]):
         return None
     for array in args[:-1]:
         if (
             isinstance(array, np.ndarray)
+            and id(array) in recording.private
             and last.get(_block(array)) == position
             and _block(array) not in kept
-            and recording.is_made(array)
             and array.shape == out.shape
             and array.dtype == out.dtype
             and array.strides == out.strides
@@ -191,18 +201,54 @@ def _dying_input(
     return None
 
 
-def arrays_in(value: Any) -> list[np.ndarray]:
-    """The arrays a kernel reads or writes: its arguments, and those of the partials inside it."""
+def arrays_in(value: Any, depth: int = 2) -> list[np.ndarray]:
+    """The arrays a kernel (or a guard) may read or write: its arguments, a Tensor's array, those
+    of the partials inside it, of a function's closure and of a bound method's object (an op's
+    mask index), to `depth` levels of objects. Raises Opaque for a callable it cannot see into."""
     if isinstance(value, np.ndarray):
         return [value]
+    data = getattr(value, "_data", None)  # (a Tensor: trace cannot import it)
+    if isinstance(data, np.ndarray):
+        return [data]
     if isinstance(value, partial):
-        found = arrays_in(value.func)
+        found = arrays_in(value.func, depth)
         for item in (*value.args, *value.keywords.values()):
-            found += arrays_in(item)
+            found += arrays_in(item, depth)
         return found
     if isinstance(value, (list, tuple)):
-        return [array for item in value for array in arrays_in(item)]
+        return [array for item in value for array in arrays_in(item, depth)]
+    if isinstance(value, dict):
+        return [array for item in value.values() for array in arrays_in(item, depth)]
+    if isinstance(value, (np.ufunc, type, int, float, str, bool, np.generic)) or value is None:
+        return []
+    if callable(value):
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, (np.ufunc, type)) or (owner is None and type(value).__name__ in _BUILTIN):
+            return []  # np.add.reduce, np.copyto: numpy's own, reading only their arguments
+        if hasattr(value, "__func__"):  # a bound method: what its object holds
+            return arrays_in(vars(owner) if hasattr(owner, "__dict__") else (), depth)
+        if hasattr(value, "__code__"):  # a function: what its closure holds
+            cells = [cell.cell_contents for cell in value.__closure__ or () if _filled(cell)]
+            return arrays_in(cells, depth)
+        raise Opaque(value)
+    if depth and hasattr(value, "__dict__"):  # an object passed along (an optimiser's state)
+        return arrays_in(vars(value), depth - 1)
     return []
+
+
+_BUILTIN = ("builtin_function_or_method", "_ArrayFunctionDispatcher")
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:  # (an empty cell)
+        return False
+    return True
+
+
+class Opaque(Exception):
+    """A kernel whose reads arrays_in cannot list: reuse_dying_inputs then reuses nothing."""
 
 
 def _substituted(value: Any, replaced: dict[int, np.ndarray]) -> Any:
