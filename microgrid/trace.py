@@ -137,7 +137,7 @@ def reuse_dying_inputs(recording: Recording, keep: list[np.ndarray]) -> None:
     try:
         reads = [arrays_in(kernel) for kernel in kernels]
         guarded = [array for guard in recording.guards for array in arrays_in(guard)]
-    except Opaque:
+    except (Opaque, RecursionError):  # (RecursionError: a structure that holds itself)
         return  # a kernel may read arrays no one can list: reuse none
     for position, arrays in enumerate(reads):
         for array in arrays:
