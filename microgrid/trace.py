@@ -125,8 +125,9 @@ def reuse_dying_inputs(recording: Recording, keep: list[np.ndarray]) -> None:
     they are: the step's inputs, outputs, gradients, parameters and state, and what guards read.
     Only ops' outputs in blocks of their own take part. Memory is followed by the block an array
     lives in, so that a view (a transposed operand made inside a kernel, a reshape) counts as a use
-    of what it views, and an array seen as more than one view is left alone. A kernel that reads
-    arrays arrays_in cannot list (a callable object of a custom op) turns reuse off.
+    of what it views, and an array seen as more than one view is left alone, as is one a kernel
+    reads other than as an argument (through a Tensor, an op's attribute). A kernel whose reads
+    cannot be listed (code from outside microgrid: a custom op's forward) turns reuse off.
     """
     kernels = recording.kernels
     views: dict[int, set[int]] = {}  # a block -> the ids of the arrays seen on it
@@ -135,16 +136,18 @@ def reuse_dying_inputs(recording: Recording, keep: list[np.ndarray]) -> None:
         if isinstance(array, np.ndarray):
             views.setdefault(_block(array), set()).add(id(array))
     try:
-        reads = [arrays_in(kernel) for kernel in kernels]
+        found = [reads(kernel) for kernel in kernels]
         guarded = [array for guard in recording.guards for array in arrays_in(guard)]
     except (Opaque, RecursionError):  # (RecursionError: a structure that holds itself)
         return  # a kernel may read arrays no one can list: reuse none
-    for position, arrays in enumerate(reads):
-        for array in arrays:
-            views.setdefault(_block(array), set()).add(id(array))
-            last[_block(array)] = position
     kept = {_block(array) for array in keep}
     kept |= {_block(array) for array in guarded}  # (a guard reads them before the kernels)
+    for position, pairs in enumerate(found):
+        for array, direct in pairs:
+            views.setdefault(_block(array), set()).add(id(array))
+            last[_block(array)] = position
+            if not direct:  # (read where no substitute can be given: kept as it is)
+                kept.add(_block(array))
     kept |= {block for block, seen in views.items() if len(seen) > 1}  # (views of each other)
     replaced: dict[int, np.ndarray] = {}  # a result's array id -> the input array that holds it now
     for position, kernel in enumerate(kernels):
@@ -201,39 +204,56 @@ def _dying_input(
     return None
 
 
-def arrays_in(value: Any, depth: int = 2) -> list[np.ndarray]:
-    """The arrays a kernel (or a guard) may read or write: its arguments, a Tensor's array, those
-    of the partials inside it, of a function's closure and of a bound method's object (an op's
-    mask index), to `depth` levels of objects. Raises Opaque for a callable it cannot see into."""
+def arrays_in(value: Any) -> list[np.ndarray]:
+    """The arrays a kernel (or a guard) may read or write (see reads)."""
+    return [array for array, _ in reads(value)]
+
+
+def reads(value: Any, direct: bool = True, depth: int = 4) -> list[tuple[np.ndarray, bool]]:
+    """Each array a kernel may read or write, and whether it is *direct*: an argument of the
+    kernel's partials (or in a list or tuple among them), which `_substituted` can point at
+    another array. Arrays reached through a Tensor, a dict, a closure or a bound method's object
+    (an op's mask index, an optimiser's state) are indirect. Code from outside microgrid, and
+    objects nested deeper than `depth`, cannot be listed: Opaque."""
     if isinstance(value, np.ndarray):
-        return [value]
+        return [(value, direct)]
     data = getattr(value, "_data", None)  # (a Tensor: trace cannot import it)
     if isinstance(data, np.ndarray):
-        return [data]
+        return [(data, False)]
     if isinstance(value, partial):
-        found = arrays_in(value.func, depth)
+        found = reads(value.func, direct, depth)
         for item in (*value.args, *value.keywords.values()):
-            found += arrays_in(item, depth)
+            found += reads(item, direct, depth)
         return found
     if isinstance(value, (list, tuple)):
-        return [array for item in value for array in arrays_in(item, depth)]
+        return [pair for item in value for pair in reads(item, direct, depth)]
     if isinstance(value, dict):
-        return [array for item in value.values() for array in arrays_in(item, depth)]
-    if isinstance(value, (np.ufunc, type, int, float, str, bool, np.generic)) or value is None:
+        return [pair for item in value.values() for pair in reads(item, False, depth)]
+    if value is None or isinstance(value, (np.ufunc, type, int, float, complex, str, bytes, np.generic)):
         return []
     if callable(value):
         owner = getattr(value, "__self__", None)
         if isinstance(owner, (np.ufunc, type)) or (owner is None and type(value).__name__ in _BUILTIN):
             return []  # np.add.reduce, np.copyto: numpy's own, reading only their arguments
+        if not _ours(value):
+            raise Opaque(value)  # (its reads may go anywhere: module globals, deep objects)
         if hasattr(value, "__func__"):  # a bound method: what its object holds
-            return arrays_in(vars(owner) if hasattr(owner, "__dict__") else (), depth)
-        if hasattr(value, "__code__"):  # a function: what its closure holds
+            return reads(vars(owner) if hasattr(owner, "__dict__") else {}, False, depth - 1)
+        if hasattr(value, "__code__"):  # a function: what its closure and defaults hold
             cells = [cell.cell_contents for cell in value.__closure__ or () if _filled(cell)]
-            return arrays_in(cells, depth)
+            return reads([*cells, *(value.__defaults__ or ())], False, depth)
         raise Opaque(value)
-    if depth and hasattr(value, "__dict__"):  # an object passed along (an optimiser's state)
-        return arrays_in(vars(value), depth - 1)
+    if hasattr(value, "__dict__"):  # an object passed along (an optimiser's state)
+        if depth <= 0:
+            raise Opaque(value)
+        return reads(vars(value), False, depth - 1)
     return []
+
+
+def _ours(function: Any) -> bool:
+    """True for microgrid's own functions and methods, whose reads `reads` can list."""
+    module = getattr(getattr(function, "__func__", function), "__module__", None) or ""
+    return module == "microgrid" or module.startswith("microgrid.")
 
 
 _BUILTIN = ("builtin_function_or_method", "_ArrayFunctionDispatcher")

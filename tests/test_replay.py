@@ -392,3 +392,37 @@ def test_a_kernel_whose_reads_cannot_be_listed_turns_reuse_off() -> None:
         return [W], step
 
     _replayed_equals_eager(make, lambda i: (mg.tensor(X * (1 + 0.1 * i)),))
+
+
+def test_a_kernel_of_the_users_own_that_reads_a_computed_tensor_sees_it_every_replay() -> None:
+    # trace.kernel runs code of the caller's at every replay; what it reads (here y, through the
+    # Tensor in its closure) cannot be pointed elsewhere, so no array is reused in such a step.
+    from microgrid import trace
+
+    X = np.random.default_rng(0).standard_normal((3, 8))
+
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor(np.random.default_rng(1).standard_normal((1, 3)), requires_grad=True)
+        sgd = optim.SGD([W], lr=0.1)
+        total = np.zeros((1, 8))
+
+        def step(X: mg.Tensor) -> mg.Tensor:
+            y = (W @ X) * 2.0  # would be written into W @ X's array, which nothing else reads
+            trace.kernel(lambda: np.add(total, y.data, out=total), changes=(total,))
+            J = (y**2).mean() + mg.tensor(total).sum() * 0.0
+            sgd.zero_grad()
+            J.backward()
+            sgd.step()
+            return J
+
+        step.total = total  # type: ignore[attr-defined]
+        return [W], step
+
+    eager_params, eager = make()
+    params, step = make()
+    fast = mg.replay(step)
+    for i in range(6):
+        fast(mg.tensor(X * (1 + 0.1 * i)))
+        eager(mg.tensor(X * (1 + 0.1 * i)))
+    np.testing.assert_allclose(step.total, eager.total, rtol=1e-12)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(params[0].data, eager_params[0].data, rtol=1e-12)
