@@ -30,7 +30,7 @@ import numpy as np
 from microgrid.errors import ReplayError
 from microgrid.modes import current, enter, leave
 from microgrid.tensor import Tensor, _creation_counter
-from microgrid.trace import Recording, aligned_copy, arrays_in, reuse_dying_inputs
+from microgrid.trace import Recording, aligned_copy, reuse_dying_inputs
 
 CACHE_SIZE = 8  # recordings kept, one per signature: the last, smaller mini-batch has its own
 CHECK_TOLERANCE = 1e-10  # the largest relative difference `check` accepts between replay and eager
@@ -102,7 +102,9 @@ class Recorded:
         keep += [array for _, array in self.inputs]
         keep += [array for _, array in self.parameters]
         keep += [grad._data for _, grad in self.grads if grad is not None]
-        keep += arrays_in(list(self.recording.state.values()))
+        # (the arrays the step changes in place; the objects it changes hold no op's output,
+        # which is all that is ever reused)
+        keep += [item for item in self.recording.state.values() if isinstance(item, np.ndarray)]
         reuse_dying_inputs(self.recording, keep)
 
     def result(self) -> Any:

@@ -426,3 +426,26 @@ def test_a_kernel_of_the_users_own_that_reads_a_computed_tensor_sees_it_every_re
         eager(mg.tensor(X * (1 + 0.1 * i)))
     np.testing.assert_allclose(step.total, eager.total, rtol=1e-12)  # type: ignore[attr-defined]
     np.testing.assert_allclose(params[0].data, eager_params[0].data, rtol=1e-12)
+
+
+def test_state_holding_code_of_the_users_does_not_stop_a_recording() -> None:
+    # A schedule (changed by every step) that holds a function of the caller's: the reuse pass
+    # keeps what the step changes in place, and must not try to read into such objects.
+    X, Y = problem()
+    _, sgd, step = plain_training()
+
+    class Noted(optim.ExponentialDecay):
+        def __init__(self, optimizer: optim.Optimizer) -> None:
+            super().__init__(optimizer, gamma=0.9)
+            self.note = lambda: "the caller's"
+
+    schedule = Noted(sgd)
+
+    def scheduled(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        J = step(X, Y)
+        schedule.step()
+        return J
+
+    fast = mg.replay(scheduled, check=2)
+    costs = [fast(mg.tensor(X), mg.tensor(Y)).item() for _ in range(4)]
+    assert costs[-1] < costs[0] and sgd.lr == pytest.approx(0.1 * 0.9**4)
