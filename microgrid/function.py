@@ -492,4 +492,7 @@ from microgrid.tensor import _creation_counter as _creations  # noqa: E402
 
 def _any_recorded(inputs: Sequence[Tensor]) -> bool:
     """True when one of `inputs` was made by a recorded op, or is data with a name (X, Y)."""
-    return any(t.op is not None or t.name is not None for t in inputs)
+    for t in inputs:  # noqa: SIM110 (a loop, not any() of a generator: no generator to make)
+        if t.op is not None or t.name is not None:
+            return True
+    return False
