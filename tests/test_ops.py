@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from strategies import broadcastable_shapes, shapes, values
 
 import microgrid as mg
+from microgrid.errors import report_numerical_warnings
 from microgrid.function import Op
 from microgrid.ops import MatMul, SoftmaxCrossEntropy
 
@@ -648,9 +649,25 @@ def test_stable_at_large_inputs_values_and_gradients_finite_without_warnings(nam
 
 def test_stable_functions_have_the_right_limits() -> None:
     z = mg.tensor([1e4, -1e4])
-    np.testing.assert_array_equal(mg.sigmoid(z).data, [1.0, 0.0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        report_numerical_warnings()  # pytest replaced the filters for this test: put microgrid's back
+        sigmoid = mg.sigmoid(z).data
+    np.testing.assert_array_equal(sigmoid, [1.0, 0.0])
+    assert not caught, [str(w.message) for w in caught]  # e^1e4 overflowed inside, and went unseen
     np.testing.assert_array_equal(mg.softplus(z).data, [1e4, 0.0])
     np.testing.assert_allclose(mg.logsumexp(mg.tensor([1e4, 1e4])).item(), 1e4 + np.log(2))
+
+
+def test_sigmoid_where_its_quick_form_overflows() -> None:
+    # Below −709, e^−z overflows: σ is then computed by its stable form, which keeps the tiny
+    # (subnormal) values 1 / (1 + e^−z) would round to 0, and nothing is reported.
+    z = np.array([-740.0, -720.0, -30.0, 0.0, 5.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = mg.sigmoid(mg.tensor(z)).data
+    np.testing.assert_allclose(got[:2], np.exp(z[:2]), rtol=1e-6)
+    np.testing.assert_allclose(got[2:], 1 / (1 + np.exp(-z[2:])), rtol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
