@@ -286,11 +286,8 @@ def sum(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def mean(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Σ x / n over `axis`, composed as sum · (1/n)."""
-    x = as_tensor(x)
-    total = sum(x, axis, keepdims)
-    size = x._data.size  # (the arrays' sizes, not properties: −0.2 % of a step, with Sum's)
-    return total * (total._data.size / size if size else math.nan)  # 1/n, n = elements per sum
+    """Σ x / n over `axis` (every axis when None), computed as Σ x · (1/n)."""
+    return ops.Mean.apply(as_tensor(x), axis=_axis(axis), keepdims=keepdims)
 
 
 def var(x: Operand, axis: Axis = None, keepdims: bool = False, *, ddof: float = 0) -> Tensor:

@@ -23,7 +23,9 @@ Why each one is a primitive:
     Compare Sign               no gradient: the masks and conditions the rules above use. They are
                                recorded all the same, so a picture can say `Z[1] > 0`.
     Cast                       float32 ↔ float64 (and a bool mask to numbers).
-    Sum Max                    the reductions; mean is sum · 1/n, min is −max(−a).
+    Sum Mean Max               the reductions; min is −max(−a). Mean (Σ a · 1/n) is one node, not a
+                               sum and a product: the course's cost J = (1/m) Σ L reads as one op,
+                               and its backward as one step.
     Prod                       one node, not a Mul per element (e^(Σ ln a) fails at a ≤ 0); its
                                rule, the product of the others, is exact where elements are 0.
     Shift                      logsumexp's max-shift (no gradient: any shift gives the same value).
@@ -631,6 +633,41 @@ class Sum(Reduction):
         if not self.keepdims and self.axis is not None:  # a full sum's scalar broadcasts as is
             g = Reshape.call(g, shape=kept_shape(shape, self.axis))
         return BroadcastTo.call(g, shape=shape)
+
+
+class Mean(Sum):
+    """Σ a / n, as Σ a · (1/n): a primitive, not a Sum and a Mul, so that a cost J = (1/m) Σ L is
+    one node, as the course writes it, and its backward one step (g · 1/m repeated), not three."""
+
+    name = "mean"
+    formula, rules = "Σ a / m", ("g · 1/m repeated along the averaged axes",)
+
+    def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return _scaled_sum(a, self.axis, self.keepdims, _one_over_count(a, self.axis), out)
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        (a,) = arrays
+        return partial(_scaled_sum, a, self.axis, self.keepdims, _one_over_count(a, self.axis), out)
+
+    def vjp(self, g: Any, out: Any, a: Any) -> Any:
+        # Sum's rule (repeat g along the averaged axes) on g · 1/n: n from the shapes alone.
+        return super().vjp(g * constant(out.size / a.size if a.size else math.nan, g), out, a)
+
+
+def _scaled_sum(a: np.ndarray, axis: Any, keepdims: bool, scale: np.ndarray, out: np.ndarray | None) -> Any:
+    """Σ a over `axis` times `scale` (1/n), into `out` when given (a replay's buffer)."""
+    # (positional arguments, quicker than keywords, which numpy's type stubs do not describe)
+    return np.multiply(np.add.reduce(a, axis, None, out, keepdims), scale, out)  # type: ignore[call-overload]
+
+
+def _one_over_count(a: np.ndarray, axis: Any) -> np.ndarray:
+    """1/n, n the number of elements each mean over `axis` averages (NaN for none, as numpy's
+    mean of nothing), as a 0-d array of a's float dtype (float64 for integers and booleans)."""
+    count = math.prod([a.shape[i] for i in normalize_axes(axis, a.ndim)])
+    return scalar(1 / count if count else math.nan, a.dtype if a.dtype.kind == "f" else _FLOAT64)
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 class Max(Reduction):
