@@ -14,8 +14,9 @@ eager step allocated, so a replay allocates nothing but the loss it returns.
 A recording holds under the conditions it was made in, checked before every replay: the same
 parameters with the same arrays, the same grad and anomaly modes, the same layer modes
 (dropout's training, keep_prob); otherwise the step is recorded again. Checks that read values
-(label ranges) run before every replay too. `check=k` runs the first k replays beside an eager
-step from the same state and raises if they differ.
+(label ranges) are kernels too, run where the step ran them: a replay refuses bad values on the
+step the eager step would. `check=k` runs the first k replays beside an eager step from the same
+state and raises if they differ.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ class Recorded:
         self.recording = recording
         self.inputs = inputs  # (argument position or keyword, the array the kernels read it from)
         self.kernels = recording.kernels
-        self.guards = recording.guards
         mode = current()
         self.modes = (mode.grad_enabled, mode.anomaly)
         # Every parameter the step used, with the array it had: a replay writes into that array.
@@ -80,13 +80,11 @@ class Recorded:
         return all(condition() == value for condition, value in self.conditions)
 
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The step again: inputs copied in, guards run, kernels run, gradients set, loss returned."""
+        """The step again: inputs copied in, kernels run (checks among them), gradients set, loss returned."""
         for place, array in self.inputs:
             # The signature matched, so shapes and dtypes are the recorded ones: a plain copy, no
             # broadcasting or casting to decide (0.26 µs against np.copyto's 0.40 for (2, 400)).
             array[...] = _array(args[place] if isinstance(place, int) else kwargs[place])
-        for guard in self.guards:
-            guard()
         for kernel in self.kernels:
             kernel()
         for leaf, grad in self.grads:

@@ -9,7 +9,8 @@ refilled. Running the kernels is the step, without building tensors, a graph or 
 What a kernel cannot follow is Python that looks at values (`if loss < 0.1`, `loss.item()`):
 a recording cannot know which way the next step would go, so reading a value while recording
 is refused (`refuse_read`). Checks that read values only to refuse bad input (label ranges,
-NaN) are *guards* instead: run now, and again before every replay.
+NaN) are *guards* instead: kernels that compute nothing, run at every replay where the step ran
+them, so that they read this step's values and refuse before anything after them runs.
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ from microgrid.modes import current
 
 
 class Recording:
-    """The kernels, guards and bindings of one recorded step, filled while the step runs eagerly."""
+    """The kernels and bindings of one recorded step, filled while the step runs eagerly."""
 
     def __init__(self) -> None:
         self.kernels: list[Callable[[], Any]] = []
         self.lines: list[str] = []  # what each kernel computes, in words, for Replay.listing()
-        self.guards: list[Callable[[], Any]] = []  # value checks, run before each replay
         # Conditions the recording holds under (a layer's mode, a generator): when one no longer
         # holds, the step is recorded again. Each is (a call, the value it gave when recorded).
         self.conditions: list[tuple[Callable[[], Any], Any]] = []
@@ -122,7 +122,8 @@ def reuse_dying_inputs(recording: Recording, keep: list[np.ndarray]) -> None:
     numpy's own step does as much by accident, since a temporary freed is the next one
     allocated; a replay that kept one array per result touched more memory, and on the
     [784,256,256,1] network ran 4-6 % slower for it. `keep` holds the arrays that must stay as
-    they are: the step's inputs, outputs, gradients, parameters and state, and what guards read.
+    they are: the step's inputs, outputs, gradients, parameters and state. A guard is a kernel,
+    so what it reads lives at least until it runs, as for any other kernel.
     Only ops' outputs in blocks of their own take part. Memory is followed by the block an array
     lives in, so that a view (a transposed operand made inside a kernel, a reshape) counts as a use
     of what it views, and an array seen as more than one view is left alone, as is one a kernel
@@ -137,11 +138,9 @@ def reuse_dying_inputs(recording: Recording, keep: list[np.ndarray]) -> None:
             views.setdefault(_block(array), set()).add(id(array))
     try:
         found = [reads(kernel) for kernel in kernels]
-        guarded = [array for guard in recording.guards for array in arrays_in(guard)]
     except (Opaque, RecursionError):  # (RecursionError: a structure that holds itself)
         return  # a kernel may read arrays no one can list: reuse none
     kept = {_block(array) for array in keep}
-    kept |= {_block(array) for array in guarded}  # (a guard reads them before the kernels)
     for position, pairs in enumerate(found):
         for array, direct in pairs:
             views.setdefault(_block(array), set()).add(id(array))
@@ -204,11 +203,6 @@ def _dying_input(
     return None
 
 
-def arrays_in(value: Any) -> list[np.ndarray]:
-    """The arrays a kernel (or a guard) may read or write (see reads)."""
-    return [array for array, _ in reads(value)]
-
-
 def reads(value: Any, direct: bool = True, depth: int = 4) -> list[tuple[np.ndarray, bool]]:
     """Each array a kernel may read or write, and whether it is *direct*: an argument of the
     kernel's partials (or in a list or tuple among them), which `_substituted` can point at
@@ -268,7 +262,7 @@ def _filled(cell: Any) -> bool:
 
 
 class Opaque(Exception):
-    """A kernel whose reads arrays_in cannot list: reuse_dying_inputs then reuses nothing."""
+    """A kernel whose reads `reads` cannot list: reuse_dying_inputs then reuses nothing."""
 
 
 def _substituted(value: Any, replaced: dict[int, np.ndarray]) -> Any:
@@ -338,11 +332,16 @@ def copied(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
 
 
 def guard(check: Callable[..., Any], *args: Any) -> None:
-    """Run a check that reads values only to refuse bad input, now and before every replay."""
+    """Run a check that reads values only to refuse bad input: now and, while recording, again at
+    every replay in this place among the kernels. There it reads this step's values (computed
+    by the kernels before it, as labels smoothed in the step) and refuses the step where the
+    eager step would, before the kernels after it (the optimiser's update) change anything."""
     check(*args)
     rec = recording()
     if rec is not None:
-        rec.guards.append(partial(check, *args))
+        rec.kernels.append(partial(check, *args))
+        arrays = [getattr(arg, "_data", arg) for arg in args]  # (a Tensor's array: trace cannot import it)
+        rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")
 
 
 def adds_to(tensor: Any) -> None:

@@ -170,6 +170,63 @@ def test_label_checks_run_again_before_every_replay() -> None:
         fast(mg.tensor(X), mg.tensor(Y * 3))
 
 
+def test_a_check_on_computed_labels_refuses_on_the_step_eager_refuses_and_changes_nothing() -> None:
+    # Smoothed labels are computed in the step: their check must read this step's values, after
+    # the kernels that compute them, and refuse before the optimiser's update changes a parameter.
+    X, Y = problem()
+    model, sgd, _ = plain_training()
+
+    def smoothed(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        J = nn.sigmoid_cross_entropy(model(X), Y * 0.9 + 0.05)
+        sgd.zero_grad()
+        J.backward()
+        sgd.step()
+        return J
+
+    fast = mg.replay(smoothed)
+    fast(mg.tensor(X), mg.tensor(Y))
+    fast(mg.tensor(X), mg.tensor(Y))
+    bad = Y.copy()
+    bad[0, 0] = 3.0
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="must lie in") as replayed:
+        fast(mg.tensor(X), mg.tensor(bad))
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
+    with pytest.raises(ValueError) as eager:
+        smoothed(mg.tensor(X), mg.tensor(bad))
+    assert str(replayed.value) == str(eager.value)
+    fast(mg.tensor(X), mg.tensor(Y))  # good labels again: accepted, by the same recording
+    assert fast.recorded == 1 and fast.replayed == 3
+    assert not all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
+
+
+def test_a_check_reads_the_array_its_tensor_was_written_into() -> None:
+    # a * 0.05 + 0.5 is computed into a's array, which nothing reads after: the check given
+    # the sum's array must read that array at every replay, not the one the recording made.
+    from microgrid.nn.losses import check_labels
+    from microgrid.trace import guard
+
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    sgd = optim.SGD([W], lr=0.0)
+
+    def step(X: mg.Tensor) -> mg.Tensor:
+        shifted = (W @ X) * 0.05 + 0.5
+        guard(check_labels, "shifted", shifted.data)
+        J = (shifted**2).mean()
+        sgd.zero_grad()
+        J.backward()
+        sgd.step()
+        return J
+
+    fast = mg.replay(step)
+    fast(mg.tensor(X))
+    fast(mg.tensor(X))
+    assert fast.listing().splitlines()[2].endswith("(into an input's array)")
+    with pytest.raises(ValueError, match="shifted: labels"):
+        fast(mg.tensor(X * 100))
+
+
 def test_check_compares_replays_with_the_eager_step_and_names_a_difference() -> None:
     X, Y = problem()
     model = nn.mlp([3, 4, 1], seed=0)
@@ -320,7 +377,10 @@ def _replayed_equals_eager(
 
 def test_reused_arrays_never_hold_what_a_view_a_mask_index_or_a_guard_reads() -> None:
     # What a kernel reads through a view of data it did not compute, through an op's own
-    # attributes (a mask index) or in a guard, run before the kernels, must keep its array.
+    # attributes (a mask index) or in a guard (a kernel too), must keep its array until then.
+    from microgrid.nn.losses import check_labels
+    from microgrid.trace import guard
+
     rng = np.random.default_rng(0)
     X, table = rng.standard_normal((3, 8)), rng.standard_normal((4, 8))
     Y, Z = np.array([[1.0, 0, 1, 0, 1, 1, 0, 0]]), np.array([[1.0, 1, 0, 0, 1, 0, 1, 0]])
@@ -339,9 +399,14 @@ def test_reused_arrays_never_hold_what_a_view_a_mask_index_or_a_guard_reads() ->
                     m = mg.tensor(Y) > 0.5
                     k = m == (mg.tensor(Z) > 0.5)  # the mask's last read but for h[m]'s own index
                     J = (h[m] ** 2).sum() + (h * k.astype("float64")).sum()
-                else:  # a guard on a computed tensor: the loss checks p is in [0, 1]
+                elif kind == "guard":  # a guard on a computed tensor: the loss checks p is in [0, 1]
                     p = mg.clip(mg.sigmoid(h), 0.1, 0.9)
                     J = nn.binary_cross_entropy(p, mg.tensor(Y)) + (p**-1).mean() * 0.01
+                else:  # a guard given half's array after its last read by an op (4 · half is not)
+                    half = mg.sigmoid(h) * 0.5
+                    twice = half * 4.0
+                    guard(check_labels, "half", half.data)
+                    J = (twice**2).mean()
                 sgd.zero_grad()
                 J.backward()
                 sgd.step()
@@ -351,7 +416,7 @@ def test_reused_arrays_never_hold_what_a_view_a_mask_index_or_a_guard_reads() ->
 
         return made
 
-    for kind in ("view", "mask", "guard"):
+    for kind in ("view", "mask", "guard", "guard on an array"):
         _replayed_equals_eager(make(kind), lambda i: (mg.tensor(X * (1 + 0.1 * i)),))
     assert np.array_equal(mg.tensor(table).data, table)
 

@@ -11,7 +11,7 @@ over m = 0 examples has no value.
 
 The checks that read values, not just shapes, are the module's `check_*` functions: each takes
 the arrays or tensors, raises or returns nothing, and costs a pass or two over them. They run
-as guards (microgrid.trace.guard): again before every replay of a recorded step.
+as guards (microgrid.trace.guard): again at every replay of a recorded step, in the same place.
 """
 
 from __future__ import annotations
