@@ -95,4 +95,5 @@ def _inside_microgrid(module: str) -> bool:
 
 
 class ReplayError(RuntimeError):
-    """mg.replay was asked to record what it cannot replay (Python that reads a tensor's value)."""
+    """mg.replay was asked to record what it cannot replay (Python that reads a tensor's value), or
+    a replay met what its recording cannot follow (a mask that picks another number of entries)."""

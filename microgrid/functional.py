@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from microgrid import checks, ops
-from microgrid.errors import ShapeError
+from microgrid import checks, ops, trace
+from microgrid.errors import ReplayError, ShapeError
 from microgrid.tensor import DTypeLike, Operand, Tensor, as_dtype, operand, shape_from_args, to_array
 
 Axis = int | Sequence[int] | None
@@ -534,14 +534,36 @@ def _index(index: Any) -> Any:
         return tuple(_index(part) for part in index)
     if isinstance(index, Tensor):
         array = index._data
-        if array.dtype.kind == "f":
-            if not np.all(np.mod(array, 1) == 0):
-                raise IndexError(f"getitem: index tensor {index.describe()} holds non-integer values")
-            return array.astype(np.int64)
-        return array
+        if array.dtype.kind == "f":  # (whole numbers as mg.tensor holds them)
+            trace.guard(check_whole_index, index)
+            # While recording, a kernel: a replay casts each step's index again.
+            return trace.copied(array, array.astype(np.int64))
+        index = array
     if isinstance(index, list):
         return np.asarray(index)
+    if isinstance(index, np.ndarray) and index.dtype.kind == "b" and trace.recording() is not None:
+        # (only a replay can be refused: the eager step's result has whatever size the mask picks)
+        trace.guard(check_mask_count, index, int(np.count_nonzero(index)))
     return index
+
+
+def check_whole_index(index: Tensor) -> None:
+    """Refuse a float index tensor that holds a fraction, NaN or inf."""
+    if not np.all(np.mod(index._data, 1) == 0):
+        raise IndexError(f"getitem: index tensor {index.describe()} holds non-integer values")
+
+
+def check_mask_count(mask: np.ndarray, recorded: int) -> None:
+    """Refuse, in a replay, a boolean mask that selects another number of entries than when the
+    step was recorded: the result's shape is that number, and a replay's arrays keep theirs."""
+    selected = int(np.count_nonzero(mask))
+    if selected != recorded:
+        raise ReplayError(
+            f"getitem: a boolean mask {mask.shape} selects {selected} of its {mask.size} entries, where "
+            f"it selected {recorded} when mg.replay recorded the step, and a replay's arrays keep the "
+            "shapes they were recorded with. Multiply by the mask (as 0s and 1s) instead of indexing "
+            "with it, or call the step without mg.replay"
+        )
 
 
 # A Tensor method and its function share one docstring, the function's: `x.sigmoid()` is `sigmoid(x)`.

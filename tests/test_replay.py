@@ -375,6 +375,50 @@ def _replayed_equals_eager(
             np.testing.assert_allclose(q.grad.data, p.grad.data, rtol=1e-12)  # type: ignore[union-attr]
 
 
+def gathering() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+    """A step that picks the columns `index` of X, for index tensors and arrays given to the step."""
+    W = mg.tensor(np.ones((1, 4)), requires_grad=True)
+    sgd = optim.SGD([W], lr=0.1)
+
+    def step(X: mg.Tensor, index: Any) -> mg.Tensor:
+        J = ((W @ X[:, index]) ** 2).mean()
+        sgd.zero_grad()
+        J.backward()
+        sgd.step()
+        return J
+
+    return [W], step
+
+
+def test_an_index_given_to_the_step_is_the_one_each_replay_gathers() -> None:
+    # mg.tensor holds whole numbers as floats: getitem casts them to integers, and the cast must
+    # follow each step's index (it was a copy made once, so every replay gathered the first one).
+    X = np.random.default_rng(0).standard_normal((4, 6))
+    columns = [np.array([i % 6, (i + 2) % 6, (i + 5) % 6]) for i in range(10)]
+    _replayed_equals_eager(gathering, lambda i: (mg.tensor(X), mg.tensor(columns[i])))
+    _replayed_equals_eager(gathering, lambda i: (mg.tensor(X), columns[i]))
+    masks = [np.arange(6) % 2 == i % 2 for i in range(10)]  # three columns each
+    _replayed_equals_eager(gathering, lambda i: (mg.tensor(X), masks[i]))
+
+
+def test_an_index_a_replay_cannot_follow_is_refused_as_the_eager_step_refuses_it() -> None:
+    X = np.random.default_rng(0).standard_normal((4, 6))
+    _, step = gathering()
+    fast = mg.replay(step)
+    for _ in range(2):
+        fast(mg.tensor(X), mg.tensor([0.0, 2.0]))
+    with pytest.raises(IndexError, match="non-integer") as replayed:
+        fast(mg.tensor(X), mg.tensor([0.0, 2.5]))
+    with pytest.raises(IndexError) as eager:
+        step(mg.tensor(X), mg.tensor([0.0, 2.5]))
+    assert str(replayed.value) == str(eager.value)
+    # A boolean mask picks as many entries as it holds True: the eager step follows any number,
+    # a replay only the one it recorded, since its arrays keep their shapes.
+    fast(mg.tensor(X), np.arange(6) < 3)
+    with pytest.raises(mg.ReplayError, match="selects 1 of its 6 entries"):
+        fast(mg.tensor(X), np.arange(6) < 1)
+
+
 def test_reused_arrays_never_hold_what_a_view_a_mask_index_or_a_guard_reads() -> None:
     # What a kernel reads through a view of data it did not compute, through an op's own
     # attributes (a mask index) or in a guard (a kernel too), must keep its array until then.
