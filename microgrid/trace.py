@@ -38,7 +38,7 @@ class Recording:
         self.made: set[int] = set()  # ids of the arrays the kernels compute (refilled each replay)
         self.kept: list[Any] = []  # keeps every array whose id is in `made` alive (ids stay unique)
         self.state: dict[int, Any] = {}  # arrays and generators the step changes that outlive it
-        self.leaves: dict[int, Any] = {}  # leaf tensors with a gradient the step touched
+        self.leaves: dict[int, Any] = {}  # its parameters: leaves needing a gradient, on arrays not made here
         self.private: set[int] = set()  # ids of the ops' outputs, each in an aligned block of its own
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
@@ -72,8 +72,10 @@ def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.
     to a cache line, which every replay refills."""
     arrays = tuple(t._data for t in inputs)
     for t in inputs:
-        if t.op is None and t.requires_grad:
-            recording.leaves[id(t)] = t  # a parameter: its array must stay the one recorded
+        # A parameter, whose array must stay the one recorded; not a leaf the step makes from
+        # what it computes (mg.tensor(X * 1.0, requires_grad=True)), anew at every step.
+        if t.op is None and t.requires_grad and not recording.is_made(t._data):
+            recording.leaves[id(t)] = t
     if any(out is array for array in arrays) or _is_view_of(out, arrays):
         recording.computed(None, out)  # a view follows its array: nothing to compute again
         return out

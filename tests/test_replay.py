@@ -249,6 +249,34 @@ def test_check_compares_replays_with_the_eager_step_and_names_a_difference() -> 
         fast(mg.tensor(X), mg.tensor(Y))
 
 
+def test_check_accepts_a_step_that_makes_a_leaf_with_a_gradient_from_what_it_computes() -> None:
+    # A gradient penalty: the step makes X a leaf to take d(out)/dX. That leaf is the step's own,
+    # made anew by every step, not a parameter whose array check must restore and compare.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor(np.random.default_rng(1).standard_normal((4, 3)), requires_grad=True)
+        adam = optim.Adam([W], lr=0.01)
+
+        def step(X: mg.Tensor) -> mg.Tensor:
+            leaf = mg.tensor(X * 1.0, requires_grad=True)
+            out = (W @ leaf).tanh().sum()
+            (dX,) = mg.grad(out, [leaf], create_graph=True)
+            J = out * 0.01 + (dX * dX).mean()
+            adam.zero_grad()
+            J.backward()
+            adam.step()
+            return J
+
+        return [W], step
+
+    _replayed_equals_eager(make, lambda i: (mg.tensor(X * (1 + 0.1 * i)),))
+    _, step = make()
+    fast = mg.replay(step, check=3)
+    for i in range(4):
+        fast(mg.tensor(X * (1 + 0.1 * i)))
+
+
 def test_float32_replays_in_float32() -> None:
     X, Y = problem()
     model, _, step = plain_training("float32")
