@@ -198,7 +198,11 @@ def _one_hot(z: Tensor, labels: Operand) -> Tensor:
         )
     indices = labels.reshape(1, m) if isinstance(labels, Tensor) else _data(given.reshape(1, m), "y")
     guard(check_class_indices, z, indices)
-    class_numbers = _data(np.arange(classes).reshape(classes, 1), f"0..{classes - 1}")
+    # Every class number against every label, from a (C, m) grid of class numbers (a read-only
+    # view of one column, no copy): the (C, 1) column against the (1, m) row is the same
+    # comparison, but is the outer broadcast that BroadcastWarning reports when m = C.
+    column = np.arange(classes).reshape(classes, 1)
+    class_numbers = _data(np.broadcast_to(column, (classes, m)), f"0..{classes - 1}")
     return _named(astype(equal(class_numbers, indices), z.dtype), "Y")
 
 

@@ -210,6 +210,21 @@ def test_softmax_labels_as_a_row_of_indices_equal_one_hot_columns() -> None:
     assert by_row == pytest.approx(nn.softmax_cross_entropy(z, ONE_HOT).item(), rel=1e-14)
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [np.array([0, 2, 1]), np.array([[0, 2, 1]]), mg.tensor([0, 2, 1])],
+    ids=["(m,)", "(1, m)", "tensor"],
+)
+def test_class_indices_for_as_many_examples_as_classes_give_no_broadcast_warning(labels: object) -> None:
+    # Each class number is compared with each label: meant, not the row-against-column mix-up
+    # BroadcastWarning reports, which looks the same when m equals the number of classes.
+    z = mg.tensor(RNG.standard_normal((3, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        J = nn.softmax_cross_entropy(z, labels)
+    assert J.item() == pytest.approx(textbook_softmax_cross_entropy(z.data, np.eye(3)[:, [0, 2, 1]]))
+
+
 # --- L2 regularisation -------------------------------------------------------------------------------
 
 
