@@ -327,23 +327,45 @@ def min(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def argmax(x: Operand, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     """Index of the largest element along `axis` (flattened if None): an int array, the first of ties."""
-    return _index_of("argmax", np.argmax, x, axis, keepdims)
+    return _index_of("argmax", indices_of_max, x, axis, keepdims)
 
 
 def argmin(x: Operand, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
     """Index of the smallest element along `axis` (flattened if None): an int array, the first of ties."""
-    return _index_of("argmin", np.argmin, x, axis, keepdims)
+    return _index_of("argmin", indices_of_min, x, axis, keepdims)
 
 
 def _index_of(owner: str, find: Any, x: Operand, axis: int | None, keepdims: bool) -> np.ndarray:
-    """numpy's argmax or argmin of x, an empty axis refused by name."""
+    """numpy's argmax or argmin of x, an empty axis refused by name. While mg.replay records a
+    step, finding them is a kernel of its own, so each replay finds the indices of its step's x
+    (the recording's would otherwise be used at every step)."""
     x = as_tensor(x)
     if axis is not None:
         axis = _position(owner, x, axis, x.ndim)
     if x.size == 0 and (axis is None or x.shape[axis] == 0):
         where = "it is empty" if axis is None else f"axis {axis} is empty"
         raise ShapeError(f"{owner}: {x.describe()}: {where}, so there is no index to give")
-    return np.asarray(find(x._data, axis=axis, keepdims=keepdims))
+    if keepdims:
+        shape = ops.kept_shape(x.shape, axis)
+    else:
+        shape = () if axis is None else x.shape[:axis] + x.shape[axis + 1 :]
+    found = np.empty(shape, np.intp)
+    rec = trace.recording()
+    if rec is not None and rec.is_made(x._data):
+        trace.kernel(find, x._data, axis, keepdims, found, makes=(found,))
+    else:
+        find(x._data, axis, keepdims, found)
+    return found
+
+
+def indices_of_max(array: np.ndarray, axis: int | None, keepdims: bool, out: np.ndarray) -> None:
+    """np.argmax of `array` into `out` (a kernel, while recording)."""
+    np.argmax(array, axis, out, keepdims=keepdims)
+
+
+def indices_of_min(array: np.ndarray, axis: int | None, keepdims: bool, out: np.ndarray) -> None:
+    """np.argmin of `array` into `out` (a kernel, while recording)."""
+    np.argmin(array, axis, out, keepdims=keepdims)
 
 
 def logsumexp(x: Operand, axis: Axis = None, keepdims: bool = False) -> Tensor:

@@ -306,10 +306,10 @@ def kernel(
     rec = recording()
     if rec is not None:
         rec.kernels.append(partial(fn, *args))
-        rec.lines.append(f"{_call_text(fn, args, rec.is_made)} (in place)")
         for array in makes:
             rec.made.add(id(array))
             rec.kept.append(array)
+        rec.lines.append(f"{_call_text(fn, args, rec.is_made)} (in place)")  # (a made array by its shape)
         for item in changes:
             if not (isinstance(item, np.ndarray) and rec.is_made(item)):
                 rec.state[id(item)] = item

@@ -429,6 +429,65 @@ def test_an_index_given_to_the_step_is_the_one_each_replay_gathers() -> None:
     _replayed_equals_eager(gathering, lambda i: (mg.tensor(X), masks[i]))
 
 
+def test_lists_tuples_and_dicts_given_to_the_step_are_followed_by_what_they_hold() -> None:
+    # A list was keyed by its identity: the same list, changed between two calls, replayed the
+    # recording's indices; and the arrays inside a list or dict were frozen into the recording.
+    X = np.random.default_rng(0).standard_normal((4, 6))
+    index = [0, 2, 4]
+
+    def changed_in_place(i: int) -> tuple:
+        index[0] = i % 2  # the same list object, other contents
+        return mg.tensor(X), index
+
+    _replayed_equals_eager(gathering, changed_in_place)
+
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor(np.ones((1, 4)), requires_grad=True)
+        sgd = optim.SGD([W], lr=0.1)
+
+        def step(batch: dict[str, Any]) -> mg.Tensor:
+            X, (Y, scale) = batch["X"], batch["labels"]
+            J = (((W @ X) - Y) ** 2).mean() * scale
+            sgd.zero_grad()
+            J.backward()
+            sgd.step()
+            return J
+
+        return [W], step
+
+    rng = np.random.default_rng(1)
+    batches = [{"X": mg.tensor(rng.standard_normal((4, 6))), "labels": [rng.standard_normal((1, 6)), 2.0]}]
+    batches += [{"X": mg.tensor(rng.standard_normal((4, 6))), "labels": [rng.standard_normal((1, 6)), 2.0]}]
+    _replayed_equals_eager(make, lambda i: (batches[i % 2],))
+
+
+def test_argmax_and_argmin_inside_the_step_find_each_steps_indices() -> None:
+    # They return index arrays, not Tensors: a replay used the recording's indices at every step
+    # until finding them became a kernel of its own.
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor(np.ones((1, 4)), requires_grad=True)
+        sgd = optim.SGD([W], lr=0.1)
+
+        def step(X: mg.Tensor) -> mg.Tensor:
+            best, worst = mg.argmax(X, axis=0, keepdims=True), mg.argmin(X)  # (1, 6) and a flat index
+            J = ((W @ X) * mg.tensor(best)).mean() + X.reshape(-1)[worst] * W.sum()
+            sgd.zero_grad()
+            J.backward()
+            sgd.step()
+            return J
+
+        return [W], step
+
+    X = np.random.default_rng(0).standard_normal((4, 6))
+    _replayed_equals_eager(make, lambda i: (mg.tensor(np.roll(X, i, axis=0)),))
+    # and the index arrays a replayed step returns are its own step's
+    found: list[np.ndarray] = []
+    fast = mg.replay(lambda X: found.append(mg.argmin(X, axis=1)) or (X * 2.0).sum())
+    for i in range(3):
+        fast(mg.tensor(np.roll(X, i, axis=1)))
+        np.testing.assert_array_equal(found[-1], np.argmin(np.roll(X, i, axis=1), axis=1))
+
+
 def test_an_index_a_replay_cannot_follow_is_refused_as_the_eager_step_refuses_it() -> None:
     X = np.random.default_rng(0).standard_normal((4, 6))
     _, step = gathering()
