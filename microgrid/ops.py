@@ -629,8 +629,9 @@ class Sum(Reduction):
 
 
 class Mean(Sum):
-    """Σ a / n, as Σ a · (1/n): a primitive, not a Sum and a Mul, so that a cost J = (1/m) Σ L is
-    one node, as the course writes it, and its backward one step (g · 1/m repeated), not three."""
+    """Σ a / m, as Σ a · (1/m), m the number of elements each mean averages: a primitive, not a
+    Sum and a Mul, so that a cost J = (1/m) Σ L is one node, as the course writes it, and its
+    backward one step (g · 1/m repeated), not three."""
 
     name = "mean"
     formula, rules = "Σ a / m", ("g · 1/m repeated along the averaged axes",)
@@ -643,7 +644,7 @@ class Mean(Sum):
         return partial(_scaled_sum, a, self.axis, self.keepdims, _one_over_count(a, self.axis), out)
 
     def vjp(self, g: Any, out: Any, a: Any) -> Any:
-        # Sum's rule (repeat g along the averaged axes) on g · 1/n: n from the shapes alone.
+        # Sum's rule (repeat g along the averaged axes) on g · 1/m: m from the shapes alone.
         return super().vjp(g * constant(out.size / a.size if a.size else math.nan, g), out, a)
 
 
@@ -654,7 +655,7 @@ def _scaled_sum(a: np.ndarray, axis: Any, keepdims: bool, scale: np.ndarray, out
 
 
 def _one_over_count(a: np.ndarray, axis: Any) -> np.ndarray:
-    """1/n, n the number of elements each mean over `axis` averages (NaN for none, as numpy's
+    """1/m, m the number of elements each mean over `axis` averages (NaN for none, as numpy's
     mean of nothing), as a 0-d array of a's float dtype (float64 for integers and booleans)."""
     count = math.prod([a.shape[i] for i in normalize_axes(axis, a.ndim)])
     return scalar(1 / count if count else math.nan, a.dtype if a.dtype.kind == "f" else _FLOAT64)

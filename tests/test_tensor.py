@@ -288,9 +288,14 @@ def test_one_number_converts_with_float_int_round_and_bool() -> None:
 def test_a_new_number_at_every_step_does_not_grow_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     # A learning rate decayed by hand is a new Python number at every update; each number's 0-d
     # array is cached, and the cache must stop growing rather than keep one per step.
+    import importlib
+
     from microgrid import ops
 
-    monkeypatch.setattr(ops, "_scalars", {})  # (this test's own, so it leaves no other full)
+    cache: dict = {}  # (this test's own, so it leaves no other full)
+    monkeypatch.setattr(ops, "_scalars", cache)
+    # (and the operators' name for it: mg.tensor is the function, the module is imported by name)
+    monkeypatch.setattr(importlib.import_module("microgrid.tensor"), "_number_arrays", cache)
     w = mg.tensor([1.0, 2.0], requires_grad=True)
     w.grad = mg.tensor([1.0, 1.0])
     steps = ops._MAX_SCALARS + 300
