@@ -173,11 +173,15 @@ def _walk(
             held = None
             leave(token)
         # A leaf among the outputs that nothing in the graph reads is complete from the start.
-        finished: Pairs = [
-            (output, pending.pop(output))
-            for output in dict.fromkeys(outputs)
-            if output.op is None and output in pending and (uses is None or output not in uses)
-        ]
+        finished: Pairs = (
+            [
+                (output, pending.pop(output))
+                for output in dict.fromkeys(outputs)
+                if output.op is None and output in pending and (uses is None or output not in uses)
+            ]
+            if len(outputs) > 1 or outputs[0].op is None
+            else []  # (the usual one output an op made: no list to build)
+        )
         if not waiting:
             for leaf, leaf_grad in finished:
                 yield leaf, leaf_grad, (), (), [(leaf, leaf_grad)]
@@ -500,7 +504,10 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
 
     Nothing is stored until the walk has ended, so a rule that fails part-way changes no `.grad`.
     """
-    outputs, seeds = _seeds(output, gradient, "backward")
+    if output.__class__ is Tensor:  # (one output, the usual case, without _seeds's lists)
+        outputs, seeds = [output], [_seed(output, gradient, "backward")]
+    else:
+        outputs, seeds = _seeds(output, gradient, "backward")
     found: Pairs = []
     visits = _walk(outputs, seeds, create_graph, None, for_caller=False, arrays=_plain(create_graph))
     for tensor, tensor_grad, _, _, finished in visits:

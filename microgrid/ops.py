@@ -625,6 +625,8 @@ class Sum(Reduction):
         shape = a.shape
         if not self.keepdims and self.axis is not None:  # a full sum's scalar broadcasts as is
             g = Reshape.call(g, shape=kept_shape(shape, self.axis))
+        if g.__class__ is not Tensor:  # a plain backward's array: BroadcastTo's forward, no op made
+            return _copied(np.empty(shape, g.dtype), g)
         return BroadcastTo.call(g, shape=shape)
 
 
@@ -637,28 +639,29 @@ class Mean(Sum):
     formula, rules = "Σ a / m", ("g · 1/m repeated along the averaged axes",)
 
     def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return _scaled_sum(a, self.axis, self.keepdims, _one_over_count(a, self.axis), out)
+        total = np.add.reduce(a, self.axis, None, out, self.keepdims)  # type: ignore[call-overload]
+        return np.multiply(total, _one_over_count(total.size, a), out)
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         (a,) = arrays
-        return partial(_scaled_sum, a, self.axis, self.keepdims, _one_over_count(a, self.axis), out)
+        return partial(_scaled_sum, a, self.axis, self.keepdims, _one_over_count(out.size, a), out)
 
     def vjp(self, g: Any, out: Any, a: Any) -> Any:
         # Sum's rule (repeat g along the averaged axes) on g · 1/m: m from the shapes alone.
         return super().vjp(g * constant(out.size / a.size if a.size else math.nan, g), out, a)
 
 
-def _scaled_sum(a: np.ndarray, axis: Any, keepdims: bool, scale: np.ndarray, out: np.ndarray | None) -> Any:
-    """Σ a over `axis` times `scale` (1/n), into `out` when given (a replay's buffer)."""
+def _scaled_sum(a: np.ndarray, axis: Any, keepdims: bool, scale: np.ndarray, out: np.ndarray) -> Any:
+    """Σ a over `axis` times `scale` (1/m), into `out` (a replay's buffer)."""
     # (positional arguments, quicker than keywords, which numpy's type stubs do not describe)
     return np.multiply(np.add.reduce(a, axis, None, out, keepdims), scale, out)  # type: ignore[call-overload]
 
 
-def _one_over_count(a: np.ndarray, axis: Any) -> np.ndarray:
-    """1/m, m the number of elements each mean over `axis` averages (NaN for none, as numpy's
-    mean of nothing), as a 0-d array of a's float dtype (float64 for integers and booleans)."""
-    count = math.prod([a.shape[i] for i in normalize_axes(axis, a.ndim)])
-    return scalar(1 / count if count else math.nan, a.dtype if a.dtype.kind == "f" else _FLOAT64)
+def _one_over_count(means: int, a: np.ndarray) -> np.ndarray:
+    """1/m for `means` means of a's elements, m = a.size / means each (NaN for none, as numpy's
+    mean of nothing), as a 0-d array of a's float dtype (float64 for integers and booleans).
+    means / a.size is 1/m correctly rounded, as 1 / m is: the same number."""
+    return scalar(means / a.size if a.size else math.nan, a.dtype if a.dtype.kind == "f" else _FLOAT64)
 
 
 _FLOAT64 = np.dtype(np.float64)
