@@ -102,8 +102,9 @@ class Op:
     # the walk checks before it uses them (a Tensor from mg.exp, a forgotten return).
     check_values: ClassVar[bool] = True
 
-    inputs: tuple[Tensor, ...] = ()
-    needs_grad: tuple[bool, ...] = ()
+    __slots__ = ("inputs", "needs_grad")
+    inputs: tuple[Tensor, ...]
+    needs_grad: tuple[bool, ...]
 
     apply: ClassVar[Apply]
     """`Mul.apply(a, b)`: run `forward` on the inputs' arrays and, when recording, link the output

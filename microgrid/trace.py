@@ -234,16 +234,27 @@ def reads(value: Any, direct: bool = True, depth: int = 4) -> list[tuple[np.ndar
         if not _ours(value):
             raise Opaque(value)  # (its reads may go anywhere: module globals, deep objects)
         if hasattr(value, "__func__"):  # a bound method: what its object holds
-            return reads(vars(owner) if hasattr(owner, "__dict__") else {}, False, depth - 1)
+            return reads(_fields(owner), False, depth - 1)
         if hasattr(value, "__code__"):  # a function: what its closure and defaults hold
             cells = [cell.cell_contents for cell in value.__closure__ or () if _filled(cell)]
             return reads([*cells, *(value.__defaults__ or ())], False, depth)
         raise Opaque(value)
-    if hasattr(value, "__dict__"):  # an object passed along (an optimiser's state)
+    if hasattr(value, "__dict__") or hasattr(type(value), "__slots__"):  # an object (an optimiser's state)
         if depth <= 0:
             raise Opaque(value)
-        return reads(vars(value), False, depth - 1)
+        return reads(_fields(value), False, depth - 1)
     return []
+
+
+def _fields(owner: Any) -> dict[str, Any]:
+    """What an object holds: its __dict__, and its __slots__ (an op's inputs are slots)."""
+    fields = dict(vars(owner)) if hasattr(owner, "__dict__") else {}
+    for cls in type(owner).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(owner, name):
+                fields[name] = getattr(owner, name)
+    return fields
 
 
 def _ours(function: Any) -> bool:
