@@ -565,7 +565,7 @@ def _index(index: Any) -> Any:
         return np.asarray(index)
     if isinstance(index, np.ndarray) and index.dtype.kind == "b" and trace.recording() is not None:
         # (only a replay can be refused: the eager step's result has whatever size the mask picks)
-        trace.guard(check_mask_count, index, int(np.count_nonzero(index)))
+        trace.guard(check_mask_count, index, int(np.count_nonzero(index)), replay_only=True)
     return index
 
 

@@ -66,6 +66,9 @@ class Recorded:
         self.changed = [leaf for leaf in recording.leaves.values() if id(leaf._data) in recording.state]
         self.outputs: list[tuple[np.ndarray, str | None]] = []
         self.shape: type | None = None  # the step returned a Tensor (None) or this sequence type
+        # What a refusal only a replay makes puts back, when that refusal comes after kernels
+        # that change state (see save_before_each_replay); None, and nothing saved, otherwise.
+        self.saved: SavedState | None = None
 
     def holds(self) -> bool:
         """True while the conditions of the recording hold, so a replay computes what the step would."""
@@ -90,8 +93,13 @@ class Recorded:
                 array[...] = _array(kwargs[place])
             else:  # (an array inside a list, tuple or dict argument: its path)
                 array[...] = _array(_at(args, kwargs, place))
-        for kernel in self.kernels:
-            kernel()
+        try:  # (free on Python 3.11 unless it raises: the common replay costs what it did)
+            for kernel in self.kernels:
+                kernel()
+        except ReplayError:
+            if self.saved is not None:
+                self.saved.restore()
+            raise
         for leaf, grad in self.grads:
             leaf._grad = grad
         for leaf in self.changed:
@@ -110,6 +118,17 @@ class Recorded:
         keep += [item for item in self.recording.state.values() if isinstance(item, np.ndarray)]
         reuse_dying_inputs(self.recording, keep)
 
+    def save_before_each_replay(self) -> None:
+        """When a check only a replay can fail comes after kernels that change state (a mask
+        index read after optimizer.step()), a refusal must still change nothing: the replay's
+        first kernel saves that state, and the gradients the caller sees, to be put back."""
+        if not self.recording.refuses_after_changes:
+            return
+        items = [*self.recording.state.values(), *(grad._data for _, grad in self.grads if grad is not None)]
+        self.saved = SavedState(items)
+        self.kernels.insert(0, self.saved.save)
+        self.recording.lines.insert(0, "save the state a refusal puts back")
+
     def result(self) -> Any:
         """What the step returned, as new tensors holding copies (the arrays are refilled next time)."""
         results = []
@@ -118,6 +137,23 @@ class Recorded:
             value.name = name
             results.append(value)
         return results[0] if self.shape is None else self.shape(results)
+
+
+class SavedState:
+    """Arrays, generators and objects as they were before a replay, to put back if it refuses.
+    (An object of its own, not a method of Recorded: a kernel that held the Recorded would make
+    a reference cycle, and a dropped recording would wait for the garbage collector.)"""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.restores: list[Callable[[], None]] = []
+
+    def save(self) -> None:
+        self.restores = [_saved(item) for item in self.items]
+
+    def restore(self) -> None:
+        for put_back in self.restores:
+            put_back()
 
 
 class Replay:
@@ -172,6 +208,7 @@ class Replay:
                 )
         recorded.outputs = [(output._data, output.name) for output in outputs]
         recorded.reuse_arrays()
+        recorded.save_before_each_replay()
         self.recordings[key] = recorded
         if len(self.recordings) > CACHE_SIZE:
             self.recordings.popitem(last=False)

@@ -40,6 +40,9 @@ class Recording:
         self.state: dict[int, Any] = {}  # arrays and generators the step changes that outlive it
         self.leaves: dict[int, Any] = {}  # its parameters: leaves needing a gradient, on arrays not made here
         self.private: set[int] = set()  # ids of the ops' outputs, each in an aligned block of its own
+        # A refusal only a replay makes (a guard the eager step passes) comes after a kernel that
+        # changed state: a replay must then save that state first, to put it back if it refuses.
+        self.refuses_after_changes = False
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -344,14 +347,20 @@ def copied(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
     return copy
 
 
-def guard(check: Callable[..., Any], *args: Any) -> None:
+def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> None:
     """Run a check that reads values only to refuse bad input: now and, while recording, again at
     every replay in this place among the kernels. There it reads this step's values (computed
     by the kernels before it, as labels smoothed in the step) and refuses the step where the
-    eager step would, before the kernels after it (the optimiser's update) change anything."""
+    eager step would, before the kernels after it (the optimiser's update) change anything.
+
+    `replay_only`: a check that only a replay can fail, raising ReplayError (a mask that picks
+    another count than recorded), where the eager step would have gone on. Placed after kernels
+    that change state, it makes each replay save that state first, to put it back on refusal."""
     check(*args)
     rec = recording()
     if rec is not None:
+        if replay_only and rec.state:
+            rec.refuses_after_changes = True
         rec.kernels.append(partial(check, *args))
         arrays = [getattr(arg, "_data", arg) for arg in args]  # (a Tensor's array: trace cannot import it)
         rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")

@@ -506,6 +506,42 @@ def test_an_index_a_replay_cannot_follow_is_refused_as_the_eager_step_refuses_it
         fast(mg.tensor(X), np.arange(6) < 1)
 
 
+def test_a_mask_refused_after_the_update_or_a_random_draw_changes_nothing() -> None:
+    # Only a replay refuses a mask that picks another count, and the eager step would go on: a
+    # mask read after optimizer.step() or dropout's draw was refused after the replay had
+    # updated W, counted Adam's step and advanced the generator.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    mg.manual_seed(0)
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    adam = optim.Adam([W], lr=0.1)
+    drop = nn.Dropout(keep_prob=0.5)
+
+    def step(X: mg.Tensor, mask: np.ndarray) -> tuple[mg.Tensor, mg.Tensor]:
+        h = drop(W @ X)
+        J = (h**2).mean()
+        adam.zero_grad()
+        J.backward()
+        adam.step()
+        return J, h[:, mask].mean()  # a metric over the examples the mask picks
+
+    fast = mg.replay(step)
+    for _ in range(2):
+        fast(mg.tensor(X), np.arange(8) < 3)
+    state = adam.state_dict()
+    assert W.grad is not None
+    W_before, grad_before = W.data.copy(), W.grad.data.copy()
+    draws = mg.creation.generator().bit_generator.state
+    with pytest.raises(mg.ReplayError, match="selects 4 of its 8 entries"):
+        fast(mg.tensor(X), np.arange(8) < 4)
+    assert np.array_equal(W.data, W_before) and np.array_equal(W.grad.data, grad_before)
+    assert adam.t == state["t"] and all(
+        np.array_equal(adam.state_dict()["parameters"][0][key], state["parameters"][0][key]) for key in "vs"
+    )
+    assert mg.creation.generator().bit_generator.state == draws
+    fast(mg.tensor(X), np.arange(8) < 3)  # the recorded count again: replayed, and the step counted
+    assert adam.t == state["t"] + 1 and fast.recorded == 1
+
+
 def test_reused_arrays_never_hold_what_a_view_a_mask_index_or_a_guard_reads() -> None:
     # What a kernel reads through a view of data it did not compute, through an op's own
     # attributes (a mask index) or in a guard (a kernel too), must keep its array until then.
