@@ -52,11 +52,12 @@ class Recorded:
         self.modes = (mode.grad_enabled, mode.anomaly)
         # Every parameter the step used, with the array it had: a replay writes into that array.
         self.parameters = [(leaf, leaf._data) for leaf in recording.leaves.values()]
-        # Each parameter's .grad after the step: a tensor around an array the kernels refill
-        # (set again after each replay, in case the caller cleared it), or None.
+        # Each parameter's .grad after the step, and each leaf's the step made (which the caller
+        # may keep): a tensor around an array the kernels refill (set again after each replay,
+        # in case the caller cleared it), or None.
         self.grads = [
             (leaf, leaf._grad)
-            for leaf in recording.leaves.values()
+            for leaf in (*recording.leaves.values(), *recording.made_leaves.values())
             if leaf._grad is None or recording.is_made(leaf._grad._data)
         ]
         self.conditions = recording.conditions
@@ -112,6 +113,7 @@ class Recorded:
         keep = [array for array, _ in self.outputs]
         keep += [array for _, array in self.inputs]
         keep += [array for _, array in self.parameters]
+        keep += [leaf._data for leaf in self.recording.made_leaves.values()]
         keep += [grad._data for _, grad in self.grads if grad is not None]
         # (the arrays the step changes in place; the objects it changes hold no op's output,
         # which is all that is ever reused)
@@ -220,7 +222,11 @@ class Replay:
         changed = [*recorded.recording.state.values(), *(array for _, array in recorded.parameters)]
         before = [_saved(item) for item in changed]
         replayed = recorded.run(args, kwargs)
-        replayed_grads = [None if grad is None else grad._data.copy() for _, grad in recorded.grads]
+        # (the parameters' gradients: a leaf the step makes is made anew by the eager step too)
+        parameter_grads = [
+            (leaf, grad) for leaf, grad in recorded.grads if id(leaf) in recorded.recording.leaves
+        ]
+        replayed_grads = [None if grad is None else grad._data.copy() for _, grad in parameter_grads]
         replayed_state = [_snapshot(item) for item in changed]
         for restore in before:
             restore()
@@ -230,7 +236,7 @@ class Replay:
         ]
         grads = [
             (f"{leaf.label}.grad", r, None if leaf._grad is None else leaf._grad)
-            for (leaf, _), r in zip(recorded.grads, replayed_grads)
+            for (leaf, _), r in zip(parameter_grads, replayed_grads)
         ]
         states = [
             (f"state {i}", r, e)

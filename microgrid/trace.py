@@ -39,6 +39,9 @@ class Recording:
         self.kept: list[Any] = []  # keeps every array whose id is in `made` alive (ids stay unique)
         self.state: dict[int, Any] = {}  # arrays and generators the step changes that outlive it
         self.leaves: dict[int, Any] = {}  # its parameters: leaves needing a gradient, on arrays not made here
+        # Leaves needing a gradient that the step makes from what it computes (the input made a
+        # leaf, for a saliency map): not parameters, but the caller may keep them and read .grad.
+        self.made_leaves: dict[int, Any] = {}
         self.private: set[int] = set()  # ids of the ops' outputs, each in an aligned block of its own
         # A refusal only a replay makes (a guard the eager step passes) comes after a kernel that
         # changed state: a replay must then save that state first, to put it back if it refuses.
@@ -77,8 +80,11 @@ def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.
     for t in inputs:
         # A parameter, whose array must stay the one recorded; not a leaf the step makes from
         # what it computes (mg.tensor(X * 1.0, requires_grad=True)), anew at every step.
-        if t.op is None and t.requires_grad and not recording.is_made(t._data):
-            recording.leaves[id(t)] = t
+        if t.op is None and t.requires_grad:
+            if recording.is_made(t._data):
+                recording.made_leaves[id(t)] = t
+            else:
+                recording.leaves[id(t)] = t
     if any(out is array for array in arrays) or _is_view_of(out, arrays):
         recording.computed(None, out)  # a view follows its array: nothing to compute again
         return out

@@ -277,6 +277,51 @@ def test_check_accepts_a_step_that_makes_a_leaf_with_a_gradient_from_what_it_com
         fast(mg.tensor(X * (1 + 0.1 * i)))
 
 
+@pytest.mark.parametrize("made", ["mg.tensor", "detach"])
+def test_a_leaf_the_step_makes_and_the_caller_keeps_holds_each_steps_values_and_gradient(made: str) -> None:
+    # A saliency map: the step makes its input a leaf and the caller reads, then clears, its .grad.
+    # Such a leaf is no parameter (19a015e), and so its array was reused by a kernel after its
+    # last read, and its .grad, accumulated over two backward() calls, was not set again.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+
+    def make() -> tuple[dict[str, mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor(np.random.default_rng(1).standard_normal((3, 1)), requires_grad=True)
+        b = mg.tensor(np.ones((1, 1)), requires_grad=True)
+        sgd = optim.SGD([W, b], lr=0.1)
+        kept: dict[str, mg.Tensor] = {}
+
+        def step(X: mg.Tensor) -> mg.Tensor:
+            if made == "mg.tensor":
+                leaf = mg.tensor(X * 1.0, requires_grad=True)
+            else:
+                leaf = (X * 1.0).detach().requires_grad_()
+            kept["x"] = leaf
+            sgd.zero_grad()
+            (leaf * W).tanh().sum().backward()
+            J = ((leaf + b) ** 2).mean()  # (the leaf's last read: an add that may write into it)
+            J.backward()  # leaf.grad accumulates both
+            sgd.step()
+            return J
+
+        return kept, step
+
+    eager_kept, eager_step = make()
+    kept, step = make()
+    fast = mg.replay(step)
+    for i in range(4):
+        eager_step(mg.tensor(X * (1 + i)))
+        fast(mg.tensor(X * (1 + i)))
+        np.testing.assert_allclose(kept["x"].data, eager_kept["x"].data, rtol=1e-12)
+        for kept_by in (eager_kept, kept):
+            assert kept_by["x"].grad is not None
+        np.testing.assert_allclose(kept["x"].grad.data, eager_kept["x"].grad.data, rtol=1e-12)  # type: ignore[union-attr]
+        kept["x"].grad = eager_kept["x"].grad = None  # the caller clears it after reading it
+    _, step = make()
+    checked = mg.replay(step, check=3)
+    for i in range(4):
+        checked(mg.tensor(X * (1 + i)))
+
+
 def test_float32_replays_in_float32() -> None:
     X, Y = problem()
     model, _, step = plain_training("float32")
