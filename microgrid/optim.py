@@ -33,7 +33,7 @@ from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
-from microgrid.trace import aligned_copy, aligned_empty, depends_on, kernel
+from microgrid.trace import aligned_copy, aligned_empty, creates, depends_on, kernel
 
 # The most steps or schedule calls a loaded state may count: 2**53, past which a float no longer
 # tells one count from the next, and which no run reaches (at a step a microsecond, 285 years).
@@ -84,6 +84,7 @@ class Optimizer:
         self.t = 0  # calls of step()
         self.state: list[ParameterState] = [ParameterState() for _ in self.params]
         self._loads = 0
+        creates(self, *self.state)  # (made inside a step that mg.replay records: the step's own)
 
     @no_grad()
     def step(self) -> None:

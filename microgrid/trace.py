@@ -43,6 +43,9 @@ class Recording:
         # leaf, for a saliency map): not parameters, but the caller may keep them and read .grad.
         self.made_leaves: dict[int, Any] = {}
         self.private: set[int] = set()  # ids of the ops' outputs, each in an aligned block of its own
+        # ids of the objects the step creates (an optimiser made inside it): what kernels change in
+        # them is the step's own, made anew by every eager step, not state that outlives it.
+        self.created: set[int] = set()
         # A refusal only a replay makes (a guard the eager step passes) comes after a kernel that
         # changed state: a replay must then save that state first, to put it back if it refuses.
         self.refuses_after_changes = False
@@ -331,9 +334,18 @@ def kernel(
             rec.kept.append(array)
         rec.lines.append(f"{_call_text(fn, args, rec.is_made)} (in place)")  # (a made array by its shape)
         for item in changes:
-            if not (isinstance(item, np.ndarray) and rec.is_made(item)):
+            if id(item) not in rec.created and not (isinstance(item, np.ndarray) and rec.is_made(item)):
                 rec.state[id(item)] = item
     return result
+
+
+def creates(*objects: Any) -> None:
+    """While recording: the step creates `objects` (an optimiser and its per-parameter state, made
+    inside the step), so what kernels change in them is not state that outlives the step."""
+    rec = recording()
+    if rec is not None:
+        rec.created.update(map(id, objects))
+        rec.kept += objects  # (alive while the recording is, so that their ids stay theirs)
 
 
 def depends_on(condition: Callable[[], Any]) -> None:

@@ -322,6 +322,47 @@ def test_a_leaf_the_step_makes_and_the_caller_keeps_holds_each_steps_values_and_
         checked(mg.tensor(X * (1 + i)))
 
 
+def inner_loop(
+    make_optimizer: Callable[[mg.Tensor], optim.Optimizer],
+) -> Callable[[], tuple[list[mg.Tensor], Callable[..., mg.Tensor]]]:
+    """A step that first moves a perturbation of X up the loss with an optimiser it makes itself
+    (adversarial training), then trains W on the perturbed X."""
+
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor(np.random.default_rng(1).standard_normal((1, 3)), requires_grad=True)
+        outer = optim.SGD([W], lr=0.05)
+
+        def step(X: mg.Tensor) -> mg.Tensor:
+            delta = mg.tensor(X * 0.0, requires_grad=True)
+            inner = make_optimizer(delta)
+            for _ in range(3):
+                J_inner = -((W @ (X + delta)) ** 2).mean()
+                inner.zero_grad()
+                J_inner.backward()
+                inner.step()
+            J = ((W @ (X + delta)) ** 2).mean()
+            outer.zero_grad()
+            J.backward()
+            outer.step()
+            return J
+
+        return [W], step
+
+    return make
+
+
+def test_check_accepts_a_step_that_makes_an_optimiser() -> None:
+    # The inner optimiser's count was taken for state that outlives the step: check restored the
+    # recording's optimiser, which the eager step beside it never touches, and found t differ.
+    make = inner_loop(lambda delta: optim.SGD([delta], lr=0.1))
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    _replayed_equals_eager(make, lambda i: (mg.tensor(X * (1 + 0.1 * i)),))
+    _, step = make()
+    fast = mg.replay(step, check=3)
+    for i in range(4):
+        fast(mg.tensor(X * (1 + 0.1 * i)))
+
+
 def test_float32_replays_in_float32() -> None:
     X, Y = problem()
     model, _, step = plain_training("float32")
