@@ -199,8 +199,9 @@ class Replay:
         self.recordings.move_to_end(key)
         self.replayed += 1
         if self.checks_left:
-            self.checks_left -= 1
-            return self._checked(recorded, args, kwargs)
+            checked = self._checked(recorded, args, kwargs)
+            self.checks_left -= 1  # (after: a refused step is no check)
+            return checked
         return recorded.run(args, kwargs)
 
     def _record(self, key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

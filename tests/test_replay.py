@@ -197,6 +197,11 @@ def test_a_check_on_computed_labels_refuses_on_the_step_eager_refuses_and_change
     assert str(replayed.value) == str(eager.value)
     fast(mg.tensor(X), mg.tensor(Y))  # good labels again: accepted, by the same recording
     assert fast.recorded == 1 and fast.replayed == 3
+    checked = mg.replay(smoothed, check=1)
+    checked(mg.tensor(X), mg.tensor(Y))
+    with pytest.raises(ValueError, match="must lie in"):
+        checked(mg.tensor(X), mg.tensor(bad))
+    assert checked.checks_left == 1  # a refused step is no check: the next replay is checked
     assert not all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
 
 
