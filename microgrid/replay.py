@@ -67,9 +67,6 @@ class Recorded:
         self.changed = [leaf for leaf in recording.leaves.values() if id(leaf._data) in recording.state]
         self.outputs: list[tuple[np.ndarray, str | None]] = []
         self.shape: type | None = None  # the step returned a Tensor (None) or this sequence type
-        # The tensors given to the step that require grad, each with the recording's copy of it:
-        # after a replay the caller's tensor is handed the gradient its copy received.
-        self.given_grads: list[tuple[Place, Tensor]] = []
         # What a refusal only a replay makes puts back, when that refusal comes after kernels
         # that change state (see save_before_each_replay); None, and nothing saved, otherwise.
         self.saved: SavedState | None = None
@@ -108,19 +105,7 @@ class Recorded:
             leaf._grad = grad
         for leaf in self.changed:
             leaf._version = next(_creation_counter)  # (Tensor._stamp_change, without its call)
-        self.hand_over_given_grads(args, kwargs)
         return self.result()
-
-    def hand_over_given_grads(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Give each tensor the caller passed with requires_grad the gradient the step's backward()
-        left on its copy, added to the .grad it held, as the eager step adds it: in an array of
-        its own, since the recording's is refilled by the next replay (and the caller may keep
-        each X). A step that backward() does not reach it through (mg.grad) leaves it alone."""
-        for place, copy in self.given_grads:
-            if copy._grad is not None:
-                given = _argument(args, kwargs, place)
-                grad = copy._grad._data
-                given._grad = Tensor._make(grad.copy() if given._grad is None else given._grad._data + grad)
 
     def reuse_arrays(self) -> None:
         """Let kernels write into inputs they read for the last time (trace.reuse_dying_inputs),
@@ -217,10 +202,6 @@ class Replay:
         finally:
             leave(token)
         recorded = Recorded(recording, inputs)
-        for place, _ in inputs:
-            copy = _argument(step_args, step_kwargs, place)
-            if isinstance(copy, Tensor) and copy.requires_grad:
-                recorded.given_grads.append((place, copy))
         recorded.shape, outputs = _outputs(result)
         for output in outputs:
             if not recording.is_made(output._data):
@@ -231,7 +212,6 @@ class Replay:
         recorded.outputs = [(output._data, output.name) for output in outputs]
         recorded.reuse_arrays()
         recorded.save_before_each_replay()
-        recorded.hand_over_given_grads(args, kwargs)
         self.recordings[key] = recorded
         if len(self.recordings) > CACHE_SIZE:
             self.recordings.popitem(last=False)
@@ -242,8 +222,6 @@ class Replay:
         """Replay, then run the eager step from the same state, and compare everything they made."""
         changed = [*recorded.recording.state.values(), *(array for _, array in recorded.parameters)]
         before = [_saved(item) for item in changed]
-        given = [_argument(args, kwargs, place) for place, _ in recorded.given_grads]
-        given_before = [tensor._grad for tensor in given]  # (the eager step adds to them too)
         replayed = recorded.run(args, kwargs)
         # (the parameters' gradients: a leaf the step makes is made anew by the eager step too)
         parameter_grads = [
@@ -253,8 +231,6 @@ class Replay:
         replayed_state = [_snapshot(item) for item in changed]
         for restore in before:
             restore()
-        for tensor, grad in zip(given, given_before):
-            tensor._grad = grad
         eager = self.step(*args, **kwargs)
         results = [
             (f"result {i}", r, e) for i, (r, e) in enumerate(zip(_outputs(replayed)[1], _outputs(eager)[1]))
@@ -363,16 +339,9 @@ def _bound(place: Place, value: Any, recording: Recording, inputs: list[tuple[Pl
     inputs.append((place, array))
     if isinstance(value, np.ndarray):
         return array
-    given = Tensor._make(array, requires_grad=value.requires_grad)  # (a leaf: the step may take dJ/dX)
+    given = Tensor._make(array)
     given.name = value.name
     return given
-
-
-def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], place: Place) -> Any:
-    """The argument at `place` (see Place)."""
-    if isinstance(place, int):
-        return args[place]
-    return kwargs[place] if isinstance(place, str) else _at(args, kwargs, place)
 
 
 def _path(place: Place, step: Any) -> tuple[Any, ...]:

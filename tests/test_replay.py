@@ -395,37 +395,6 @@ def test_what_the_step_makes_from_constants_starts_afresh_at_every_replay(kind: 
         fast(mg.tensor(X * (1 + 0.1 * i)))
 
 
-def test_a_tensor_given_with_requires_grad_gets_its_gradient_from_every_replay() -> None:
-    # The recording's copy of the input lost requires_grad: X.grad stayed None and mg.grad(J, [X])
-    # raised, where the eager step gives both.
-    X = np.random.default_rng(0).standard_normal((3, 8))
-    W = mg.tensor(np.random.default_rng(1).standard_normal((1, 3)), requires_grad=True)
-
-    def step(X: mg.Tensor) -> mg.Tensor:
-        J = ((W @ X).tanh() ** 2).mean()
-        W.grad = None
-        J.backward()
-        return J
-
-    def saliency(X: mg.Tensor) -> tuple[mg.Tensor, mg.Tensor]:
-        J = ((W @ X).tanh() ** 2).mean()
-        (dX,) = mg.grad(J, [X])
-        return J, dX
-
-    fast, fast_saliency = mg.replay(step, check=1), mg.replay(saliency)
-    for i in range(3):
-        given, eager = mg.tensor(X * (1 + i), requires_grad=True), mg.tensor(X * (1 + i), requires_grad=True)
-        fast(given)
-        step(eager)
-        assert given.grad is not None and eager.grad is not None
-        np.testing.assert_allclose(given.grad.data, eager.grad.data, rtol=1e-12)
-        np.testing.assert_allclose(fast_saliency(given)[1].data, eager.grad.data, rtol=1e-12)
-    # A .grad from before the step is added to, as the eager step adds to it.
-    fast(given)
-    step(eager)
-    np.testing.assert_allclose(given.grad.data, eager.grad.data, rtol=1e-12)
-
-
 def test_float32_replays_in_float32() -> None:
     X, Y = problem()
     model, _, step = plain_training("float32")
