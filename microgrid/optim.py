@@ -84,7 +84,7 @@ class Optimizer:
         self.t = 0  # calls of step()
         self.state: list[ParameterState] = [ParameterState() for _ in self.params]
         self._loads = 0
-        creates(self.start_afresh, self, *self.state)  # (when made in a step mg.replay records)
+        creates(self, *self.state)  # (made inside a step that mg.replay records: the step's own)
 
     @no_grad()
     def step(self) -> None:
@@ -111,16 +111,6 @@ class Optimizer:
                 kernel(call, changes=(p._data,))
             # A graph made before this step holds the old values: its backward must refuse.
             p._stamp_change()
-
-    def start_afresh(self) -> None:
-        """Forget the steps taken, as a new optimiser: counts of 0, moving averages of zeros (in
-        their own arrays, which the recorded updates write into). A replay runs it where the
-        step it records made this optimiser."""
-        self.t = 0
-        for state in self.state:
-            state.t = 0
-            for average in state.averages.values():
-                average.fill(0)
 
     # The numbers besides the learning rate that each step sets (Adam's bias corrections).
     numbers: tuple[str, ...] = ()

@@ -339,16 +339,13 @@ def kernel(
     return result
 
 
-def creates(afresh: Callable[[], Any], *objects: Any) -> None:
+def creates(*objects: Any) -> None:
     """While recording: the step creates `objects` (an optimiser and its per-parameter state, made
-    inside the step), as every eager step makes new ones. So what kernels change in them is not
-    state that outlives the step, and `afresh()`, which sets them back as they were made (a count
-    of 0, moving averages of zeros), is a kernel: each replay starts from there, as eager does."""
+    inside the step), so what kernels change in them is not state that outlives the step."""
     rec = recording()
     if rec is not None:
         rec.created.update(map(id, objects))
         rec.kept += objects  # (alive while the recording is, so that their ids stay theirs)
-        kernel(afresh)
 
 
 def depends_on(condition: Callable[[], Any]) -> None:

@@ -368,33 +368,6 @@ def test_check_accepts_a_step_that_makes_an_optimiser() -> None:
         fast(mg.tensor(X * (1 + 0.1 * i)))
 
 
-@pytest.mark.parametrize("kind", ["adam", "momentum", "zeros updated in place"])
-def test_what_the_step_makes_from_constants_starts_afresh_at_every_replay(kind: str) -> None:
-    # The eager step makes a new optimiser (moments of zeros, t = 0) and a new leaf of zeros each
-    # time; a replay kept the moments, the count and the leaf's values of the replay before.
-    def zeros_updated_in_place(delta: mg.Tensor) -> optim.Optimizer:
-        start = mg.zeros((3, 8), requires_grad=True)  # moved by SGD, then added to delta
-        sgd = optim.SGD([start], lr=0.1)
-        ((start - 1.0) ** 2).sum().backward()
-        sgd.step()
-        with mg.no_grad():
-            delta += start
-        return optim.SGD([delta], lr=0.1)
-
-    make_optimizer = {
-        "adam": lambda delta: optim.Adam([delta], lr=0.1),
-        "momentum": lambda delta: optim.SGD([delta], lr=0.1, momentum=0.9),
-        "zeros updated in place": zeros_updated_in_place,
-    }[kind]
-    make = inner_loop(make_optimizer)
-    X = np.random.default_rng(0).standard_normal((3, 8))
-    _replayed_equals_eager(make, lambda i: (mg.tensor(X * (1 + 0.1 * i)),))
-    _, step = make()
-    fast = mg.replay(step, check=3)
-    for i in range(4):
-        fast(mg.tensor(X * (1 + 0.1 * i)))
-
-
 def test_float32_replays_in_float32() -> None:
     X, Y = problem()
     model, _, step = plain_training("float32")
