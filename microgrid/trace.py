@@ -358,11 +358,9 @@ def depends_on(condition: Callable[[], Any]) -> None:
 
 def copied(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
     """`copy`, a new array made from `source` outside any op (a cast, a defensive copy): while
-    recording, copying it again is a kernel, so that it follows `source` at every replay, whether
-    the step computes `source` or not (a parameter, `mg.tensor(W)`; an index tensor the step reads
-    from its closure, changed in place between steps)."""
+    recording, copying it again is a kernel, so that it follows `source` at every replay."""
     rec = recording()
-    if rec is not None:
+    if rec is not None and rec.is_made(source):
         rec.computed(partial(np.copyto, copy, source, "unsafe"), copy, f"copy: {_shape(source, rec.is_made)}")
     return copy
 

@@ -520,37 +520,6 @@ def test_an_index_given_to_the_step_is_the_one_each_replay_gathers() -> None:
     _replayed_equals_eager(gathering, lambda i: (mg.tensor(X), masks[i]))
 
 
-def test_a_copy_of_what_the_step_does_not_compute_follows_it_at_every_replay() -> None:
-    # A copy (a cast, mg.tensor of a tensor) was a kernel only when the step computed its source:
-    # one of a parameter or of an index held by the step's closure was made once, when recording.
-    X = np.random.default_rng(0).standard_normal((4, 6))
-    columns = mg.tensor([0.0, 1.0, 2.0])  # the columns of this epoch, set by the training loop
-
-    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
-        W = mg.tensor(np.random.default_rng(1).standard_normal((1, 4)), requires_grad=True)
-        sgd = optim.SGD([W], lr=0.1)
-
-        def step(X: mg.Tensor) -> mg.Tensor:
-            target = mg.tensor(W) @ X  # the current weights, as a constant target
-            J = ((W @ X * 1.5 - target)[:, columns] ** 2).mean()
-            sgd.zero_grad()
-            J.backward()
-            sgd.step()
-            return J
-
-        return [W], step
-
-    def changed_in_place(i: int) -> tuple:
-        columns.data[...] = [i % 6, (i + 2) % 6, (i + 3) % 6]
-        return (mg.tensor(X),)
-
-    _replayed_equals_eager(make, changed_in_place)
-    _, step = make()
-    fast = mg.replay(step, check=3)
-    for i in range(4):
-        fast(*changed_in_place(i))
-
-
 def test_lists_tuples_and_dicts_given_to_the_step_are_followed_by_what_they_hold() -> None:
     # A list was keyed by its identity: the same list, changed between two calls, replayed the
     # recording's indices; and the arrays inside a list or dict were frozen into the recording.
