@@ -121,12 +121,17 @@ class Recorded:
         reuse_dying_inputs(self.recording, keep)
 
     def save_before_each_replay(self) -> None:
-        """When a check only a replay can fail comes after kernels that change state (a mask
-        index read after optimizer.step()), a refusal must still change nothing: the replay's
-        first kernel saves that state, and the gradients the caller sees, to be put back."""
+        """When a check only a replay can fail comes after other kernels (a mask index read after
+        backward() or optimizer.step()), a refusal must still change nothing: the replay's first
+        kernel saves the state the step changes, the gradients and the leaves the caller sees,
+        to be put back."""
         if not self.recording.refuses_after_changes:
             return
-        items = [*self.recording.state.values(), *(grad._data for _, grad in self.grads if grad is not None)]
+        items = [
+            *self.recording.state.values(),
+            *(grad._data for _, grad in self.grads if grad is not None),
+            *(leaf._data for leaf in self.recording.made_leaves.values()),
+        ]
         self.saved = SavedState(items)
         self.kernels.insert(0, self.saved.save)
         self.recording.lines.insert(0, "save the state a refusal puts back")
@@ -334,6 +339,15 @@ def _bound(place: Place, value: Any, recording: Recording, inputs: list[tuple[Pl
         return {name: _bound(_path(place, name), item, recording, inputs) for name, item in value.items()}
     if not isinstance(value, (Tensor, np.ndarray)):
         return value
+    if isinstance(value, Tensor) and value.requires_grad:
+        where = f"argument {place}" if not isinstance(place, tuple) else f"the argument at {place}"
+        raise ReplayError(
+            f"replay: {where} is {value.describe()}, which requires grad. A replay copies the "
+            "tensors it is given into arrays of its own, so no gradient would reach this one and no "
+            "optimiser would update it. Keep parameters in the model or the closure the step uses "
+            "and pass data as arguments; for a gradient with respect to an input, call the step "
+            "without mg.replay"
+        )
     array = aligned_copy(_array(value))
     recording.computed(None, array)
     inputs.append((place, array))

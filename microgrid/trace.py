@@ -372,12 +372,13 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
     eager step would, before the kernels after it (the optimiser's update) change anything.
 
     `replay_only`: a check that only a replay can fail, raising ReplayError (a mask that picks
-    another count than recorded), where the eager step would have gone on. Placed after kernels
-    that change state, it makes each replay save that state first, to put it back on refusal."""
+    another count than recorded), where the eager step would have gone on. Placed after any
+    kernel (one may have changed state, a gradient or a leaf the caller kept), it makes each
+    replay save what the caller can see first, to put it back on refusal."""
     check(*args)
     rec = recording()
     if rec is not None:
-        if replay_only and rec.state:
+        if replay_only and rec.kernels:
             rec.refuses_after_changes = True
         rec.kernels.append(partial(check, *args))
         arrays = [getattr(arg, "_data", arg) for arg in args]  # (a Tensor's array: trace cannot import it)

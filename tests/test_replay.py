@@ -633,6 +633,36 @@ def test_a_mask_refused_after_the_update_or_a_random_draw_changes_nothing() -> N
     assert adam.t == state["t"] + 1 and fast.recorded == 1
 
 
+def test_a_mask_refused_after_backward_leaves_the_gradients_and_kept_leaves_as_they_were() -> None:
+    # Read after backward() but before any state changed, a refused mask had already refilled
+    # W.grad, and a leaf the caller keeps, with the refused step's values.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    sgd = optim.SGD([W], lr=0.1)
+    kept: list[mg.Tensor] = []
+
+    def step(X: mg.Tensor, mask: np.ndarray) -> tuple[mg.Tensor, mg.Tensor]:
+        x = mg.tensor(X * 1.0, requires_grad=True)  # an input made a leaf, for its gradient
+        kept.append(x)
+        h = W @ x
+        J = (h**2).mean()
+        sgd.zero_grad()
+        J.backward()
+        metric = h[:, mask].mean()
+        sgd.step()
+        return J, metric
+
+    fast = mg.replay(step)
+    for i in range(2):
+        fast(mg.tensor(X * (1 + i)), np.arange(8) < 3)
+    assert W.grad is not None and kept[0].grad is not None
+    seen = [W.data.copy(), W.grad.data.copy(), kept[0].data.copy(), kept[0].grad.data.copy()]
+    with pytest.raises(mg.ReplayError, match="selects 4 of its 8 entries"):
+        fast(mg.tensor(X * 7), np.arange(8) < 4)
+    now = [W.data, W.grad.data, kept[0].data, kept[0].grad.data]
+    assert all(np.array_equal(a, b) for a, b in zip(seen, now))
+
+
 def test_reused_arrays_never_hold_what_a_view_a_mask_index_or_a_guard_reads() -> None:
     # What a kernel reads through a view of data it did not compute, through an op's own
     # attributes (a mask index) or in a guard (a kernel too), must keep its array until then.
@@ -772,3 +802,25 @@ def test_state_holding_code_of_the_users_does_not_stop_a_recording() -> None:
     fast = mg.replay(scheduled, check=2)
     costs = [fast(mg.tensor(X), mg.tensor(Y)).item() for _ in range(4)]
     assert costs[-1] < costs[0] and sgd.lr == pytest.approx(0.1 * 0.9**4)
+
+
+def test_a_tensor_that_requires_grad_given_to_the_step_is_refused_by_name() -> None:
+    # A replay copies its arguments: a parameter passed as one would never move (its optimiser
+    # holds the caller's tensor), and a gradient for an input would never reach the caller's.
+    W = mg.tensor(np.ones((1, 4)), requires_grad=True, name="W")
+    sgd = optim.SGD([W], lr=0.1)
+
+    def step(W: mg.Tensor, X: mg.Tensor) -> mg.Tensor:
+        J = ((W @ X) ** 2).mean()
+        sgd.zero_grad()
+        J.backward()
+        sgd.step()
+        return J
+
+    X = mg.tensor(np.random.default_rng(0).standard_normal((4, 6)))
+    fast = mg.replay(step)
+    with pytest.raises(mg.ReplayError, match=r"argument 0 is W \(1, 4\), which requires grad"):
+        fast(W, X)
+    with pytest.raises(mg.ReplayError, match=r"the argument at \(0, 'W'\)"):
+        mg.replay(lambda batch: step(batch["W"], X))({"W": W})
+    np.testing.assert_array_equal(W.data, np.ones((1, 4)))  # refused before anything ran
