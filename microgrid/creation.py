@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from microgrid import checks
+from microgrid import checks, trace
 from microgrid.errors import ArgumentTypeError
 from microgrid.tensor import DTypeLike, Tensor, as_dtype, shape_from_args, to_array
 
@@ -148,5 +148,18 @@ def randn(
     dtype: DTypeLike = None,
 ) -> Tensor:
     """Standard normal samples; the same `seed` gives the same numbers (see `generator`)."""
-    values = generator(seed).standard_normal(_shape("randn", shape)).astype(as_dtype(dtype))
+    rng = generator(seed)
+    values = np.empty(_shape("randn", shape), as_dtype(dtype))
+    if trace.recording() is not None and not requires_grad and not isinstance(seed, int):
+        # Noise drawn in a step mg.replay records: the draw is a kernel, so that every replay
+        # draws new numbers from the generator, as every eager step does (and as dropout's mask).
+        # (Not for a tensor that requires grad, weights made on the first call: they are drawn once.)
+        trace.kernel(normal_draws, rng, values, changes=(rng,), makes=(values,))
+    else:
+        normal_draws(rng, values)
     return Tensor(values, requires_grad=requires_grad, name=name)
+
+
+def normal_draws(rng: np.random.Generator | np.random.RandomState, out: np.ndarray) -> None:
+    """Standard normal float64 draws into `out`, cast to its dtype (a kernel, while recording)."""
+    out[...] = rng.standard_normal(out.shape)

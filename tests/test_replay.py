@@ -824,3 +824,33 @@ def test_a_tensor_that_requires_grad_given_to_the_step_is_refused_by_name() -> N
     with pytest.raises(mg.ReplayError, match=r"the argument at \(0, 'W'\)"):
         mg.replay(lambda batch: step(batch["W"], X))({"W": W})
     np.testing.assert_array_equal(W.data, np.ones((1, 4)))  # refused before anything ran
+
+
+def test_noise_drawn_in_the_step_is_drawn_again_at_every_replay() -> None:
+    # mg.randn with no seed draws new numbers at every eager step; a replay repeated the
+    # recording's draw. (A tensor that requires grad, weights made lazily, is drawn once.)
+    X = np.random.default_rng(0).standard_normal((3, 8))
+
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        mg.manual_seed(1)
+        W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+        sgd = optim.SGD([W], lr=0.1)
+
+        def step(X: mg.Tensor) -> mg.Tensor:
+            noisy = X + 0.1 * mg.randn(3, 8) + 0.1 * mg.randn(3, 8, seed=mg.creation.generator())
+            J = ((W @ noisy) ** 2).mean()
+            sgd.zero_grad()
+            J.backward()
+            sgd.step()
+            return J
+
+        return [W], step
+
+    eager_params, eager_step = make()
+    eager = [(eager_step(mg.tensor(X)).item(), eager_params[0].data.copy()) for _ in range(10)]
+    params, step = make()
+    fast = mg.replay(step)
+    for J, W in eager:
+        np.testing.assert_allclose(fast(mg.tensor(X)).item(), J, rtol=1e-12)
+        np.testing.assert_allclose(params[0].data, W, rtol=1e-12)
+    assert fast.replayed == 9
