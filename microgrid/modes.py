@@ -25,7 +25,16 @@ class Mode:
     instructions, about −4 % of the time, of the 2→4→1 training step).
     """
 
-    __slots__ = ("_other_grad", "anomaly", "backward_of", "grad_enabled", "recording", "scope", "watching")
+    __slots__ = (
+        "_other_grad",
+        "_scoped",
+        "anomaly",
+        "backward_of",
+        "grad_enabled",
+        "recording",
+        "scope",
+        "watching",
+    )
 
     def __init__(
         self,
@@ -43,6 +52,7 @@ class Mode:
         # Either of the two that make every op do more: one test for the usual case, neither.
         self.watching = anomaly or recording is not None
         self._other_grad: Mode | None = None  # this mode with grad_enabled flipped, once made
+        self._scoped: dict[tuple[str, ...], Mode] | None = None  # this mode in other scopes, once made
 
     def with_grad(self, enabled: bool) -> Mode:
         # Made once and kept: every backward() and every `with no_grad():` of a training loop
@@ -61,7 +71,19 @@ class Mode:
         return Mode(self.grad_enabled, anomaly, self.scope, self.backward_of, self.recording)
 
     def with_scope(self, scope: tuple[str, ...]) -> Mode:
-        return Mode(self.grad_enabled, self.anomaly, scope, self.backward_of, self.recording)
+        # Kept, as the grad twin is: every layer of every step enters its scope, and a new Mode
+        # each time cost an nn training step 2 % of its bytecodes. At most _MAX_SCOPED per mode,
+        # for a scope named anew at every step (f"step {i}"); one way only, as the twin.
+        scoped = self._scoped
+        if scoped is None:
+            scoped = self._scoped = {}
+        found = scoped.get(scope)
+        if found is None:
+            if len(scoped) >= _MAX_SCOPED:
+                scoped.clear()
+            found = Mode(self.grad_enabled, self.anomaly, scope, self.backward_of, self.recording)
+            scoped[scope] = found
+        return found
 
     def with_backward_of(self, text: str | None) -> Mode:
         return Mode(self.grad_enabled, self.anomaly, self.scope, text, self.recording)
@@ -69,6 +91,8 @@ class Mode:
     def with_recording(self, recording: Any) -> Mode:
         return Mode(self.grad_enabled, self.anomaly, self.scope, self.backward_of, recording)
 
+
+_MAX_SCOPED = 64  # the scopes' modes one mode keeps (see Mode.with_scope)
 
 # One variable holding the whole mode: an op reads it once (one lookup instead of three).
 _mode: ContextVar[Mode] = ContextVar("microgrid_mode", default=Mode())  # noqa: B039 (never changed)

@@ -363,18 +363,30 @@ def sigmoid_cross_entropy(
     return np.multiply(total, mean, out)
 
 
-class SigmoidCrossEntropy(Op):
+class LossOnLogits(Op):
+    """A loss computed by one function of numpy calls with scratch arrays (`computation`): the
+    same calls for the eager forward, with numpy's own arrays, and for a replay's kernel, with
+    arrays aligned to cache lines (an aligned one costs a ctypes lookup, worth it only there)."""
+
+    def forward(self, z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return self.computation(z, y, np.empty((), z.dtype) if out is None else out, np.empty)()
+
+    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
+        return self.computation(arrays[0], arrays[1], out, aligned_empty)
+
+    def computation(self, z: np.ndarray, y: np.ndarray, out: np.ndarray, empty: Any) -> Callable[[], Any]:
+        """The loss of z and y into `out`, with scratch arrays made by `empty`, ready to run."""
+        raise NotImplementedError
+
+
+class SigmoidCrossEntropy(LossOnLogits):
     name = "sigmoid_cross_entropy"
     formula = "mean(softplus(z) − z·y)"
     rules = ("g · (σ(z) − y) / m", "−g · z / m")
 
-    def forward(self, z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return self.kernel((z, y), np.empty((), z.dtype) if out is None else out)()
-
-    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
-        z, y = arrays
-        scratch = aligned_empty(z.shape, z.dtype), aligned_empty(z.shape, z.dtype)
-        mean = np.array(1.0 / max(z.size, 1), z.dtype)
+    def computation(self, z: np.ndarray, y: np.ndarray, out: np.ndarray, empty: Any) -> Callable[[], Any]:
+        scratch = empty(z.shape, z.dtype), empty(z.shape, z.dtype)
+        mean = scalar(1.0 / max(z.size, 1), z.dtype)
         return partial(sigmoid_cross_entropy, z, y, out, *scratch, scalar(0.0, z.dtype), mean)
 
     def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
@@ -411,7 +423,7 @@ def softmax_cross_entropy(
     return np.multiply(np.add.reduce(total, None) - np.vdot(z, y), mean, out)
 
 
-class SoftmaxCrossEntropy(Op):
+class SoftmaxCrossEntropy(LossOnLogits):
     """The course's multi-class loss on the logits z (classes, m), for label columns y that each
     sum to 1 (one-hot, or probabilities; softmax_cross_entropy checks), where it is
     −mean Σ y · log softmax(z). The rules are the derivatives of the formula for any y; y's
@@ -422,17 +434,13 @@ class SoftmaxCrossEntropy(Op):
     formula = "mean(logsumexp(z) − Σ z·y)"
     rules = ("g · (softmax(z) − y) / m", "−g · z / m")
 
-    def forward(self, z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return self.kernel((z, y), np.empty((), z.dtype) if out is None else out)()
-
-    def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
-        z, y = arrays
-        problem = self.shape_problem(arrays)
+    def computation(self, z: np.ndarray, y: np.ndarray, out: np.ndarray, empty: Any) -> Callable[[], Any]:
+        problem = self.shape_problem((z, y))
         if problem is not None:  # (Op.apply words it with the operands' names and shapes)
             raise ValueError(problem)
-        row = aligned_empty((1, z.shape[1]), z.dtype), aligned_empty((1, z.shape[1]), z.dtype)
-        mean = np.array(1.0 / z.shape[1], z.dtype)
-        return partial(softmax_cross_entropy, z, y, out, aligned_empty(z.shape, z.dtype), *row, mean)
+        row = empty((1, z.shape[1]), z.dtype), empty((1, z.shape[1]), z.dtype)
+        mean = scalar(1.0 / z.shape[1], z.dtype)
+        return partial(softmax_cross_entropy, z, y, out, empty(z.shape, z.dtype), *row, mean)
 
     def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
         z, y = arrays

@@ -33,7 +33,7 @@ from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
-from microgrid.trace import aligned_copy, aligned_empty, creates, depends_on, kernel
+from microgrid.trace import aligned_copy, aligned_empty, creates, depends_on, kernel, recording
 
 # The most steps or schedule calls a loaded state may count: 2**53, past which a float no longer
 # tells one count from the next, and which no run reaches (at a step a microsecond, 285 years).
@@ -105,10 +105,14 @@ class Optimizer:
                 state.scratch = [aligned_empty(p._data.shape, p._data.dtype) for _ in range(2)]
                 state.numbers = {key: np.zeros((), p.dtype) for key in ("lr", *self.numbers)}
         kernel(self.advance, [state for _, state in moving], changes=(self, *(state for _, state in moving)))
+        recorded = recording() is not None
         for p, state in moving:
             assert p._grad is not None
             for call in self.update(p._data, p._grad._data, state):
-                kernel(call, changes=(p._data,))
+                if recorded:
+                    kernel(call, changes=(p._data,))
+                else:
+                    call()  # (what kernel() does when nothing records, without its call)
             # A graph made before this step holds the old values: its backward must refuse.
             p._stamp_change()
 

@@ -53,6 +53,21 @@ def test_scopes_nest_and_label_tensors() -> None:
         pass
 
 
+def test_a_scope_named_anew_at_every_step_keeps_a_bounded_number_of_modes() -> None:
+    # Each mode keeps the modes of the scopes entered from it (a layer enters the same one at
+    # every step), but never more than a bound: f"step {i}" must not grow memory forever.
+    from microgrid import modes
+
+    for i in range(3 * modes._MAX_SCOPED):
+        with mg.scope(f"step {i}"):
+            t = mg.tensor([1.0], requires_grad=True) * 2
+        assert t.scope == (f"step {i}",)
+    kept = modes.current()._scoped
+    assert kept is not None and 0 < len(kept) <= modes._MAX_SCOPED
+    with mg.scope("layer 1"), mg.no_grad():  # a kept scope's mode, and its grad twin
+        assert modes.current().scope == ("layer 1",) and not modes.current().grad_enabled
+
+
 def test_detect_anomaly_names_the_forward_op_that_made_nan() -> None:
     x = mg.tensor([1.0, -1.0], requires_grad=True, name="Z[1]")
     with (

@@ -72,7 +72,8 @@ class Layer(Module):
         with scoped(self.scope_name):
             out = self.forward(*args, **kwargs)
         # Never rename the caller's own tensor (Identity and Dropout in eval mode return their input).
-        if all(out is not given for given in (*args, *kwargs.values())):
+        # (by identity, and without a generator: `in` would compare tensors with ==, an op)
+        if id(out) not in map(id, args) and (not kwargs or id(out) not in map(id, kwargs.values())):
             out.name = self.output_name
         return out
 
