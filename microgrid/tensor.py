@@ -393,33 +393,34 @@ class Tensor:
 
     # --- operators and methods (the functions of microgrid.functional) -----------------------
     # Each method's docstring is its function's, set at the end of functional.py.
-    # + − * / @ and unary − call their primitive directly, and an operand that is already a
-    # Tensor needs no conversion: they run on every op of every step (−1 % of a step's
-    # instructions against calling the functions of functional).
+    # + − * / @ and unary − call their primitive's apply directly, bound to a name of this module
+    # (a global is one cached lookup, `ops.Add.apply` two, the class's uncached on Python 3.11),
+    # and an operand that is already a Tensor needs no conversion: they run on every op of every
+    # step (−1 % of a step's instructions against calling the functions of functional).
 
     def __add__(self, other: Operand) -> Tensor:
-        return ops.Add.apply(self, other if other.__class__ is Tensor else operand(other, self))
+        return _add(self, other if other.__class__ is Tensor else operand(other, self))
 
     def __radd__(self, other: Operand) -> Tensor:
-        return ops.Add.apply(operand(other, self), self)
+        return _add(operand(other, self), self)
 
     def __sub__(self, other: Operand) -> Tensor:
-        return ops.Sub.apply(self, other if other.__class__ is Tensor else operand(other, self))
+        return _sub(self, other if other.__class__ is Tensor else operand(other, self))
 
     def __rsub__(self, other: Operand) -> Tensor:
-        return ops.Sub.apply(operand(other, self), self)
+        return _sub(operand(other, self), self)
 
     def __mul__(self, other: Operand) -> Tensor:
-        return ops.Mul.apply(self, other if other.__class__ is Tensor else operand(other, self))
+        return _mul(self, other if other.__class__ is Tensor else operand(other, self))
 
     def __rmul__(self, other: Operand) -> Tensor:
-        return ops.Mul.apply(operand(other, self), self)
+        return _mul(operand(other, self), self)
 
     def __truediv__(self, other: Operand) -> Tensor:
-        return ops.Div.apply(self, other if other.__class__ is Tensor else operand(other, self))
+        return _div(self, other if other.__class__ is Tensor else operand(other, self))
 
     def __rtruediv__(self, other: Operand) -> Tensor:
-        return ops.Div.apply(operand(other, self), self)
+        return _div(operand(other, self), self)
 
     def __pow__(self, other: Operand) -> Tensor:
         return F.pow(self, other)
@@ -428,13 +429,13 @@ class Tensor:
         return F.pow(other, self)
 
     def __matmul__(self, other: Operand) -> Tensor:
-        return ops.MatMul.apply(self, other if other.__class__ is Tensor else operand(other, self))
+        return _matmul(self, other if other.__class__ is Tensor else operand(other, self))
 
     def __rmatmul__(self, other: Operand) -> Tensor:
-        return ops.MatMul.apply(operand(other, self), self)
+        return _matmul(operand(other, self), self)
 
     def __neg__(self) -> Tensor:
-        return ops.Neg.apply(self)
+        return _neg(self)
 
     # --- in place: `with mg.no_grad(): W -= lr * W.grad` ------------------------------------
 
@@ -681,3 +682,6 @@ def operand(value: Operand, like: Tensor) -> Tensor:
 from microgrid import functional as F  # noqa: E402
 from microgrid import ops  # noqa: E402
 from microgrid.ops import _scalars as _number_arrays  # noqa: E402
+
+_add, _sub, _mul, _div = ops.Add.apply, ops.Sub.apply, ops.Mul.apply, ops.Div.apply
+_matmul, _neg = ops.MatMul.apply, ops.Neg.apply
