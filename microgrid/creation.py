@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from microgrid import checks, trace
-from microgrid.errors import ArgumentTypeError
+from microgrid.errors import ArgumentTypeError, ReplayError
 from microgrid.tensor import DTypeLike, Tensor, as_dtype, shape_from_args, to_array
 
 Seed: TypeAlias = "int | np.random.Generator | np.random.RandomState | None"
@@ -148,18 +148,15 @@ def randn(
     dtype: DTypeLike = None,
 ) -> Tensor:
     """Standard normal samples; the same `seed` gives the same numbers (see `generator`)."""
-    rng = generator(seed)
-    values = np.empty(_shape("randn", shape), as_dtype(dtype))
-    if trace.recording() is not None and not requires_grad and not isinstance(seed, int):
-        # Noise drawn in a step mg.replay records: the draw is a kernel, so that every replay
-        # draws new numbers from the generator, as every eager step does (and as dropout's mask).
-        # (Not for a tensor that requires grad, weights made on the first call: they are drawn once.)
-        trace.kernel(normal_draws, rng, values, changes=(rng,), makes=(values,))
-    else:
-        normal_draws(rng, values)
+    # New numbers at every call (no seed, or a generator): inside a step mg.replay records, noise
+    # (drawn anew at every step) and a constant drawn once (on the first call) look the same, and
+    # the replay would be wrong for one of them, silently. Weights (requires_grad) are drawn once.
+    anew = seed is None or isinstance(seed, (np.random.Generator, np.random.RandomState))
+    if anew and not requires_grad and trace.recording() is not None:
+        raise ReplayError(
+            "randn without a seed while mg.replay records the step: a replay cannot tell noise "
+            "drawn at every step from numbers drawn once. Draw noise outside the step and pass it "
+            "in, give a seed for the same numbers every time, or call the step without mg.replay"
+        )
+    values = generator(seed).standard_normal(_shape("randn", shape)).astype(as_dtype(dtype))
     return Tensor(values, requires_grad=requires_grad, name=name)
-
-
-def normal_draws(rng: np.random.Generator | np.random.RandomState, out: np.ndarray) -> None:
-    """Standard normal float64 draws into `out`, cast to its dtype (a kernel, while recording)."""
-    out[...] = rng.standard_normal(out.shape)

@@ -115,6 +115,13 @@ class Op:
     """`Exp.call(a)`, the op inside a rule (`vjp`): `apply` when an operand is a Tensor, and on
     numpy arrays the forward alone, which returns an array and makes no Tensor."""
 
+    def __getattr__(self, name: str) -> Any:
+        # Only for a field not set: inputs and needs_grad are () until apply links the op into a
+        # graph (they are slots, which cannot have a default; this costs the set ones nothing).
+        if name in ("inputs", "needs_grad"):
+            return ()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__doc__ is None and cls.formula is not None:

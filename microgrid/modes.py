@@ -13,6 +13,8 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
+from microgrid.errors import ReplayError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -177,6 +179,12 @@ class detect_anomaly:  # lower case: used like a function, `with mg.detect_anoma
 
     def __enter__(self) -> None:
         mode = _mode.get()
+        if mode.recording is not None:
+            raise ReplayError(
+                "detect_anomaly inside a step mg.replay records: a replay runs the step's numpy calls, "
+                "not the checks, so it would not stop at the first NaN. Call the replayed step inside "
+                "detect_anomaly instead (it then runs eagerly), or the step without mg.replay"
+            )
         self.token = enter(mode.with_anomaly(True))
 
     def __exit__(self, *exc: object) -> None:

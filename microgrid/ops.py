@@ -439,7 +439,7 @@ class SoftmaxCrossEntropy(LossOnLogits):
         if problem is not None:  # (Op.apply words it with the operands' names and shapes)
             raise ValueError(problem)
         row = empty((1, z.shape[1]), z.dtype), empty((1, z.shape[1]), z.dtype)
-        mean = scalar(1.0 / z.shape[1], z.dtype)
+        mean = scalar(1.0 / z.shape[1] if z.shape[1] else math.nan, z.dtype)  # (no examples: NaN)
         return partial(softmax_cross_entropy, z, y, out, empty(z.shape, z.dtype), *row, mean)
 
     def shape_problem(self, arrays: Sequence[np.ndarray]) -> str | None:
@@ -620,8 +620,9 @@ class Cast(Op):
 
 
 class Reduction(Op):
-    __slots__ = ("axis", "keepdims")
     """A reduction over `axis` (every axis when None), keeping the reduced axes as size 1 or not."""
+
+    __slots__ = ("axis", "keepdims")
 
     # The ufunc's reduce method (np.add.reduce): numpy's np.sum, like np.reshape and
     # np.transpose, is a Python wrapper (3-4 % of a training step, together).
@@ -656,10 +657,11 @@ class Sum(Reduction):
 
 
 class Mean(Sum):
-    __slots__ = ()
     """Σ a / m, as Σ a · (1/m), m the number of elements each mean averages: a primitive, not a
     Sum and a Mul, so that a cost J = (1/m) Σ L is one node, as the course writes it, and its
     backward one step (g · 1/m repeated), not three."""
+
+    __slots__ = ()
 
     name = "mean"
     formula, rules = "Σ a / m", ("g · 1/m repeated along the averaged axes",)

@@ -310,15 +310,31 @@ def _key(value: Any) -> Hashable:
     if isinstance(value, np.ndarray):
         return value.shape, value.dtype
     kind = type(value)
-    if kind is list or kind is tuple:
-        return kind, tuple(map(_key, value))
+    if kind is list or kind is tuple or (isinstance(value, tuple) and hasattr(value, "_fields")):
+        return kind, tuple(map(_key, value))  # (a namedtuple too)
     if kind is dict:
         return kind, tuple((name, _key(item)) for name, item in value.items())
     try:
         hash(value)
     except TypeError:
-        return "object", id(value)
+        return "object", _Same(value)
     return kind, value
+
+
+class _Same:
+    """An unhashable argument in a signature: the object itself, compared by identity. Held, so
+    that a new object cannot take its id (and its recording) while the recording is kept."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
 
 
 # Where a step's argument is: its position or keyword, or the path to an array inside a list,
@@ -335,6 +351,8 @@ def _bound(place: Place, value: Any, recording: Recording, inputs: list[tuple[Pl
     kind = type(value)
     if kind is list or kind is tuple:
         return kind(_bound(_path(place, i), item, recording, inputs) for i, item in enumerate(value))
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple: made from its fields
+        return kind(*(_bound(_path(place, i), item, recording, inputs) for i, item in enumerate(value)))
     if kind is dict:
         return {name: _bound(_path(place, name), item, recording, inputs) for name, item in value.items()}
     if not isinstance(value, (Tensor, np.ndarray)):

@@ -618,3 +618,11 @@ def test_changes_after_backward_are_what_optimisers_do_and_are_fine() -> None:
         with mg.no_grad():
             W -= 0.25 * W.grad  # a new graph each step: nothing recorded before the change
     np.testing.assert_allclose(W.data, [0.125, -0.125])
+
+
+def test_backward_takes_a_gradient_of_the_outputs_shape_as_a_list() -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).backward([1.0, 10.0])
+    np.testing.assert_array_equal(x.grad.data, [2.0, 20.0])  # type: ignore[union-attr]
+    with pytest.raises(mg.ShapeError, match=r"gradient has shape \(1,\) but"):
+        (x.sum() * 2).backward([5.0])

@@ -6,6 +6,7 @@ import pickle
 import re
 import warnings
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pytest
@@ -238,3 +239,24 @@ def test_numpys_overflow_in_the_walks_own_sums_and_casts_is_reported_at_the_user
     assert [w.category for w in caught] == [mg.NumericalWarning] * 3, messages
     assert messages[1].startswith("add: overflow") and messages[2].startswith("astype float32: overflow")
     assert {w.filename for w in caught} == {__file__}
+
+
+def test_an_op_not_linked_into_a_graph_has_no_inputs_yet() -> None:
+    # inputs and needs_grad are slots that apply sets when it links the op; before that (in a
+    # custom forward, or an op made by hand) they read as empty, as they did as class defaults.
+    class Twice(Op):
+        name = "twice"
+
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            assert self.inputs == () and self.needs_grad == ()
+            return 2 * a
+
+        def vjp(self, g: Any, out: Any, a: Any) -> Any:
+            return 2 * g
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = Twice.apply(x)
+    assert y.op is not None and y.op.inputs == (x,) and y.op.needs_grad == (True,)
+    assert ops.Add().inputs == ()
+    with pytest.raises(AttributeError, match="'Add' object has no attribute 'mask'"):
+        ops.Add().mask  # noqa: B018

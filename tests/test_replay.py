@@ -826,31 +826,81 @@ def test_a_tensor_that_requires_grad_given_to_the_step_is_refused_by_name() -> N
     np.testing.assert_array_equal(W.data, np.ones((1, 4)))  # refused before anything ran
 
 
-def test_noise_drawn_in_the_step_is_drawn_again_at_every_replay() -> None:
-    # mg.randn with no seed draws new numbers at every eager step; a replay repeated the
-    # recording's draw. (A tensor that requires grad, weights made lazily, is drawn once.)
-    X = np.random.default_rng(0).standard_normal((3, 8))
+def test_randn_without_a_seed_in_the_step_is_refused_and_with_one_replays() -> None:
+    # Noise drawn at every step and a constant drawn once on the first call look the same to a
+    # recording, and a replay would be silently wrong for one of them: refused, by name.
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    X = mg.tensor(np.random.default_rng(0).standard_normal((3, 8)))
 
+    def step(X: mg.Tensor, seed: Any) -> mg.Tensor:
+        J = ((W @ (X + 0.1 * mg.randn(3, 8, seed=seed))) ** 2).mean()
+        W.grad = None
+        J.backward()
+        return J
+
+    for seed in (None, mg.creation.generator()):
+        with pytest.raises(mg.ReplayError, match="randn without a seed"):
+            mg.replay(step)(X, seed)
+    fast = mg.replay(step)
+    for seed in (3, np.int64(3)):  # the same numbers at every call, eager or replayed
+        np.testing.assert_allclose(fast(X, seed).item(), step(X, seed).item(), rtol=1e-12)
+
+
+def test_argmax_of_a_parameter_follows_its_updates() -> None:
+    # A parameter changes in place at every replay, as the step's own results do.
     def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
-        mg.manual_seed(1)
-        W = mg.tensor(np.ones((1, 3)), requires_grad=True)
-        sgd = optim.SGD([W], lr=0.1)
+        W = mg.tensor([[0.0, 1.0, 0.5]], requires_grad=True)
+        sgd = optim.SGD([W], lr=1.0)
 
-        def step(X: mg.Tensor) -> mg.Tensor:
-            noisy = X + 0.1 * mg.randn(3, 8) + 0.1 * mg.randn(3, 8, seed=mg.creation.generator())
-            J = ((W @ noisy) ** 2).mean()
+        def step(X: np.ndarray) -> mg.Tensor:
             sgd.zero_grad()
+            J = (W[:, mg.argmax(W, axis=1)] * X).sum()  # push the largest entry down
             J.backward()
             sgd.step()
             return J
 
         return [W], step
 
-    eager_params, eager_step = make()
-    eager = [(eager_step(mg.tensor(X)).item(), eager_params[0].data.copy()) for _ in range(10)]
-    params, step = make()
-    fast = mg.replay(step)
-    for J, W in eager:
-        np.testing.assert_allclose(fast(mg.tensor(X)).item(), J, rtol=1e-12)
-        np.testing.assert_allclose(params[0].data, W, rtol=1e-12)
-    assert fast.replayed == 9
+    _replayed_equals_eager(make, lambda i: (np.array([[1.0]]),))
+
+
+def test_a_namedtuple_or_an_object_given_to_the_step_is_never_taken_for_another() -> None:
+    # A namedtuple is followed by what it holds, as a tuple; another unhashable object is kept by
+    # its identity, held by the signature so that a new object cannot take its id.
+    import collections
+
+    Batch = collections.namedtuple("Batch", "X Y")
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((3, 8)), rng.standard_normal((1, 8))) for _ in range(10)]
+
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor([[0.1, -0.2, 0.3]], requires_grad=True)
+        sgd = optim.SGD([W], lr=0.1)
+
+        def step(b: Any) -> mg.Tensor:
+            sgd.zero_grad()
+            J = ((W @ mg.tensor(b.X) - mg.tensor(b.Y)) ** 2).mean()
+            J.backward()
+            sgd.step()
+            return J
+
+        return [W], step
+
+    _replayed_equals_eager(make, lambda i: (Batch(*batches[i]),))
+
+    class Holder:  # unhashable, made anew for every call
+        __hash__ = None  # type: ignore[assignment]
+
+        def __init__(self, X: np.ndarray, Y: np.ndarray) -> None:
+            self.X, self.Y = X, Y
+
+    _replayed_equals_eager(make, lambda i: (Holder(*batches[i]),))
+
+
+def test_detect_anomaly_inside_a_recorded_step_is_refused() -> None:
+    def step(X: mg.Tensor) -> mg.Tensor:
+        with mg.detect_anomaly():
+            return (X * 2.0).sum()
+
+    with pytest.raises(mg.ReplayError, match="detect_anomaly inside a step mg.replay records"):
+        mg.replay(step)(mg.tensor([1.0, 2.0]))
