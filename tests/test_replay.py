@@ -479,9 +479,11 @@ def test_a_kernel_writes_into_an_input_it_reads_for_the_last_time() -> None:
         assert grad is not None and not any(np.shares_memory(w, grad.data) for w in writes)
 
 
-def _replayed_equals_eager(
-    make: Callable[[], tuple[list[mg.Tensor], Callable[..., mg.Tensor]]], args: Callable[[int], tuple]
-) -> None:
+# What makes a fresh copy of a training: its parameters and its step.
+Make = Callable[[], tuple[list[mg.Tensor], Callable[..., mg.Tensor]]]
+
+
+def _replayed_equals_eager(make: Make, args: Callable[[int], tuple]) -> None:
     """Ten steps of `make()`'s step, eager and replayed from the same start, give the same losses,
     parameters and gradients."""
     eager_params, eager_step = make()
@@ -494,19 +496,28 @@ def _replayed_equals_eager(
             np.testing.assert_allclose(q.grad.data, p.grad.data, rtol=1e-12)  # type: ignore[union-attr]
 
 
-def gathering() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
-    """A step that picks the columns `index` of X, for index tensors and arrays given to the step."""
-    W = mg.tensor(np.ones((1, 4)), requires_grad=True)
-    sgd = optim.SGD([W], lr=0.1)
+def descent(loss: Callable[..., mg.Tensor], start: Any, lr: float = 0.1) -> Make:
+    """A `make` for _replayed_equals_eager: a parameter W from `start`, plain SGD on it, and a step
+    that takes one SGD step on loss(W, *the step's arguments) and returns that loss."""
 
-    def step(X: mg.Tensor, index: Any) -> mg.Tensor:
-        J = ((W @ X[:, index]) ** 2).mean()
-        sgd.zero_grad()
-        J.backward()
-        sgd.step()
-        return J
+    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
+        W = mg.tensor(start, requires_grad=True)
+        sgd = optim.SGD([W], lr=lr)
 
-    return [W], step
+        def step(*args: Any) -> mg.Tensor:
+            sgd.zero_grad()
+            J = loss(W, *args)
+            J.backward()
+            sgd.step()
+            return J
+
+        return [W], step
+
+    return make
+
+
+# A step that picks the columns `index` of X, for index tensors and arrays given to the step.
+gathering = descent(lambda W, X, index: ((W @ X[:, index]) ** 2).mean(), np.ones((1, 4)))
 
 
 def test_an_index_given_to_the_step_is_the_one_each_replay_gathers() -> None:
@@ -532,45 +543,25 @@ def test_lists_tuples_and_dicts_given_to_the_step_are_followed_by_what_they_hold
 
     _replayed_equals_eager(gathering, changed_in_place)
 
-    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
-        W = mg.tensor(np.ones((1, 4)), requires_grad=True)
-        sgd = optim.SGD([W], lr=0.1)
-
-        def step(batch: dict[str, Any]) -> mg.Tensor:
-            X, (Y, scale) = batch["X"], batch["labels"]
-            J = (((W @ X) - Y) ** 2).mean() * scale
-            sgd.zero_grad()
-            J.backward()
-            sgd.step()
-            return J
-
-        return [W], step
+    def loss(W: mg.Tensor, batch: dict[str, Any]) -> mg.Tensor:
+        X, (Y, scale) = batch["X"], batch["labels"]
+        return (((W @ X) - Y) ** 2).mean() * scale
 
     rng = np.random.default_rng(1)
     batches = [{"X": mg.tensor(rng.standard_normal((4, 6))), "labels": [rng.standard_normal((1, 6)), 2.0]}]
     batches += [{"X": mg.tensor(rng.standard_normal((4, 6))), "labels": [rng.standard_normal((1, 6)), 2.0]}]
-    _replayed_equals_eager(make, lambda i: (batches[i % 2],))
+    _replayed_equals_eager(descent(loss, np.ones((1, 4))), lambda i: (batches[i % 2],))
 
 
 def test_argmax_and_argmin_inside_the_step_find_each_steps_indices() -> None:
     # They return index arrays, not Tensors: a replay used the recording's indices at every step
     # until finding them became a kernel of its own.
-    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
-        W = mg.tensor(np.ones((1, 4)), requires_grad=True)
-        sgd = optim.SGD([W], lr=0.1)
-
-        def step(X: mg.Tensor) -> mg.Tensor:
-            best, worst = mg.argmax(X, axis=0, keepdims=True), mg.argmin(X)  # (1, 6) and a flat index
-            J = ((W @ X) * mg.tensor(best)).mean() + X.reshape(-1)[worst] * W.sum()
-            sgd.zero_grad()
-            J.backward()
-            sgd.step()
-            return J
-
-        return [W], step
+    def loss(W: mg.Tensor, X: mg.Tensor) -> mg.Tensor:
+        best, worst = mg.argmax(X, axis=0, keepdims=True), mg.argmin(X)  # (1, 6) and a flat index
+        return ((W @ X) * mg.tensor(best)).mean() + X.reshape(-1)[worst] * W.sum()
 
     X = np.random.default_rng(0).standard_normal((4, 6))
-    _replayed_equals_eager(make, lambda i: (mg.tensor(np.roll(X, i, axis=0)),))
+    _replayed_equals_eager(descent(loss, np.ones((1, 4))), lambda i: (mg.tensor(np.roll(X, i, axis=0)),))
     # and the index arrays a replayed step returns are its own step's
     found: list[np.ndarray] = []
     fast = mg.replay(lambda X: found.append(mg.argmin(X, axis=1)) or (X * 2.0).sum())
@@ -848,20 +839,10 @@ def test_randn_without_a_seed_in_the_step_is_refused_and_with_one_replays() -> N
 
 def test_argmax_of_a_parameter_follows_its_updates() -> None:
     # A parameter changes in place at every replay, as the step's own results do.
-    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
-        W = mg.tensor([[0.0, 1.0, 0.5]], requires_grad=True)
-        sgd = optim.SGD([W], lr=1.0)
+    def loss(W: mg.Tensor, X: np.ndarray) -> mg.Tensor:
+        return (W[:, mg.argmax(W, axis=1)] * X).sum()  # push the largest entry down
 
-        def step(X: np.ndarray) -> mg.Tensor:
-            sgd.zero_grad()
-            J = (W[:, mg.argmax(W, axis=1)] * X).sum()  # push the largest entry down
-            J.backward()
-            sgd.step()
-            return J
-
-        return [W], step
-
-    _replayed_equals_eager(make, lambda i: (np.array([[1.0]]),))
+    _replayed_equals_eager(descent(loss, [[0.0, 1.0, 0.5]], lr=1.0), lambda i: (np.array([[1.0]]),))
 
 
 def test_a_namedtuple_or_an_object_given_to_the_step_is_never_taken_for_another() -> None:
@@ -873,19 +854,7 @@ def test_a_namedtuple_or_an_object_given_to_the_step_is_never_taken_for_another(
     rng = np.random.default_rng(0)
     batches = [(rng.standard_normal((3, 8)), rng.standard_normal((1, 8))) for _ in range(10)]
 
-    def make() -> tuple[list[mg.Tensor], Callable[..., mg.Tensor]]:
-        W = mg.tensor([[0.1, -0.2, 0.3]], requires_grad=True)
-        sgd = optim.SGD([W], lr=0.1)
-
-        def step(b: Any) -> mg.Tensor:
-            sgd.zero_grad()
-            J = ((W @ mg.tensor(b.X) - mg.tensor(b.Y)) ** 2).mean()
-            J.backward()
-            sgd.step()
-            return J
-
-        return [W], step
-
+    make = descent(lambda W, b: ((W @ mg.tensor(b.X) - mg.tensor(b.Y)) ** 2).mean(), [[0.1, -0.2, 0.3]])
     _replayed_equals_eager(make, lambda i: (Batch(*batches[i]),))
 
     class Holder:  # unhashable, made anew for every call
