@@ -129,7 +129,6 @@ def greater(a: Any, b: Any) -> Any:
 
 
 class Add(Op):
-    __slots__ = ()
     name, symbol = "add", "+"
     formula, rules = "a + b", ("g", "g")
     elementwise = True
@@ -140,7 +139,6 @@ class Add(Op):
 
 
 class Sub(Op):
-    __slots__ = ()
     name, symbol = "sub", "-"
     formula, rules = "a − b", ("g", "−g")
     elementwise = True
@@ -151,7 +149,6 @@ class Sub(Op):
 
 
 class Mul(Op):
-    __slots__ = ()
     name, symbol = "mul", "*"
     formula, rules = "a · b", ("g · b", "g · a")
     elementwise = True
@@ -162,7 +159,6 @@ class Mul(Op):
 
 
 class Div(Op):
-    __slots__ = ()
     name, symbol = "div", "/"
     formula, rules = "a / b", ("g / b", "−g · a / b²")
     elementwise = True
@@ -176,7 +172,6 @@ class Div(Op):
 
 
 class Neg(Op):
-    __slots__ = ()
     name = "neg"
     formula, rules = "−a", ("−g",)
     ufunc = np.negative
@@ -186,7 +181,6 @@ class Neg(Op):
 
 
 class Pow(Op):
-    __slots__ = ()
     name, symbol = "pow", "**"
     formula, rules = "a^b", ("g · b · a^(b−1)", "g · out · ln a")
     elementwise = True
@@ -211,7 +205,6 @@ class Pow(Op):
 
 
 class Exp(Op):
-    __slots__ = ()
     name = "exp"
     formula, rules = "e^a", ("g · e^a",)
     ufunc = np.exp
@@ -221,7 +214,6 @@ class Exp(Op):
 
 
 class Log(Op):
-    __slots__ = ()
     name = "log"
     formula, rules = "ln a", ("g / a",)
     ufunc = np.log
@@ -231,7 +223,6 @@ class Log(Op):
 
 
 class Log1p(Op):
-    __slots__ = ()
     name = "log1p"
     formula, rules = "ln(1 + a)", ("g / (1 + a)",)
     ufunc = np.log1p  # exact for tiny a, where 1 + a would round a away
@@ -241,7 +232,6 @@ class Log1p(Op):
 
 
 class Expm1(Op):
-    __slots__ = ()
     name = "expm1"
     formula, rules = "e^a − 1", ("g · e^a",)
     ufunc = np.expm1  # exact for tiny a, where e^a − 1 would cancel to nothing
@@ -252,7 +242,6 @@ class Expm1(Op):
 
 
 class Sin(Op):
-    __slots__ = ()
     name = "sin"
     formula, rules = "sin a", ("g · cos a",)
     ufunc = np.sin
@@ -262,7 +251,6 @@ class Sin(Op):
 
 
 class Cos(Op):
-    __slots__ = ()
     name = "cos"
     formula, rules = "cos a", ("−g · sin a",)
     ufunc = np.cos
@@ -272,7 +260,6 @@ class Cos(Op):
 
 
 class Tanh(Op):
-    __slots__ = ()
     name = "tanh"
     formula, rules = "tanh a", ("g · (1 − out²)",)
     ufunc = np.tanh
@@ -302,7 +289,6 @@ def sigmoid(a: np.ndarray, out: np.ndarray, e: np.ndarray, one: np.ndarray, zero
 
 
 class Sigmoid(Op):
-    __slots__ = ()
     name = "sigmoid"
     formula, rules = "σ(a) = 1 / (1 + e^−a)", ("g · out · (1 − out)",)
 
@@ -464,7 +450,6 @@ class SoftmaxCrossEntropy(LossOnLogits):
 
 
 class Relu(Op):
-    __slots__ = ()
     name = "relu"
     formula, rules = "max(a, 0)", ("g · [a > 0]",)
 
@@ -622,8 +607,6 @@ class Cast(Op):
 class Reduction(Op):
     """A reduction over `axis` (every axis when None), keeping the reduced axes as size 1 or not."""
 
-    __slots__ = ("axis", "keepdims")
-
     # The ufunc's reduce method (np.add.reduce): numpy's np.sum, like np.reshape and
     # np.transpose, is a Python wrapper (3-4 % of a training step, together).
     reduce: ClassVar[Any]
@@ -642,7 +625,6 @@ class Reduction(Op):
 
 
 class Sum(Reduction):
-    __slots__ = ()
     name = "sum"
     formula, rules = "Σ a", ("g repeated along the summed axes",)
     reduce = np.add.reduce
@@ -660,8 +642,6 @@ class Mean(Sum):
     """Σ a / m, as Σ a · (1/m), m the number of elements each mean averages: a primitive, not a
     Sum and a Mul, so that a cost J = (1/m) Σ L is one node, as the course writes it, and its
     backward one step (g · 1/m repeated), not three."""
-
-    __slots__ = ()
 
     name = "mean"
     formula, rules = "Σ a / m", ("g · 1/m repeated along the averaged axes",)
@@ -696,7 +676,6 @@ _FLOAT64 = np.dtype(np.float64)
 
 
 class Max(Reduction):
-    __slots__ = ()
     name = "max"
     # Ties share the gradient; where the max is NaN, the NaNs share it (as in PyTorch).
     formula, rules = "max a", ("g · [a = max a] / number of maxima",)
@@ -710,7 +689,6 @@ class Max(Reduction):
 
 
 class Prod(Reduction):
-    __slots__ = ()
     name = "prod"
     formula, rules = "Π a", ("g · (the product of the other elements)",)
     reduce = np.multiply.reduce

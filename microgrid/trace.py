@@ -259,7 +259,7 @@ def reads(value: Any, direct: bool = True, depth: int = 4) -> list[tuple[np.ndar
 
 
 def _fields(owner: Any) -> dict[str, Any]:
-    """What an object holds: its __dict__, and its __slots__ (an op's inputs are slots)."""
+    """What an object holds: its __dict__, and its __slots__ (where a class may keep its fields)."""
     fields = dict(vars(owner)) if hasattr(owner, "__dict__") else {}
     for cls in type(owner).__mro__:
         slots = cls.__dict__.get("__slots__", ())

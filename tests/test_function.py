@@ -242,8 +242,8 @@ def test_numpys_overflow_in_the_walks_own_sums_and_casts_is_reported_at_the_user
 
 
 def test_an_op_not_linked_into_a_graph_has_no_inputs_yet() -> None:
-    # inputs and needs_grad are slots that apply sets when it links the op; before that (in a
-    # custom forward, or an op made by hand) they read as empty, as they did as class defaults.
+    # apply sets inputs and needs_grad when it links the op; before that (in a custom forward, or
+    # an op made by hand) they read as empty, and any other field is an AttributeError as usual.
     class Twice(Op):
         name = "twice"
 
