@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -268,23 +268,25 @@ class Tanh(Op):
         return g * (constant(1.0, out) - out * out)
 
 
-def sigmoid(a: np.ndarray, out: np.ndarray, e: np.ndarray, one: np.ndarray, zero: np.ndarray) -> np.ndarray:
+def sigmoid(a: np.ndarray, out: np.ndarray, e: np.ndarray, one: np.ndarray) -> np.ndarray:
     """σ(a) = e^min(a, 0) / (1 + e^−|a|) into `out`, with a scratch array `e` of a's shape and
-    dtype, and 1 and 0 as 0-d arrays of a's dtype.
+    dtype, and 1 as a 0-d array of a's dtype.
 
     Neither exponent is ever positive, so nothing overflows: |a| = 1e4 gives exactly 1 or 0, and
-    σ(−30) keeps its relative precision (1 − σ(30) would round it away). Seven ufuncs with no
-    mask: choosing between σ(|a|) and σ(−|a|) by a sign mask took eight calls and twice the
-    time for a large array (a masked copy is slow). Every step writes into a given array,
-    positionally (a keyword costs each call ~0.1 µs), so a replay, which passes its buffers,
-    allocates nothing.
+    σ(−30) keeps its relative precision (1 − σ(30) would round it away). One exponential: the
+    numerator e^min(a, 0) is max(e^−|a|, sign a), which is e^a where a < 0 and 1 elsewhere (at
+    a = 0, e^−|a| is 1), bit for bit what a second np.exp gives, 10 % quicker at 4×400. Seven
+    ufuncs with no mask: choosing between σ(|a|) and σ(−|a|) by a sign mask took eight calls and
+    twice the time for a large array (a masked copy is slow). Every step writes into a given
+    array, positionally where numpy allows (a keyword costs each call ~0.1 µs), so a replay,
+    which passes its buffers, allocates nothing.
     """
     np.abs(a, e)
     np.negative(e, e)
-    np.exp(e, e)
+    np.exp(e, e)  # e^−|a|
+    numerator = np.sign(a, out)
+    np.maximum(numerator, e, out=numerator)  # (keyword: numpy 2 reads a third argument as an input)
     denominator = np.add(e, one, e)  # 1 + e^−|a|
-    numerator = np.minimum(a, zero, out=out)  # (keyword: numpy 2 reads a third argument as an input)
-    np.exp(numerator, numerator)  # 1 for a ≥ 0, else e^a
     return np.divide(numerator, denominator, numerator)
 
 
@@ -293,13 +295,12 @@ class Sigmoid(Op):
     formula, rules = "σ(a) = 1 / (1 + e^−a)", ("g · out · (1 − out)",)
 
     def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        one, zero = scalar(1.0, a.dtype), scalar(0.0, a.dtype)
-        return sigmoid(a, np.empty_like(a) if out is None else out, np.empty_like(a), one, zero)
+        return sigmoid(a, np.empty_like(a) if out is None else out, np.empty_like(a), scalar(1.0, a.dtype))
 
     def kernel(self, arrays: Sequence[np.ndarray], out: np.ndarray) -> Callable[[], Any]:
         (a,) = arrays
         scratch = aligned_empty(a.shape, a.dtype)
-        return partial(sigmoid, a, out, scratch, scalar(1.0, a.dtype), scalar(0.0, a.dtype))
+        return partial(sigmoid, a, out, scratch, scalar(1.0, a.dtype))
 
     def vjp(self, g: Any, out: Any, a: Any) -> Any:
         return g * out * (constant(1.0, out) - out)
@@ -822,8 +823,22 @@ def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
     The backward walk calls it for every gradient whose shape is not its input's, so no op's
     rule has to remember broadcasting. A shape broadcasting could not have made is refused.
     """
-    grad_shape = grad.shape
-    lead = len(grad_shape) - len(shape)  # axes broadcasting added in front
+    if shape.__class__ is not tuple:
+        shape = tuple(shape)  # (a list, say: the shapes are keys of _stretched's cache)
+    axes, lead = _stretched(grad.shape, shape)
+    if axes:
+        grad = _summed(grad, axes)
+    if lead:
+        grad = Reshape.call(grad, shape=shape)
+    return grad
+
+
+@lru_cache(maxsize=256)
+def _stretched(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """The axes broadcasting added in front of `shape` or stretched from size 1 to make
+    `grad_shape`, and how many it added. (Kept per pair of shapes: a training step undoes the
+    same few at every step, and the loop is most of sum_to's time.)"""
+    lead = len(grad_shape) - len(shape)
     if lead < 0:
         raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
     axes = list(range(lead))
@@ -832,11 +847,7 @@ def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
             if size != 1:  # only a size-1 axis can have been stretched
                 raise GradError(f"sum_to: gradient of shape {grad_shape} cannot be summed to {shape}")
             axes.append(axis)
-    if axes:
-        grad = _summed(grad, tuple(axes))
-    if lead:
-        grad = Reshape.call(grad, shape=shape)
-    return grad
+    return tuple(axes), lead
 
 
 def _summed(grad: Any, axes: tuple[int, ...]) -> Any:
