@@ -200,8 +200,8 @@ def _walk(
                 # (a caller's walk, which holds no mode, sets the rules' mode around each rule)
                 raw = _tensor_step(op, grad, node, rules_mode if held is None else None, anomaly)
             # What each input was sent, for walk's Steps; backward() and grad() read none of it,
-            # so they leave it empty (−1 % of a training step).
-            sent: list[Any] = []
+            # so they leave it empty (−1 % of a training step), and share one empty tuple.
+            sent: Any = [] if for_caller else ()
             for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw):
                 if parent._version > created:  # the rule read its value as it is now, not as then
                     raise _changed_after_use(parent, node)
