@@ -194,15 +194,16 @@ def _walk(
             created = node.created
             if node._version > created:  # backward would read `out`, changed after it was made
                 raise _changed_after_use(node, node)
+            inputs = op.inputs  # (read once: a read of a field of ops of many classes is slow)
             if arrays:
-                raw = _array_rule(op, grad, node)
+                raw = _array_rule(op, inputs, grad, node)
             else:
                 # (a caller's walk, which holds no mode, sets the rules' mode around each rule)
                 raw = _tensor_step(op, grad, node, rules_mode if held is None else None, anomaly)
             # What each input was sent, for walk's Steps; backward() and grad() read none of it,
             # so they leave it empty (−1 % of a training step), and share one empty tuple.
             sent: Any = [] if for_caller else ()
-            for parent, needed, parent_grad in zip(op.inputs, op.needs_grad, raw):
+            for parent, needed, parent_grad in zip(inputs, op.needs_grad, raw):
                 if parent._version > created:  # the rule read its value as it is now, not as then
                     raise _changed_after_use(parent, node)
                 if not needed or (wanted is not None and parent not in wanted):
@@ -374,15 +375,14 @@ def _tensor_step(op: Op, grad: Tensor, out: Tensor, rules_mode: Mode | None, ano
             leave(token)
 
 
-def _array_rule(op: Op, grad: np.ndarray, out: Tensor) -> Sequence[Any]:
-    """`op`'s rule in a walk of arrays, one array (or None) per input: its vjp on the arrays.
+def _array_rule(op: Op, inputs: tuple[Tensor, ...], grad: np.ndarray, out: Tensor) -> Sequence[Any]:
+    """`op`'s rule in a walk of arrays, one array (or None) per input (op.inputs): its vjp on the arrays.
     The op's backward on Tensors instead (`_tensor_rule`) for an op that writes backward itself,
     and for a vjp that failed on arrays, or that numpy warned in (escalated to an error in
     microgrid's own ops), or that did not return one array or None per input: on Tensors the
     warning is reported and the mistake named. (The arrays are unpacked for the usual arities: a
     list comprehension is a call of its own before Python 3.12.)"""
     if op.array_rule:
-        inputs = op.inputs
         count = len(inputs)
         try:
             if count == 1:
