@@ -108,13 +108,14 @@ leave = _mode.reset
 class _GradMode:
     """Context manager and decorator that sets whether ops record the graph."""
 
+    __slots__ = ("enabled", "tokens")  # (no __dict__ to make: a training loop makes one per step)
+
     def __init__(self, enabled: bool) -> None:
-        self.enabled = bool(enabled)
+        self.enabled = enabled if enabled.__class__ is bool else bool(enabled)
         self.tokens: list[Token[Mode]] = []  # one per `with`, so one object may be entered twice
 
     def __enter__(self) -> None:
-        mode = _mode.get()
-        self.tokens.append(enter(mode.with_grad(self.enabled)))
+        self.tokens.append(enter(current().with_grad(self.enabled)))
 
     def __exit__(self, *exc: object) -> None:
         leave(self.tokens.pop())
