@@ -557,8 +557,9 @@ def _index(index: Any) -> Any:
         array = index._data
         if array.dtype.kind == "f":  # (whole numbers as mg.tensor holds them)
             trace.guard(check_whole_index, index)
-            # While recording, a kernel: a replay casts each step's index again.
-            return trace.copied(array, array.astype(np.int64))
+            # While recording, a kernel: a replay casts each step's index again, also of an index
+            # tensor from outside the step that a loop changes in place.
+            return trace.copied(array, array.astype(np.int64), follow=True)
         index = array
     if isinstance(index, list):
         return np.asarray(index)
@@ -569,9 +570,19 @@ def _index(index: Any) -> Any:
 
 
 def check_whole_index(index: Tensor) -> None:
-    """Refuse a float index tensor that holds a fraction, NaN or inf."""
-    if not np.all(np.mod(index._data, 1) == 0):
+    """Refuse a float index tensor that holds a fraction, NaN or inf, or a whole number no
+    integer index can be (|i| ≥ 2⁶³), which the cast to integers would turn into another."""
+    values = index._data
+    if not np.all(np.mod(values, 1) == 0):
         raise IndexError(f"getitem: index tensor {index.describe()} holds non-integer values")
+    if values.size and not np.abs(values).max() < _BEYOND_INDICES:
+        raise IndexError(
+            f"getitem: index tensor {index.describe()} holds {np.abs(values).max():g}, "
+            "too large to be an index of any array"
+        )
+
+
+_BEYOND_INDICES = 2.0**63  # the first magnitude an int64 cannot hold
 
 
 def check_mask_count(mask: np.ndarray, recorded: int) -> None:

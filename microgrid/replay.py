@@ -101,11 +101,28 @@ class Recorded:
             if self.saved is not None:
                 self.saved.restore()
             raise
+        except (IndexError, ValueError) as error:
+            if getattr(kernel, "func", None) in self.recording.checks:
+                raise  # a guard's refusal, in the eager step's own words
+            # Numpy's words alone (an index tensor changed in place to a value out of bounds):
+            # say which step of the recording failed, as the eager step names its op.
+            try:
+                named = type(error)(f"{self.line_of(kernel)}, replayed: {error}")
+            except Exception:  # (an error class that takes other arguments: numpy's words, then)
+                raise error from None
+            raise named from error
         for leaf, grad in self.grads:
             leaf._grad = grad
         for leaf in self.changed:
             leaf._version = next(_creation_counter)  # (Tensor._stamp_change, without its call)
         return self.result()
+
+    def line_of(self, kernel: Callable[[], Any]) -> str:
+        """What `kernel` computes, as the listing says it."""
+        for each, line in zip(self.kernels, self.recording.lines):
+            if each is kernel:
+                return line
+        return "a step of the recording"
 
     def reuse_arrays(self) -> None:
         """Let kernels write into inputs they read for the last time (trace.reuse_dying_inputs),

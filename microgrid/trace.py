@@ -49,6 +49,9 @@ class Recording:
         # A refusal only a replay makes (a guard the eager step passes) comes after a kernel that
         # changed state: a replay must then save that state first, to put it back if it refuses.
         self.refuses_after_changes = False
+        # The functions the guards' kernels call (see guard): a guard's kernel is partial(check,
+        # ...), and stays one when its arrays are substituted (reuse_dying_inputs).
+        self.checks: set[Callable[..., Any]] = set()
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -356,11 +359,14 @@ def depends_on(condition: Callable[[], Any]) -> None:
         rec.conditions.append((condition, condition()))
 
 
-def copied(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
+def copied(source: np.ndarray, copy: np.ndarray, follow: bool = False) -> np.ndarray:
     """`copy`, a new array made from `source` outside any op (a cast, a defensive copy): while
-    recording, copying it again is a kernel, so that it follows `source` at every replay."""
+    recording, copying it again is a kernel, so that it follows `source` at every replay, when
+    the step computed `source`, or when `follow` says the caller may change it in place between
+    steps (an index tensor's integer copy). Of an array from outside the step, a copy is made
+    once: a model made at the first call must not be reset to its initial weights."""
     rec = recording()
-    if rec is not None and rec.is_made(source):
+    if rec is not None and (follow or rec.is_made(source)):
         rec.computed(partial(np.copyto, copy, source, "unsafe"), copy, f"copy: {_shape(source, rec.is_made)}")
     return copy
 
@@ -380,6 +386,7 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
     if rec is not None:
         if replay_only and rec.kernels:
             rec.refuses_after_changes = True
+        rec.checks.add(check)
         rec.kernels.append(partial(check, *args))
         arrays = [getattr(arg, "_data", arg) for arg in args]  # (a Tensor's array: trace cannot import it)
         rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")

@@ -531,6 +531,48 @@ def test_an_index_given_to_the_step_is_the_one_each_replay_gathers() -> None:
     _replayed_equals_eager(gathering, lambda i: (mg.tensor(X), masks[i]))
 
 
+def test_an_index_tensor_the_loop_changes_in_place_is_followed_by_each_replay() -> None:
+    # Its integer copy was made once, while recording: every replay gathered the first columns,
+    # and an index changed to one out of bounds went through, while the guard before it read the
+    # new values.
+    X = np.random.default_rng(0).standard_normal((4, 6))
+    columns = mg.tensor([0.0, 2.0, 5.0])
+
+    def changed_in_place(i: int) -> tuple:
+        columns.data[...] = [i % 6, (i + 1) % 6, (i + 3) % 6]
+        return (mg.tensor(X),)
+
+    make = descent(lambda W, X: ((W @ X[:, columns]) ** 2).mean(), np.ones((1, 4)))
+    _replayed_equals_eager(make, changed_in_place)
+    _, step = make()
+    fast = mg.replay(step)
+    for i in range(2):
+        fast(*changed_in_place(i))
+    columns.data[...] = [0, 7, 1]  # out of bounds: refused, and named as the eager step names it
+    with pytest.raises(
+        IndexError, match=r"^getitem \[:, int64 array \(3,\)\]: \(4, 6\) → \(4, 3\)"
+    ) as raised:
+        fast(mg.tensor(X))
+    assert str(raised.value).endswith("replayed: index 7 is out of bounds for axis 1 with size 6")
+
+
+def test_an_index_too_large_for_any_array_is_refused_not_cast_to_another() -> None:
+    # 1e30 is a whole number, so it passed the check, and its cast to int64 gave another index
+    # (with a RuntimeWarning about the cast).
+    X = mg.tensor(np.random.default_rng(0).standard_normal((4, 6)))
+    with pytest.raises(IndexError, match=r"holds 1e\+30, too large to be an index of any array"):
+        X[:, mg.tensor([0.0, 1e30])]
+    _, step = gathering()
+    fast = mg.replay(step)
+    for _ in range(2):
+        fast(X, mg.tensor([0.0, 2.0]))
+    with pytest.raises(IndexError) as replayed:
+        fast(X, mg.tensor([0.0, -1e30]))
+    with pytest.raises(IndexError) as eager:
+        step(X, mg.tensor([0.0, -1e30]))
+    assert str(replayed.value) == str(eager.value)
+
+
 def test_lists_tuples_and_dicts_given_to_the_step_are_followed_by_what_they_hold() -> None:
     # A list was keyed by its identity: the same list, changed between two calls, replayed the
     # recording's indices; and the arrays inside a list or dict were frozen into the recording.
