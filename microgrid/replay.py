@@ -102,6 +102,7 @@ class Recorded:
                 self.saved.restore()
             raise
         except (IndexError, ValueError) as error:
+            self.clear_grads_before(kernel)
             if getattr(kernel, "func", None) in self.recording.checks:
                 raise  # a guard's refusal, in the eager step's own words
             # Numpy's words alone (an index tensor changed in place to a value out of bounds):
@@ -116,6 +117,16 @@ class Recorded:
         for leaf in self.changed:
             leaf._version = next(_creation_counter)  # (Tensor._stamp_change, without its call)
         return self.result()
+
+    def clear_grads_before(self, kernel: Callable[[], Any]) -> None:
+        """After a replay failed at `kernel` as the eager step would (a label check): the
+        gradients the step had set to None by then (zero_grad before the loss) are None, as
+        eager leaves them. (The replay sets gradients only once its kernels have all run.)"""
+        failed_at = next((i for i, each in enumerate(self.kernels) if each is kernel), len(self.kernels))
+        before = failed_at - (self.saved is not None)  # (the kernel that saves state came first)
+        for leaf, position in self.recording.cleared:
+            if position <= before:
+                leaf._grad = None
 
     def line_of(self, kernel: Callable[[], Any]) -> str:
         """What `kernel` computes, as the listing says it."""

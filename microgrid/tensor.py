@@ -210,6 +210,8 @@ class Tensor:
     def grad(self, value: Tensor | np.ndarray | None) -> None:
         if value is None:
             self._grad = None
+            if current().recording is not None:  # (zero_grad inside a step mg.replay records)
+                trace.clears_grad(self)
             return
         grad = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
         if grad.shape != self.shape:

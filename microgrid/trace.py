@@ -52,6 +52,9 @@ class Recording:
         # The functions the guards' kernels call (see guard): a guard's kernel is partial(check,
         # ...), and stays one when its arrays are substituted (reuse_dying_inputs).
         self.checks: set[Callable[..., Any]] = set()
+        # Gradients the step sets to None (zero_grad), each with how many kernels came before:
+        # a replay that fails after that point leaves them None, as the eager step would.
+        self.cleared: list[tuple[Any, int]] = []
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -390,6 +393,13 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
         rec.kernels.append(partial(check, *args))
         arrays = [getattr(arg, "_data", arg) for arg in args]  # (a Tensor's array: trace cannot import it)
         rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")
+
+
+def clears_grad(tensor: Any) -> None:
+    """The step being recorded set `tensor.grad` to None here (see Recording.cleared)."""
+    rec = recording()
+    if rec is not None:
+        rec.cleared.append((tensor, len(rec.kernels)))
 
 
 def adds_to(tensor: Any) -> None:

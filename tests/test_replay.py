@@ -205,6 +205,44 @@ def test_a_check_on_computed_labels_refuses_on_the_step_eager_refuses_and_change
     assert not all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
 
 
+@pytest.mark.parametrize("zero_grad_first", [True, False])
+def test_a_refused_step_leaves_the_gradients_as_the_eager_step_leaves_them(zero_grad_first: bool) -> None:
+    # zero_grad() before the loss sets every .grad to None before the label check refuses: a
+    # replay, which sets gradients only after its kernels, left the previous step's instead.
+    X, Y = problem()
+    bad = Y.copy()
+    bad[0, 0] = 3.0
+
+    def training() -> tuple[nn.Module, Step]:
+        model, sgd, _ = plain_training()
+
+        def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+            if zero_grad_first:
+                sgd.zero_grad()
+            J = nn.sigmoid_cross_entropy(model(X), Y)
+            if not zero_grad_first:
+                sgd.zero_grad()
+            J.backward()
+            sgd.step()
+            return J
+
+        return model, step
+
+    grads = []
+    for replayed in (False, True):
+        model, step = training()
+        run = mg.replay(step) if replayed else step
+        for _ in range(3):
+            run(mg.tensor(X), mg.tensor(Y))
+        with pytest.raises(ValueError, match="must lie in"):
+            run(mg.tensor(X), mg.tensor(bad))
+        grads.append([None if p.grad is None else p.grad.data.copy() for p in model.parameters()])
+        assert all((g is None) == zero_grad_first for g in grads[-1])
+    for eager, replayed_grad in zip(*grads):
+        if eager is not None:
+            np.testing.assert_array_equal(replayed_grad, eager)
+
+
 def test_a_check_reads_the_array_its_tensor_was_written_into() -> None:
     # a * 0.05 + 0.5 is computed into a's array, which nothing reads after: the check given
     # the sum's array must read that array at every replay, not the one the recording made.
