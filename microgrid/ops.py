@@ -67,13 +67,16 @@ def constant(value: float, like: Any, name: str | None = None) -> Any:
     pictures show it by (`1/m`); a 0-d array when `like` is an array (a rule run on arrays).
 
     Made once per number, dtype and name and shared (read-only): −0.5 % of the instructions of
-    a training step against a new one each time.
+    a training step against a new one each time. Emptied, as scalar's cache is, when it holds
+    `_MAX_SCALARS`: a 1/m per batch size m is a new number for each size a loop gives.
     """
     if like.__class__ is not Tensor:
         return scalar(value, like.dtype)
     key = (value, like._data.dtype, name)
     found = _constants.get(key)
     if found is None:
+        if len(_constants) >= _MAX_SCALARS:
+            _constants.clear()  # (graphs made before keep their constants: they hold them)
         found = _constants[key] = Tensor._make(scalar(value, like._data.dtype))
         found.name = name
     return found

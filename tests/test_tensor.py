@@ -307,6 +307,18 @@ def test_a_new_number_at_every_step_does_not_grow_memory(monkeypatch: pytest.Mon
     np.testing.assert_allclose(w.data, expected)
 
 
+def test_the_rules_constants_stop_growing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rule's 1/m is a constant per batch size: a loop over many sizes must not keep them all.
+    from microgrid import ops
+
+    monkeypatch.setattr(ops, "_constants", {})
+    x = mg.tensor(np.ones(3), requires_grad=True)
+    for m in range(1, ops._MAX_SCALARS + 300):
+        one_over_m = ops.constant(1.0 / m, x, "1/m")
+        assert one_over_m.item() == 1.0 / m and one_over_m.name == "1/m"
+    assert len(ops._constants) <= ops._MAX_SCALARS
+
+
 def test_a_zero_keeps_its_sign_whichever_comes_first() -> None:
     # 0.0 and −0.0 are equal and hash alike, so a cache of numbers keyed by value alone would
     # hand out whichever came first: x · 0.0 would be −0.0 (and 1 / it −inf) after an x · −0.0.
