@@ -481,7 +481,7 @@ def _own(grad: Tensor | np.ndarray, handed_out: set[int]) -> Tensor:
     if grad.__class__ is Tensor:
         data = grad._data
     else:  # a plain walk's array, or the numpy scalar a 0-d array's arithmetic gives
-        data = grad if grad.__class__ is np.ndarray else np.asarray(grad)
+        data = grad if grad.__class__ is _ndarray else np.asarray(grad)
     if (data.base is not None and not trace.is_private_output(data)) or id(data) in handed_out:
         data = trace.copied(data, data.copy())
     elif grad.__class__ is Tensor:

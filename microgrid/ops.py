@@ -55,7 +55,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from microgrid.errors import GradError
-from microgrid.function import Op
+from microgrid.function import Op, _ndarray
 from microgrid.tensor import Tensor
 from microgrid.trace import aligned_empty
 
@@ -857,7 +857,7 @@ def _summed(grad: Any, axes: tuple[int, ...]) -> Any:
     """grad summed over `axes`, keeping them: a plain backward's array by Sum's own reduce, with
     no op made; a Tensor, or an array whose sum overflows or makes NaN (which Sum.call computes
     again on Tensors and reports, as every op does), by Sum.call."""
-    if grad.__class__ is np.ndarray:
+    if grad.__class__ is _ndarray:
         try:
             return Sum.reduce(grad, axes, keepdims=True)
         except RuntimeWarning:  # (made an error in microgrid's modules: errors.py)
@@ -1062,7 +1062,7 @@ class MatMul(Op):
         # gradient is the transpose of that, i.e. dA = B' Gᵀ and dB = Gᵀ A'.
         ta, tb = self.transpose_a, self.transpose_b
         # A recorded MatMul on Tensors; numpy's product itself on a plain backward's arrays.
-        product = _matmul if grad.__class__ is np.ndarray else MatMul.call
+        product = _matmul if grad.__class__ is _ndarray else MatMul.call
         grad_a = grad_b = None
         if self.needs_grad[0]:
             if ta:
