@@ -522,6 +522,9 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
                 tensor._grad = tensor._grad + (tensor_grad if create_graph else _own(tensor_grad, handed_out))
         else:
             tensor._grad = tensor_grad if create_graph else _own(tensor_grad, handed_out)
+    if found and current().recording is not None:  # (mg.replay: where each gradient was set)
+        for tensor, _ in found:
+            trace.sets_grad(tensor)
 
 
 def grad(

@@ -554,7 +554,10 @@ def _index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index(part) for part in index)
     if isinstance(index, Tensor):
-        array = index._data
+        tensor, array = index, index._data
+        # While recording: the kernels hold this array (or its integer copy, which follows it), so
+        # an index tensor given another array (`columns.data = ...`) records the step again.
+        trace.depends_on(lambda: tensor._data is array)
         if array.dtype.kind == "f":  # (whole numbers as mg.tensor holds them)
             trace.guard(check_whole_index, index)
             # While recording, a kernel: a replay casts each step's index again, also of an index
@@ -573,11 +576,13 @@ def check_whole_index(index: Tensor) -> None:
     """Refuse a float index tensor that holds a fraction, NaN or inf, or a whole number no
     integer index can be (|i| ≥ 2⁶³), which the cast to integers would turn into another."""
     values = index._data
-    if not np.all(np.mod(values, 1) == 0):
+    # (finite first: the remainder of inf or NaN is a RuntimeWarning, or an error under np.errstate)
+    if not (np.isfinite(values).all() and (np.mod(values, 1) == 0).all()):
         raise IndexError(f"getitem: index tensor {index.describe()} holds non-integer values")
     if values.size and not np.abs(values).max() < _BEYOND_INDICES:
+        largest = values.flat[np.abs(values).argmax()]
         raise IndexError(
-            f"getitem: index tensor {index.describe()} holds {np.abs(values).max():g}, "
+            f"getitem: index tensor {index.describe()} holds {largest:g}, "
             "too large to be an index of any array"
         )
 

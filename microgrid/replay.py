@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from microgrid.errors import ReplayError
+from microgrid.function import _error_kind
 from microgrid.modes import current, enter, leave
 from microgrid.tensor import Tensor, _creation_counter
 from microgrid.trace import Recording, aligned_copy, reuse_dying_inputs
@@ -65,6 +66,13 @@ class Recorded:
         # after every replay, as the eager step stamps them, so that a graph made before it
         # refuses its backward rather than read the new values.
         self.changed = [leaf for leaf in recording.leaves.values() if id(leaf._data) in recording.state]
+        self.first_change = [(leaf, recording.first_change.get(id(leaf._data), 0)) for leaf in self.changed]
+        # The gradients the step sets of tensors other than those (zero_grad of a parameter the
+        # step does not use), as it leaves them: set again after each replay.
+        given = {id(leaf) for leaf, _ in self.grads}
+        last = {id(tensor): (tensor, grad) for tensor, grad, _ in recording.grads_set}
+        self.other_grads = [pair for key, pair in last.items() if key not in given]
+        self.checks = recording.checks  # the guards' functions (see trace.guard)
         self.outputs: list[tuple[np.ndarray, str | None]] = []
         self.shape: type | None = None  # the step returned a Tensor (None) or this sequence type
         # What a refusal only a replay makes puts back, when that refusal comes after kernels
@@ -101,32 +109,38 @@ class Recorded:
             if self.saved is not None:
                 self.saved.restore()
             raise
-        except (IndexError, ValueError) as error:
-            self.clear_grads_before(kernel)
-            if getattr(kernel, "func", None) in self.recording.checks:
-                raise  # a guard's refusal, in the eager step's own words
+        except BaseException as error:
+            self.stop_where_eager_stops(kernel)
+            if (
+                not isinstance(error, (IndexError, ValueError))
+                or getattr(kernel, "func", None) in self.checks
+            ):
+                raise  # (a guard's refusal is in the eager step's own words)
             # Numpy's words alone (an index tensor changed in place to a value out of bounds):
             # say which step of the recording failed, as the eager step names its op.
-            try:
-                named = type(error)(f"{self.line_of(kernel)}, replayed: {error}")
-            except Exception:  # (an error class that takes other arguments: numpy's words, then)
-                raise error from None
-            raise named from error
+            raise _error_kind(error)(f"{self.line_of(kernel)}, replayed: {error}") from error
         for leaf, grad in self.grads:
             leaf._grad = grad
+        for tensor, grad in self.other_grads:
+            tensor._grad = grad
         for leaf in self.changed:
             leaf._version = next(_creation_counter)  # (Tensor._stamp_change, without its call)
         return self.result()
 
-    def clear_grads_before(self, kernel: Callable[[], Any]) -> None:
-        """After a replay failed at `kernel` as the eager step would (a label check): the
-        gradients the step had set to None by then (zero_grad before the loss) are None, as
-        eager leaves them. (The replay sets gradients only once its kernels have all run.)"""
+    def stop_where_eager_stops(self, kernel: Callable[[], Any]) -> None:
+        """After `kernel` failed as the eager step would have failed there (a label check, an
+        index out of bounds, numpy's error under np.errstate): each .grad as the step had set it
+        by then (None after zero_grad, backward()'s once it has run) and the parameters updated
+        before it stamped as changed, as the eager step leaves them. (A replay that goes to the
+        end sets gradients and stamps only then.)"""
         failed_at = next((i for i, each in enumerate(self.kernels) if each is kernel), len(self.kernels))
-        before = failed_at - (self.saved is not None)  # (the kernel that saves state came first)
-        for leaf, position in self.recording.cleared:
-            if position <= before:
-                leaf._grad = None
+        failed_at -= self.saved is not None  # (the kernel that saves state comes first, unrecorded)
+        for tensor, grad, position in self.recording.grads_set:
+            if position <= failed_at:  # (set before that kernel ran)
+                tensor._grad = grad
+        for leaf, position in self.first_change:
+            if position < failed_at:
+                leaf._version = next(_creation_counter)
 
     def line_of(self, kernel: Callable[[], Any]) -> str:
         """What `kernel` computes, as the listing says it."""

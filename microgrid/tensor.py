@@ -211,7 +211,7 @@ class Tensor:
         if value is None:
             self._grad = None
             if current().recording is not None:  # (zero_grad inside a step mg.replay records)
-                trace.clears_grad(self)
+                trace.sets_grad(self)
             return
         grad = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
         if grad.shape != self.shape:
@@ -221,6 +221,7 @@ class Tensor:
         if grad.dtype != self.dtype:
             raise TypeError(f"grad: {self.label} is {self.dtype}, the gradient given is {grad.dtype}")
         self._grad = grad
+        trace.sets_grad(self)
 
     @property
     def version(self) -> int:
@@ -308,7 +309,7 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets `.grad` to None)."""
-        self._grad = None
+        self.grad = None
 
     def backward(self, gradient: Operand | None = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into the `.grad` of every leaf (and retained tensor) behind it."""

@@ -52,9 +52,14 @@ class Recording:
         # The functions the guards' kernels call (see guard): a guard's kernel is partial(check,
         # ...), and stays one when its arrays are substituted (reuse_dying_inputs).
         self.checks: set[Callable[..., Any]] = set()
-        # Gradients the step sets to None (zero_grad), each with how many kernels came before:
-        # a replay that fails after that point leaves them None, as the eager step would.
-        self.cleared: list[tuple[Any, int]] = []
+        # Every .grad the step sets, in order, as (tensor, the gradient or None, how many kernels
+        # came before): zero_grad's None, backward()'s gradients. A replay sets gradients only
+        # once its kernels have all run; one that fails part-way sets them as far as the eager
+        # step had got.
+        self.grads_set: list[tuple[Any, Any, int]] = []
+        # The kernel that first changes each array the step changes in place (by id), for the
+        # same reason: the parameters an eager step that failed had already updated.
+        self.first_change: dict[int, int] = {}
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -342,6 +347,7 @@ def kernel(
         for item in changes:
             if id(item) not in rec.created and not (isinstance(item, np.ndarray) and rec.is_made(item)):
                 rec.state[id(item)] = item
+                rec.first_change.setdefault(id(item), len(rec.kernels) - 1)
     return result
 
 
@@ -395,11 +401,11 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
         rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")
 
 
-def clears_grad(tensor: Any) -> None:
-    """The step being recorded set `tensor.grad` to None here (see Recording.cleared)."""
+def sets_grad(tensor: Any) -> None:
+    """The step being recorded has just set `tensor.grad` (see Recording.grads_set)."""
     rec = recording()
     if rec is not None:
-        rec.cleared.append((tensor, len(rec.kernels)))
+        rec.grads_set.append((tensor, tensor._grad, len(rec.kernels)))
 
 
 def adds_to(tensor: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -205,42 +206,76 @@ def test_a_check_on_computed_labels_refuses_on_the_step_eager_refuses_and_change
     assert not all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
 
 
-@pytest.mark.parametrize("zero_grad_first", [True, False])
-def test_a_refused_step_leaves_the_gradients_as_the_eager_step_leaves_them(zero_grad_first: bool) -> None:
-    # zero_grad() before the loss sets every .grad to None before the label check refuses: a
-    # replay, which sets gradients only after its kernels, left the previous step's instead.
+# Where a step fails: labels refused before zero_grad(), after it, once backward() and the update
+# have run (a validation cost after the update), and numpy's overflow under np.errstate.
+FAILURES = ["labels after zero_grad", "labels before zero_grad", "labels after the update", "overflow"]
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_step_that_fails_leaves_gradients_and_versions_as_the_eager_step_leaves_them(failure: str) -> None:
+    # A replay sets gradients and stamps updated parameters only once its kernels have all run:
+    # one that failed part-way left the previous step's gradients where eager's zero_grad() had
+    # set None, and then None where eager's backward() had already set the new ones; and it did
+    # not stamp a parameter the update had changed, so a graph made before went through backward.
     X, Y = problem()
     bad = Y.copy()
     bad[0, 0] = 3.0
+    unused = mg.tensor(np.ones((1, 2)), requires_grad=True)  # zeroed by the step, never used
 
-    def training() -> tuple[nn.Module, Step]:
+    def training() -> tuple[nn.Module, Callable[..., Any]]:
         model, sgd, _ = plain_training()
 
-        def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
-            if zero_grad_first:
+        def step(X: mg.Tensor, Y: mg.Tensor, Y_after: mg.Tensor) -> Any:
+            if failure != "labels before zero_grad":
                 sgd.zero_grad()
+            unused.zero_grad()
             J = nn.sigmoid_cross_entropy(model(X), Y)
-            if not zero_grad_first:
+            if failure == "labels before zero_grad":
                 sgd.zero_grad()
             J.backward()
             sgd.step()
+            if failure == "labels after the update":
+                return J, nn.sigmoid_cross_entropy(model(X), Y_after)  # (a validation cost)
+            if failure == "overflow":
+                return J, (model(X) * Y_after).exp().sum()  # (overflows for Y_after = 1e4 Y)
             return J
 
         return model, step
 
-    grads = []
+    outcomes = []
     for replayed in (False, True):
         model, step = training()
         run = mg.replay(step) if replayed else step
         for _ in range(3):
-            run(mg.tensor(X), mg.tensor(Y))
-        with pytest.raises(ValueError, match="must lie in"):
-            run(mg.tensor(X), mg.tensor(bad))
-        grads.append([None if p.grad is None else p.grad.data.copy() for p in model.parameters()])
-        assert all((g is None) == zero_grad_first for g in grads[-1])
-    for eager, replayed_grad in zip(*grads):
-        if eager is not None:
-            np.testing.assert_array_equal(replayed_grad, eager)
+            unused.grad = mg.tensor(np.ones((1, 2)))
+            run(mg.tensor(X), mg.tensor(Y), mg.tensor(Y))
+        assert unused.grad is None  # (a successful replay sets what zero_grad set, too)
+        parameters = list(model.parameters())
+        before = (parameters[0] * 2.0).sum()  # a graph made before the failing step
+        unused.grad = mg.tensor(np.ones((1, 2)))
+        labels = [mg.tensor(Y), mg.tensor(Y)]
+        if failure.startswith("labels"):
+            labels[failure == "labels after the update"] = mg.tensor(bad)
+        else:
+            labels[1] = mg.tensor(Y * 1e4)
+        with pytest.raises((ValueError, FloatingPointError)) as raised, np.errstate(over="raise"):
+            run(mg.tensor(X), *labels)
+        grads = [None if p.grad is None else p.grad.data.copy() for p in parameters]
+        try:
+            before.backward()
+            stamped = False
+        except mg.GradError:
+            stamped = True
+        outcomes.append((type(raised.value), grads, unused.grad, stamped))
+    (eager_kind, eager_grads, eager_unused, eager_stamped), (kind, grads, unused_grad, stamped) = outcomes
+    assert kind is eager_kind and stamped == eager_stamped == (
+        failure in ("labels after the update", "overflow")
+    )
+    assert unused_grad is None and eager_unused is None  # (zeroed before the loss in every step)
+    assert [g is None for g in grads] == [g is None for g in eager_grads]
+    for replayed_grad, eager_grad in zip(grads, eager_grads):
+        if eager_grad is not None:
+            np.testing.assert_allclose(replayed_grad, eager_grad, rtol=1e-12)
 
 
 def test_a_check_reads_the_array_its_tensor_was_written_into() -> None:
@@ -582,6 +617,12 @@ def test_an_index_tensor_the_loop_changes_in_place_is_followed_by_each_replay() 
 
     make = descent(lambda W, X: ((W @ X[:, columns]) ** 2).mean(), np.ones((1, 4)))
     _replayed_equals_eager(make, changed_in_place)
+
+    def given_another_array(i: int) -> tuple:  # (the kernels held the array it had: recorded again)
+        columns.data = np.array([(i + 2) % 6, i % 6, (i + 5) % 6], dtype=float)
+        return (mg.tensor(X),)
+
+    _replayed_equals_eager(make, given_another_array)
     _, step = make()
     fast = mg.replay(step)
     for i in range(2):
@@ -596,10 +637,16 @@ def test_an_index_tensor_the_loop_changes_in_place_is_followed_by_each_replay() 
 
 def test_an_index_too_large_for_any_array_is_refused_not_cast_to_another() -> None:
     # 1e30 is a whole number, so it passed the check, and its cast to int64 gave another index
-    # (with a RuntimeWarning about the cast).
+    # (with a RuntimeWarning about the cast); inf and NaN were refused with a RuntimeWarning
+    # about the remainder first, and under np.errstate a FloatingPointError instead.
     X = mg.tensor(np.random.default_rng(0).standard_normal((4, 6)))
-    with pytest.raises(IndexError, match=r"holds 1e\+30, too large to be an index of any array"):
-        X[:, mg.tensor([0.0, 1e30])]
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        with pytest.raises(IndexError, match=r"holds -1e\+30, too large to be an index of any array"):
+            X[:, mg.tensor([0.0, -1e30])]
+        for value in (np.inf, np.nan):
+            with pytest.raises(IndexError, match="holds non-integer values"):
+                X[:, mg.tensor([0.0, value])]
     _, step = gathering()
     fast = mg.replay(step)
     for _ in range(2):
@@ -609,6 +656,33 @@ def test_an_index_too_large_for_any_array_is_refused_not_cast_to_another() -> No
     with pytest.raises(IndexError) as eager:
         step(X, mg.tensor([0.0, -1e30]))
     assert str(replayed.value) == str(eager.value)
+
+
+def test_a_replayed_op_that_fails_raises_what_the_eager_op_raises() -> None:
+    # A ValueError from an op's forward is a ShapeError in eager (Op.apply says which op and
+    # tensors); replayed, it kept numpy's (or the op's) ValueError.
+    from microgrid.function import Op
+
+    class PositiveLog(Op):
+        name = "positive_log"
+
+        def forward(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            if (a <= 0).any():
+                raise ValueError("needs positive entries")
+            return np.log(a, out=out)
+
+        def vjp(self, g: Any, out: Any, a: Any) -> Any:
+            return g / a
+
+    make = descent(lambda W, x: PositiveLog.apply(W * x).sum(), np.ones(3))
+    _, step = make()
+    fast = mg.replay(step)
+    for _ in range(2):
+        fast(mg.tensor(np.ones(3)))
+    with pytest.raises(mg.ShapeError, match=r"^positive_log: \(3,\) → \(3,\), replayed: needs positive"):
+        fast(mg.tensor(-np.ones(3)))
+    with pytest.raises(mg.ShapeError, match="needs positive entries"):
+        step(mg.tensor(-np.ones(3)))
 
 
 def test_lists_tuples_and_dicts_given_to_the_step_are_followed_by_what_they_hold() -> None:
