@@ -515,15 +515,17 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
             found.append((tensor, tensor_grad))
         found += finished
     handed_out = {id(seed._data) for seed in seeds}
+    recorded = found and current().recording is not None  # (mg.replay notes each gradient set)
     for tensor, tensor_grad in found:
         if tensor._grad is not None:
             trace.adds_to(tensor)
             with set_grad_enabled(create_graph):
                 tensor._grad = tensor._grad + (tensor_grad if create_graph else _own(tensor_grad, handed_out))
         else:
+            if recorded:
+                trace.expects_no_grad(tensor)
             tensor._grad = tensor_grad if create_graph else _own(tensor_grad, handed_out)
-    if found and current().recording is not None:  # (mg.replay: where each gradient was set)
-        for tensor, _ in found:
+        if recorded:
             trace.sets_grad(tensor)
 
 

@@ -554,16 +554,14 @@ def _index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index(part) for part in index)
     if isinstance(index, Tensor):
-        tensor, array = index, index._data
-        # While recording: the kernels hold this array (or its integer copy, which follows it), so
-        # an index tensor given another array (`columns.data = ...`) records the step again.
-        trace.depends_on(lambda: tensor._data is array)
+        array = index._data
+        # While recording, a copy is a kernel that copies the array the tensor holds at each
+        # replay: an index tensor from outside the step follows a loop that changes it in place
+        # or gives it another array (`columns.data = ...`).
         if array.dtype.kind == "f":  # (whole numbers as mg.tensor holds them)
             trace.guard(check_whole_index, index)
-            # While recording, a kernel: a replay casts each step's index again, also of an index
-            # tensor from outside the step that a loop changes in place.
-            return trace.copied(array, array.astype(np.int64), follow=True)
-        index = array
+            return trace.copied(array, array.astype(np.int64), owner=index)
+        index = array if trace.recording() is None else trace.copied(array, array.copy(), owner=index)
     if isinstance(index, list):
         return np.asarray(index)
     if isinstance(index, np.ndarray) and index.dtype.kind == "b" and trace.recording() is not None:

@@ -22,8 +22,10 @@ state and raises if they differ.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -32,7 +34,7 @@ from microgrid.errors import ReplayError
 from microgrid.function import _error_kind
 from microgrid.modes import current, enter, leave
 from microgrid.tensor import Tensor, _creation_counter
-from microgrid.trace import Recording, aligned_copy, reuse_dying_inputs
+from microgrid.trace import Recording, aligned_copy, has_no_grad, reuse_dying_inputs
 
 CACHE_SIZE = 8  # recordings kept, one per signature: the last, smaller mini-batch has its own
 CHECK_TOLERANCE = 1e-10  # the largest relative difference `check` accepts between replay and eager
@@ -66,12 +68,22 @@ class Recorded:
         # after every replay, as the eager step stamps them, so that a graph made before it
         # refuses its backward rather than read the new values.
         self.changed = [leaf for leaf in recording.leaves.values() if id(leaf._data) in recording.state]
-        self.first_change = [(leaf, recording.first_change.get(id(leaf._data), 0)) for leaf in self.changed]
+        # Every .grad the step set and every tensor it stamped, in order (trace.Recording), for a
+        # replay that fails part-way. Of a tensor the step made (an intermediate with
+        # retain_grad()), a weak reference: the recording must not keep its graph alive.
+        kept = {*recording.leaves, *recording.made_leaves}
+        self.grads_set = [(_held(t, kept), grad, position) for t, grad, position in recording.grads_set]
+        self.stamps = recording.stamps
         # The gradients the step sets of tensors other than those (zero_grad of a parameter the
         # step does not use), as it leaves them: set again after each replay.
         given = {id(leaf) for leaf, _ in self.grads}
-        last = {id(tensor): (tensor, grad) for tensor, grad, _ in recording.grads_set}
+        last = {id(t): (_held(t, kept), grad) for t, grad, _ in recording.grads_set}
         self.other_grads = [pair for key, pair in last.items() if key not in given]
+        for leaf in recording.found_no_grad:
+            if all(grad is not None for t, grad, _ in recording.grads_set if t is leaf):
+                # (otherwise, the step records again, and backward()'s adds_to refuses it)
+                self.conditions.append((partial(has_no_grad, leaf), True))
+        recording.grads_set = []
         self.checks = recording.checks  # the guards' functions (see trace.guard)
         self.outputs: list[tuple[np.ndarray, str | None]] = []
         self.shape: type | None = None  # the step returned a Tensor (None) or this sequence type
@@ -121,8 +133,10 @@ class Recorded:
             raise _error_kind(error)(f"{self.line_of(kernel)}, replayed: {error}") from error
         for leaf, grad in self.grads:
             leaf._grad = grad
-        for tensor, grad in self.other_grads:
-            tensor._grad = grad
+        for held, grad in self.other_grads:
+            tensor = held()
+            if tensor is not None:
+                tensor._grad = grad
         for leaf in self.changed:
             leaf._version = next(_creation_counter)  # (Tensor._stamp_change, without its call)
         return self.result()
@@ -135,11 +149,12 @@ class Recorded:
         end sets gradients and stamps only then.)"""
         failed_at = next((i for i, each in enumerate(self.kernels) if each is kernel), len(self.kernels))
         failed_at -= self.saved is not None  # (the kernel that saves state comes first, unrecorded)
-        for tensor, grad, position in self.recording.grads_set:
-            if position <= failed_at:  # (set before that kernel ran)
+        for held, grad, position in self.grads_set:
+            tensor = held()
+            if position <= failed_at and tensor is not None:  # (set before that kernel ran)
                 tensor._grad = grad
-        for leaf, position in self.first_change:
-            if position < failed_at:
+        for leaf, position in self.stamps:
+            if position <= failed_at:
                 leaf._version = next(_creation_counter)
 
     def line_of(self, kernel: Callable[[], Any]) -> str:
@@ -157,6 +172,8 @@ class Recorded:
         keep += [array for _, array in self.parameters]
         keep += [leaf._data for leaf in self.recording.made_leaves.values()]
         keep += [grad._data for _, grad in self.grads if grad is not None]
+        # (and every gradient the step set on the way, which a replay that fails part-way hands back)
+        keep += [grad._data for _, grad, _ in self.grads_set if grad is not None]
         # (the arrays the step changes in place; the objects it changes hold no op's output,
         # which is all that is ever reused)
         keep += [item for item in self.recording.state.values() if isinstance(item, np.ndarray)]
@@ -186,6 +203,11 @@ class Recorded:
             value.name = name
             results.append(value)
         return results[0] if self.shape is None else self.shape(results)
+
+
+def _held(tensor: Tensor, kept: set[int]) -> Callable[[], Tensor | None]:
+    """A call that gives `tensor`: strongly held when its id is in `kept`, else weakly."""
+    return weakref.ref(tensor) if id(tensor) not in kept else (lambda: tensor)
 
 
 class SavedState:

@@ -483,12 +483,16 @@ class Tensor:
                 f"{np.broadcast_shapes(self.shape, other.shape)}, and in place the shape stays {self.shape}"
             ) from None
         self._version = next(_creation_counter)  # (_stamp_change, without its call: 4 per step)
+        if mode.recording is not None:
+            trace.stamps(self)
         return self
 
     def _stamp_change(self) -> None:
         """Record that the values changed in place (what `w -= ...` and an optimiser's step do):
         a backward through a graph that used the old values is then refused, not computed wrong."""
         self._version = next(_creation_counter)
+        if current().recording is not None:  # (where, for a replay that fails part-way)
+            trace.stamps(self)
 
     def __abs__(self) -> Tensor:
         return F.abs(self)

@@ -57,9 +57,14 @@ class Recording:
         # once its kernels have all run; one that fails part-way sets them as far as the eager
         # step had got.
         self.grads_set: list[tuple[Any, Any, int]] = []
-        # The kernel that first changes each array the step changes in place (by id), for the
-        # same reason: the parameters an eager step that failed had already updated.
-        self.first_change: dict[int, int] = {}
+        # The same for the tensors the step marks as changed in place (an optimiser's update
+        # stamps each parameter once its update has run): (tensor, how many kernels came before).
+        self.stamps: list[tuple[Any, int]] = []
+        # Parameters whose .grad the step found None, and set, before it set it any other way: a
+        # replay sets it where the eager step would add to one the caller left (no zero_grad()
+        # between two calls). Unless the step clears it after (an inner loop's backward, then the
+        # step's own zero_grad()), the recording holds only while there is none (Recorded).
+        self.found_no_grad: list[Any] = []
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -347,7 +352,6 @@ def kernel(
         for item in changes:
             if id(item) not in rec.created and not (isinstance(item, np.ndarray) and rec.is_made(item)):
                 rec.state[id(item)] = item
-                rec.first_change.setdefault(id(item), len(rec.kernels) - 1)
     return result
 
 
@@ -368,16 +372,26 @@ def depends_on(condition: Callable[[], Any]) -> None:
         rec.conditions.append((condition, condition()))
 
 
-def copied(source: np.ndarray, copy: np.ndarray, follow: bool = False) -> np.ndarray:
+def copied(source: np.ndarray, copy: np.ndarray, owner: Any = None) -> np.ndarray:
     """`copy`, a new array made from `source` outside any op (a cast, a defensive copy): while
     recording, copying it again is a kernel, so that it follows `source` at every replay, when
-    the step computed `source`, or when `follow` says the caller may change it in place between
-    steps (an index tensor's integer copy). Of an array from outside the step, a copy is made
-    once: a model made at the first call must not be reset to its initial weights."""
+    the step computed `source`. Of an array from outside the step, a copy is made once: a model
+    made at the first call must not be reset to its initial weights. Given the tensor that holds
+    `source` (`owner`: an index tensor, which a loop may change between steps, in place or with
+    `.data = ...`), the kernel copies whatever array it holds at each replay."""
     rec = recording()
-    if rec is not None and (follow or rec.is_made(source)):
-        rec.computed(partial(np.copyto, copy, source, "unsafe"), copy, f"copy: {_shape(source, rec.is_made)}")
+    if rec is not None and (owner is not None or rec.is_made(source)):
+        what = f"copy: {_shape(source, rec.is_made)}"
+        if owner is None:
+            rec.computed(partial(np.copyto, copy, source, "unsafe"), copy, what)
+        else:
+            rec.computed(partial(_copy_held, copy, owner), copy, what)
     return copy
+
+
+def _copy_held(copy: np.ndarray, owner: Any) -> None:
+    """The array `owner` (a Tensor) holds now, into `copy` (casting it: an index's integers)."""
+    np.copyto(copy, owner._data, "unsafe")
 
 
 def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> None:
@@ -401,11 +415,31 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
         rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")
 
 
+def stamps(tensor: Any) -> None:
+    """The step being recorded has just marked `tensor` as changed in place (see Recording.stamps)."""
+    rec = recording()
+    if rec is not None:
+        rec.stamps.append((tensor, len(rec.kernels)))
+
+
 def sets_grad(tensor: Any) -> None:
     """The step being recorded has just set `tensor.grad` (see Recording.grads_set)."""
     rec = recording()
     if rec is not None:
         rec.grads_set.append((tensor, tensor._grad, len(rec.kernels)))
+
+
+def expects_no_grad(tensor: Any) -> None:
+    """backward() is about to set the .grad of `tensor`, which has none. Of a parameter whose
+    gradient the step has not set before, that is the caller's doing (zero_grad() outside the
+    step): see Recording.found_no_grad."""
+    rec = recording()
+    if rec is not None and id(tensor) in rec.leaves and all(t is not tensor for t, _, _ in rec.grads_set):
+        rec.found_no_grad.append(tensor)
+
+
+def has_no_grad(tensor: Any) -> bool:
+    return tensor._grad is None
 
 
 def adds_to(tensor: Any) -> None:
@@ -416,7 +450,8 @@ def adds_to(tensor: Any) -> None:
         raise ReplayError(
             f"backward() adds to the .grad that {tensor.describe()} had before the step, and a replay "
             "cannot follow a gradient from outside it: clear the gradients in the step "
-            "(optimizer.zero_grad() before backward()), as a training step does"
+            "(optimizer.zero_grad() before backward()), as a training step does, or before each "
+            "call; to add up gradients over several calls, call the step without mg.replay"
         )
 
 

@@ -278,6 +278,134 @@ def test_a_step_that_fails_leaves_gradients_and_versions_as_the_eager_step_leave
             np.testing.assert_allclose(replayed_grad, eager_grad, rtol=1e-12)
 
 
+def test_a_failed_update_marks_as_changed_only_the_parameters_it_changed() -> None:
+    # Adam's update declares each parameter's array as changed at each of its calls, moving
+    # averages first: a replay that overflowed in W's averages, before W was written, marked W
+    # as changed, so a graph made before the step refused its backward where eager's did not.
+    X, Y = problem(m=16)
+    outcomes = []
+    for replayed in (False, True):
+        model = nn.mlp([3, 5, 1], seed=1)
+        adam = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(X: mg.Tensor, Y: mg.Tensor, model: nn.Module = model, adam: optim.Adam = adam) -> mg.Tensor:
+            adam.zero_grad()
+            J = nn.sigmoid_cross_entropy(model(X), Y)
+            J.backward()
+            adam.step()
+            return J
+
+        run = mg.replay(step) if replayed else step
+        for _ in range(3):
+            run(mg.tensor(X), mg.tensor(Y))
+        before = model(mg.tensor(X)).sum()
+        with pytest.raises(FloatingPointError), np.errstate(over="raise"):
+            run(mg.tensor(X * 1e200), mg.tensor(Y))
+        before.backward()  # nothing was changed: no refusal
+        outcomes.append([p.grad.data.copy() for p in model.parameters()])  # type: ignore[union-attr]
+    for eager, replayed_grad in zip(*outcomes):
+        np.testing.assert_allclose(replayed_grad, eager, rtol=1e-12)
+
+
+def test_a_failed_step_that_adds_up_two_backwards_hands_back_this_steps_gradients() -> None:
+    # The first backward()'s gradients were kept by the recording but not from reuse: a kernel
+    # wrote into their arrays, and a step refused after that first backward() handed back the
+    # recording's first gradients, not this step's.
+    rng = np.random.default_rng(0)
+    X1, X2 = rng.standard_normal((3, 8)), rng.standard_normal((3, 8))
+    Y = (rng.random((1, 8)) > 0.5).astype(float)
+    bad = Y.copy()
+    bad[0, 0] = 2.0
+    grads = []
+    for replayed in (False, True):
+        model = nn.mlp([3, 4, 1], seed=1)
+        sgd = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(
+            X1: mg.Tensor, X2: mg.Tensor, Y2: mg.Tensor, model: nn.Module = model, sgd: Any = sgd
+        ) -> Any:
+            sgd.zero_grad()
+            (nn.sigmoid_cross_entropy(model(X1), mg.tensor(Y)) + nn.l2_penalty(model, 0.7, 8)).backward()
+            J = nn.sigmoid_cross_entropy(model(X2), Y2)
+            J.backward()
+            sgd.step()
+            return J
+
+        run = mg.replay(step) if replayed else step
+        for i in range(3):
+            run(mg.tensor(X1 * (i + 1)), mg.tensor(X2), mg.tensor(Y))
+        with pytest.raises(ValueError, match="must lie in"):
+            run(mg.tensor(X1 * 7), mg.tensor(X2), mg.tensor(bad))
+        grads.append([p.grad.data.copy() for p in model.parameters()])  # type: ignore[union-attr]
+    for eager, replayed_grad in zip(*grads):
+        np.testing.assert_allclose(replayed_grad, eager, rtol=1e-12)
+
+
+def test_a_step_that_leaves_clearing_the_gradients_to_its_caller_is_refused_when_they_add_up() -> None:
+    # A step with backward() and no zero_grad(): its caller clears the gradients, or lets two
+    # calls add up. A replay set them instead of adding to them, silently: it now replays while
+    # the caller clears them, and refuses when they would add up, as backward() refuses to add to
+    # a gradient from before the step while recording.
+    X, Y = problem()
+    model, sgd, _ = plain_training()
+
+    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        J = nn.sigmoid_cross_entropy(model(X), Y)
+        J.backward()
+        return J
+
+    fast = mg.replay(step)
+    for _ in range(3):
+        sgd.zero_grad()
+        fast(mg.tensor(X), mg.tensor(Y))
+        sgd.step()
+    assert fast.recorded == 1 and fast.replayed == 2
+    with pytest.raises(mg.ReplayError, match="adds to the .grad"):
+        fast(mg.tensor(X), mg.tensor(Y))  # no zero_grad(): the eager step would add up
+
+
+def test_an_index_tensor_given_a_new_array_at_every_step_is_replayed() -> None:
+    # Its integer copy followed the array the tensor held when recorded: given another array at
+    # every step, the step was recorded again at every call (8 times the eager step's time).
+    X = np.random.default_rng(0).standard_normal((4, 6))
+    columns = mg.tensor([0.0, 2.0, 5.0])
+    _, step = descent(lambda W, X: ((W @ X[:, columns]) ** 2).mean(), np.ones((1, 4)))()
+    fast = mg.replay(step)
+    for i in range(5):
+        columns.data = np.array([i % 6, (i + 1) % 6, (i + 3) % 6], dtype=float)
+        fast(mg.tensor(X))
+    assert fast.recorded == 1 and fast.replayed == 4
+
+
+def test_the_recording_keeps_no_tensor_of_the_step_alive_through_its_gradient() -> None:
+    # Noting each .grad the step sets kept every such tensor: an intermediate with retain_grad()
+    # (and its graph), and a tensor the step zeroes that the caller then drops.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    sgd = optim.SGD([W], lr=0.1)
+    held = {"G": mg.tensor(np.zeros((100, 100)), requires_grad=True)}
+    refs = {"G": weakref.ref(held["G"])}
+
+    def step(X: mg.Tensor) -> mg.Tensor:
+        sgd.zero_grad()
+        if "G" in held:
+            held["G"].zero_grad()
+        h = (W @ X).tanh()
+        h.retain_grad()
+        refs["h"] = weakref.ref(h)
+        J = (h**2).mean()
+        J.backward()
+        sgd.step()
+        return J
+
+    fast = mg.replay(step)
+    for _ in range(2):
+        fast(mg.tensor(X))
+    del held["G"]
+    gc.collect()
+    assert refs["h"]() is None and refs["G"]() is None
+
+
 def test_a_check_reads_the_array_its_tensor_was_written_into() -> None:
     # a * 0.05 + 0.5 is computed into a's array, which nothing reads after: the check given
     # the sum's array must read that array at every replay, not the one the recording made.
