@@ -515,15 +515,20 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
             found.append((tensor, tensor_grad))
         found += finished
     handed_out = {id(seed._data) for seed in seeds}
-    recorded = found and current().recording is not None  # (mg.replay notes each gradient set)
+    # (mg.replay: each gradient set is noted, and what the caller left in one is added by a kernel)
+    recorded = found and current().recording is not None
+    left = trace.left_by_caller([t for t, _ in found]) if recorded and not create_graph else ()
     for tensor, tensor_grad in found:
-        if tensor._grad is not None:
-            trace.adds_to(tensor)
+        if left and id(tensor) in left:
+            previous = tensor._grad
+            tensor._grad = _own(tensor_grad, handed_out)
+            trace.adds_what_was_left(tensor, previous)
+        elif tensor._grad is not None:
+            if recorded and create_graph:
+                trace.adds_to(tensor)
             with set_grad_enabled(create_graph):
                 tensor._grad = tensor._grad + (tensor_grad if create_graph else _own(tensor_grad, handed_out))
         else:
-            if recorded:
-                trace.expects_no_grad(tensor)
             tensor._grad = tensor_grad if create_graph else _own(tensor_grad, handed_out)
         if recorded:
             trace.sets_grad(tensor)

@@ -561,7 +561,11 @@ def _index(index: Any) -> Any:
         if array.dtype.kind == "f":  # (whole numbers as mg.tensor holds them)
             trace.guard(check_whole_index, index)
             return trace.copied(array, array.astype(np.int64), owner=index)
-        index = array if trace.recording() is None else trace.copied(array, array.copy(), owner=index)
+        if trace.recording() is None:
+            return array
+        if array.dtype.kind == "b":  # (the guard first: one after a kernel makes each replay save state)
+            trace.guard(check_mask_count, index, int(np.count_nonzero(array)), replay_only=True)
+        return trace.copied(array, array.copy(), owner=index)
     if isinstance(index, list):
         return np.asarray(index)
     if isinstance(index, np.ndarray) and index.dtype.kind == "b" and trace.recording() is not None:
@@ -588,9 +592,11 @@ def check_whole_index(index: Tensor) -> None:
 _BEYOND_INDICES = 2.0**63  # the first magnitude an int64 cannot hold
 
 
-def check_mask_count(mask: np.ndarray, recorded: int) -> None:
-    """Refuse, in a replay, a boolean mask that selects another number of entries than when the
-    step was recorded: the result's shape is that number, and a replay's arrays keep theirs."""
+def check_mask_count(mask: np.ndarray | Tensor, recorded: int) -> None:
+    """Refuse, in a replay, a boolean mask (an array, or a tensor holding one) that selects another
+    number of entries than when the step was recorded: the result's shape is that number, and a
+    replay's arrays keep theirs."""
+    mask = mask._data if isinstance(mask, Tensor) else mask
     selected = int(np.count_nonzero(mask))
     if selected != recorded:
         raise ReplayError(

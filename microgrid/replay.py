@@ -25,7 +25,6 @@ import math
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,7 @@ from microgrid.errors import ReplayError
 from microgrid.function import _error_kind
 from microgrid.modes import current, enter, leave
 from microgrid.tensor import Tensor, _creation_counter
-from microgrid.trace import Recording, aligned_copy, has_no_grad, reuse_dying_inputs
+from microgrid.trace import Recording, aligned_copy, reuse_dying_inputs
 
 CACHE_SIZE = 8  # recordings kept, one per signature: the last, smaller mini-batch has its own
 CHECK_TOLERANCE = 1e-10  # the largest relative difference `check` accepts between replay and eager
@@ -73,16 +72,14 @@ class Recorded:
         # retain_grad()), a weak reference: the recording must not keep its graph alive.
         kept = {*recording.leaves, *recording.made_leaves}
         self.grads_set = [(_held(t, kept), grad, position) for t, grad, position in recording.grads_set]
-        self.stamps = recording.stamps
+        self.stamps = [(_held(t, kept), position) for t, position in recording.stamps]
+        recording.stamps = []
         # The gradients the step sets of tensors other than those (zero_grad of a parameter the
         # step does not use), as it leaves them: set again after each replay.
         given = {id(leaf) for leaf, _ in self.grads}
         last = {id(t): (_held(t, kept), grad) for t, grad, _ in recording.grads_set}
         self.other_grads = [pair for key, pair in last.items() if key not in given]
-        for leaf in recording.found_no_grad:
-            if all(grad is not None for t, grad, _ in recording.grads_set if t is leaf):
-                # (otherwise, the step records again, and backward()'s adds_to refuses it)
-                self.conditions.append((partial(has_no_grad, leaf), True))
+        self.caller_grads = recording.caller_grads
         recording.grads_set = []
         self.checks = recording.checks  # the guards' functions (see trace.guard)
         self.outputs: list[tuple[np.ndarray, str | None]] = []
@@ -114,6 +111,9 @@ class Recorded:
                 array[...] = _array(kwargs[place])
             else:  # (an array inside a list, tuple or dict argument: its path)
                 array[...] = _array(_at(args, kwargs, place))
+        for tensor, before in self.caller_grads:  # (what the caller left: see trace.adds_what_was_left)
+            grad = tensor._grad
+            before.value = None if grad is None else grad._data.copy()
         try:  # (free on Python 3.11 unless it raises: the common replay costs what it did)
             for kernel in self.kernels:
                 kernel()
@@ -153,9 +153,10 @@ class Recorded:
             tensor = held()
             if position <= failed_at and tensor is not None:  # (set before that kernel ran)
                 tensor._grad = grad
-        for leaf, position in self.stamps:
-            if position <= failed_at:
-                leaf._version = next(_creation_counter)
+        for held, position in self.stamps:
+            tensor = held()
+            if position <= failed_at and tensor is not None:
+                tensor._version = next(_creation_counter)
 
     def line_of(self, kernel: Callable[[], Any]) -> str:
         """What `kernel` computes, as the listing says it."""
@@ -291,6 +292,9 @@ class Replay:
         """Replay, then run the eager step from the same state, and compare everything they made."""
         changed = [*recorded.recording.state.values(), *(array for _, array in recorded.parameters)]
         before = [_saved(item) for item in changed]
+        # (and the gradients the caller left, which both add to: the replay writes into them)
+        left = [(leaf, leaf._grad) for leaf, _ in recorded.grads]
+        left_values = [_saved(grad._data) for _, grad in left if grad is not None]
         replayed = recorded.run(args, kwargs)
         # (the parameters' gradients: a leaf the step makes is made anew by the eager step too)
         parameter_grads = [
@@ -300,6 +304,10 @@ class Replay:
         replayed_state = [_snapshot(item) for item in changed]
         for restore in before:
             restore()
+        for restore in left_values:
+            restore()
+        for leaf, grad in left:
+            leaf._grad = grad
         eager = self.step(*args, **kwargs)
         results = [
             (f"result {i}", r, e) for i, (r, e) in enumerate(zip(_outputs(replayed)[1], _outputs(eager)[1]))

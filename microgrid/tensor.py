@@ -143,9 +143,12 @@ class Tensor:
         self.name = name
         self.op = None
         self.retains_grad = False
-        self.scope = current().scope
+        mode = current()
+        self.scope = mode.scope
         self.created = 0
         self._version = 0
+        if mode.recording is not None:  # (made once by a step mg.replay records)
+            trace.makes_tensor(self)
 
     @staticmethod  # not a classmethod: binding one costs time on every op (0.4-0.7 % of a step)
     def _make(data: np.ndarray, op: Op | None = None, requires_grad: bool = False) -> Tensor:

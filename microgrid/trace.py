@@ -16,7 +16,7 @@ them, so that they read this step's values and refuse before anything after them
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -60,11 +60,13 @@ class Recording:
         # The same for the tensors the step marks as changed in place (an optimiser's update
         # stamps each parameter once its update has run): (tensor, how many kernels came before).
         self.stamps: list[tuple[Any, int]] = []
-        # Parameters whose .grad the step found None, and set, before it set it any other way: a
-        # replay sets it where the eager step would add to one the caller left (no zero_grad()
-        # between two calls). Unless the step clears it after (an inner loop's backward, then the
-        # step's own zero_grad()), the recording holds only while there is none (Recorded).
-        self.found_no_grad: list[Any] = []
+        # Parameters whose gradient backward() sets before the step sets it any other way (no
+        # zero_grad() in the step before it: the caller clears it, or lets calls add up, or never
+        # clears a parameter no optimiser holds): with what each held when the call began, which
+        # a kernel adds to what backward() computes, as the eager step adds to it.
+        self.caller_grads: list[tuple[Any, Before]] = []
+        # ids of the tensors the step makes from numbers (Tensor(...)), made once while recording
+        self.new_tensors: set[int] = set()
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -429,17 +431,61 @@ def sets_grad(tensor: Any) -> None:
         rec.grads_set.append((tensor, tensor._grad, len(rec.kernels)))
 
 
-def expects_no_grad(tensor: Any) -> None:
-    """backward() is about to set the .grad of `tensor`, which has none. Of a parameter whose
-    gradient the step has not set before, that is the caller's doing (zero_grad() outside the
-    step): see Recording.found_no_grad."""
+class Before:
+    """What a parameter's .grad held when a replayed call began (set by Recorded.run): a copy,
+    since it may be the very array the replay refills (the last call's gradient), or None."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: np.ndarray | None) -> None:
+        self.value = value
+
+
+def left_by_caller(tensors: Sequence[Any]) -> set[int]:
+    """While recording: the ids of the tensors among those backward() is about to give a
+    gradient that are parameters whose gradient the step has not set before (see
+    Recording.caller_grads). Any other tensor's gradient from before the step is refused
+    (adds_to), before any is set."""
     rec = recording()
-    if rec is not None and id(tensor) in rec.leaves and all(t is not tensor for t, _, _ in rec.grads_set):
-        rec.found_no_grad.append(tensor)
+    if rec is None:
+        return set()
+    earlier = {id(t) for t, _, _ in rec.grads_set}
+    left = {
+        id(t)
+        for t in tensors
+        if id(t) in rec.leaves and id(t) not in rec.new_tensors and id(t) not in earlier
+    }
+    for t in tensors:
+        if id(t) not in left and t._grad is not None:
+            adds_to(t)
+    return left
 
 
-def has_no_grad(tensor: Any) -> bool:
-    return tensor._grad is None
+def adds_what_was_left(tensor: Any, previous: Any) -> None:
+    """backward() has just set `tensor.grad` to what it computed, and the caller had left it
+    `previous` (a Tensor or None): the eager step adds the two. So does a kernel, now and at each
+    replay, with what the tensor held when that call began (Recorded.run sets it)."""
+    rec = recording()
+    assert rec is not None
+    before = Before(None if previous is None else previous._data.copy())
+    grad = tensor._grad._data
+    _add_before(before, grad)
+    rec.kernels.append(partial(_add_before, before, grad))
+    rec.lines.append(f"add what {tensor.label}.grad held before the step, if anything (in place)")
+    rec.caller_grads.append((tensor, before))
+
+
+def _add_before(before: Before, grad: np.ndarray) -> None:
+    if before.value is not None:
+        np.add(grad, before.value, grad)
+
+
+def makes_tensor(tensor: Any) -> None:
+    """While recording: the step made `tensor` from numbers (see Recording.new_tensors)."""
+    rec = recording()
+    if rec is not None:
+        rec.new_tensors.add(id(tensor))
+        rec.kept.append(tensor)  # (alive while the recording is, so that its id stays its own)
 
 
 def adds_to(tensor: Any) -> None:

@@ -341,27 +341,81 @@ def test_a_failed_step_that_adds_up_two_backwards_hands_back_this_steps_gradient
         np.testing.assert_allclose(replayed_grad, eager, rtol=1e-12)
 
 
-def test_a_step_that_leaves_clearing_the_gradients_to_its_caller_is_refused_when_they_add_up() -> None:
-    # A step with backward() and no zero_grad(): its caller clears the gradients, or lets two
-    # calls add up. A replay set them instead of adding to them, silently: it now replays while
-    # the caller clears them, and refuses when they would add up, as backward() refuses to add to
-    # a gradient from before the step while recording.
+LOOPS = ["caller clears every other call", "fine-tunes the last layer", "clears at the end", "check"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_gradients_the_caller_leaves_are_added_to_as_the_eager_step_adds_to_them(loop: str) -> None:
+    # backward() adds to the gradient a parameter has; a replay set it instead. So a step without
+    # zero_grad() whose caller lets two calls add up (gradient accumulation), the parameters no
+    # optimiser clears (fine-tuning a subset), and a step that clears only at its end after the
+    # caller's own backward() all trained differently replayed, silently; check=k compared a
+    # replay's gradients with an eager step that added to them.
     X, Y = problem()
-    model, sgd, _ = plain_training()
+    outcomes = []
+    for replayed in (False, True):
+        model = nn.mlp([3, 4, 1], hidden="tanh", seed=0)
+        parameters = list(model.parameters())
+        trained = parameters[2:] if loop == "fine-tunes the last layer" else parameters
+        sgd = optim.SGD(trained, lr=0.1)
 
-    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
-        J = nn.sigmoid_cross_entropy(model(X), Y)
-        J.backward()
-        return J
+        def step(X: mg.Tensor, Y: mg.Tensor, model: nn.Module = model, sgd: Any = sgd) -> mg.Tensor:
+            if loop == "fine-tunes the last layer":
+                sgd.zero_grad()
+            J = nn.sigmoid_cross_entropy(model(X), Y)
+            J.backward()
+            if loop in ("fine-tunes the last layer", "clears at the end"):
+                sgd.step()
+            if loop == "clears at the end":
+                sgd.zero_grad()
+            return J
 
-    fast = mg.replay(step)
-    for _ in range(3):
-        sgd.zero_grad()
-        fast(mg.tensor(X), mg.tensor(Y))
-        sgd.step()
-    assert fast.recorded == 1 and fast.replayed == 2
-    with pytest.raises(mg.ReplayError, match="adds to the .grad"):
-        fast(mg.tensor(X), mg.tensor(Y))  # no zero_grad(): the eager step would add up
+        run = mg.replay(step, check=3 if loop == "check" else 0) if replayed else step
+        for i in range(6):
+            if loop == "caller clears every other call" and i % 2 == 0:
+                sgd.zero_grad()
+            if loop == "check":
+                sgd.zero_grad()
+            if loop == "clears at the end":  # the caller's own gradient, which the step adds to
+                (model(mg.tensor(X)) ** 2).mean().backward()
+            run(mg.tensor(X * (1 + 0.1 * i)), mg.tensor(Y))
+            if loop in ("caller clears every other call", "check") and i % 2 == 1:
+                sgd.step()
+        if replayed:
+            assert run.recorded == 1 and run.replayed == 5  # type: ignore[attr-defined]
+        outcomes.append([(p.data.copy(), None if p.grad is None else p.grad.data.copy()) for p in parameters])
+    for (eager_value, eager_grad), (value, grad) in zip(*outcomes):
+        np.testing.assert_allclose(value, eager_value, rtol=1e-12)
+        assert (grad is None) == (eager_grad is None)
+        if grad is not None:
+            np.testing.assert_allclose(grad, eager_grad, rtol=1e-12)
+
+
+def test_a_tensor_the_step_makes_from_numbers_is_made_once_and_its_gradient_never_added_up() -> None:
+    # Adversarial training makes delta = zeros(requires_grad=True) in the step and reads its
+    # gradient: made once while recording, its gradient must not be taken for one the caller left.
+    X, Y = problem(m=32)
+    losses = []
+    for replayed in (False, True):
+        model = nn.mlp([3, 5, 1], seed=1)
+        sgd = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(X: mg.Tensor, Y: mg.Tensor, model: nn.Module = model, sgd: Any = sgd) -> mg.Tensor:
+            delta = mg.zeros(*X.shape, requires_grad=True)
+            sgd.zero_grad()
+            nn.sigmoid_cross_entropy(model(X + delta), Y).backward()
+            X_adversarial = X + 0.1 * delta.grad.sign()  # type: ignore[union-attr]
+            sgd.zero_grad()
+            J = nn.sigmoid_cross_entropy(model(X_adversarial), Y)
+            J.backward()
+            sgd.step()
+            return J
+
+        run = mg.replay(step) if replayed else step
+        losses.append([run(mg.tensor(X), mg.tensor(Y)).item() for _ in range(10)])
+        if replayed:
+            assert run.recorded == 1  # type: ignore[attr-defined]
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-12)
 
 
 def test_an_index_tensor_given_a_new_array_at_every_step_is_replayed() -> None:
@@ -375,6 +429,32 @@ def test_an_index_tensor_given_a_new_array_at_every_step_is_replayed() -> None:
         columns.data = np.array([i % 6, (i + 1) % 6, (i + 3) % 6], dtype=float)
         fast(mg.tensor(X))
     assert fast.recorded == 1 and fast.replayed == 4
+
+
+def test_a_mask_tensor_from_outside_the_step_is_checked_before_anything_else_runs() -> None:
+    # Its copy, a kernel, came before the mask-count check, so the check came after a kernel, and
+    # every replay first saved the parameters and the optimiser's state, to put back on refusal.
+    X, Y = problem()
+    keep = mg.tensor(np.arange(3) != 1) > 0.5  # a boolean tensor: features 0 and 2
+    model = nn.mlp([2, 4, 1], seed=0)
+    adam = optim.Adam(model.parameters(), lr=0.01)
+
+    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        adam.zero_grad()
+        J = nn.sigmoid_cross_entropy(model(X[keep]), Y)
+        J.backward()
+        adam.step()
+        return J
+
+    fast = mg.replay(step)
+    fast(mg.tensor(X), mg.tensor(Y))
+    assert fast.listing().splitlines()[0].split()[1] == "check_mask_count:"
+    keep.data[...] = np.arange(3) != 0  # in place, and still two features: followed
+    fast(mg.tensor(X), mg.tensor(Y))
+    assert fast.replayed == 1
+    keep.data[...] = np.arange(3) == 0  # one feature: refused, by the check, before any change
+    with pytest.raises(mg.ReplayError, match="selects 1 of its 3 entries"):
+        fast(mg.tensor(X), mg.tensor(Y))
 
 
 def test_the_recording_keeps_no_tensor_of_the_step_alive_through_its_gradient() -> None:
@@ -395,6 +475,10 @@ def test_the_recording_keeps_no_tensor_of_the_step_alive_through_its_gradient() 
         refs["h"] = weakref.ref(h)
         J = (h**2).mean()
         J.backward()
+        scrubbed = (W @ X).tanh()  # an intermediate changed in place (its change is noted too)
+        with mg.no_grad():
+            scrubbed *= 0.0
+        refs["scrubbed"] = weakref.ref(scrubbed)
         sgd.step()
         return J
 
@@ -403,7 +487,7 @@ def test_the_recording_keeps_no_tensor_of_the_step_alive_through_its_gradient() 
         fast(mg.tensor(X))
     del held["G"]
     gc.collect()
-    assert refs["h"]() is None and refs["G"]() is None
+    assert refs["h"]() is None and refs["G"]() is None and refs["scrubbed"]() is None
 
 
 def test_a_check_reads_the_array_its_tensor_was_written_into() -> None:
