@@ -517,7 +517,12 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
     handed_out = {id(seed._data) for seed in seeds}
     # (mg.replay: each gradient set is noted, and what the caller left in one is added by a kernel)
     recorded = found and current().recording is not None
-    left = trace.left_by_caller([t for t, _ in found]) if recorded and not create_graph else ()
+    left = trace.left_by_caller([t for t, _ in found]) if recorded else ()
+    if create_graph and left:  # (a graph of the sum cannot be replayed: hold while there is none)
+        for tensor, _ in found:
+            if id(tensor) in left:
+                trace.expects_no_grad(tensor)
+        left = ()
     for tensor, tensor_grad in found:
         if left and id(tensor) in left:
             previous = tensor._grad

@@ -62,6 +62,7 @@ class Recorded:
             for leaf in (*recording.leaves.values(), *recording.made_leaves.values())
             if leaf._grad is None or recording.is_made(leaf._grad._data)
         ]
+        self.grad_arrays = [(grad, grad._data) for _, grad in self.grads if grad is not None]
         self.conditions = recording.conditions
         # The parameters the step changes in place (an optimiser's update, `w -= ...`): stamped
         # after every replay, as the eager step stamps them, so that a graph made before it
@@ -80,6 +81,14 @@ class Recorded:
         last = {id(t): (_held(t, kept), grad) for t, grad, _ in recording.grads_set}
         self.other_grads = [pair for key, pair in last.items() if key not in given]
         self.caller_grads = recording.caller_grads
+        # A parameter the step made from numbers (a model made at its first call) is told from a
+        # tensor it makes at every call (an adversarial delta) only by a second recording.
+        self.provisional = any(id(leaf) in recording.new_tensors for leaf in recording.leaves.values())
+        recording.new_tensors, recording.new_kept = set(), []
+        # Data the step reads that needs no gradient and outlives it (a frozen layer): a replay
+        # computes no gradient for it, so one unfrozen (requires_grad_()) records the step again.
+        self.frozen = list(recording.frozen.values())
+        recording.frozen = {}
         recording.grads_set = []
         self.checks = recording.checks  # the guards' functions (see trace.guard)
         self.outputs: list[tuple[np.ndarray, str | None]] = []
@@ -94,7 +103,10 @@ class Recorded:
         if (mode.grad_enabled, mode.anomaly) != self.modes:
             return False
         for leaf, array in self.parameters:
-            if leaf._data is not array:
+            if leaf._data is not array or not leaf.requires_grad:  # (another array, or frozen)
+                return False
+        for leaf in self.frozen:
+            if leaf.requires_grad:
                 return False
         # Tuples of numbers, flags and generators: == compares each by identity first, then by
         # value, and a generator equals only itself.
@@ -111,7 +123,7 @@ class Recorded:
                 array[...] = _array(kwargs[place])
             else:  # (an array inside a list, tuple or dict argument: its path)
                 array[...] = _array(_at(args, kwargs, place))
-        for tensor, before in self.caller_grads:  # (what the caller left: see trace.adds_what_was_left)
+        for tensor, before, _ in self.caller_grads:  # (what the caller left: see trace.adds_what_was_left)
             grad = tensor._grad
             before.value = None if grad is None else grad._data.copy()
         try:  # (free on Python 3.11 unless it raises: the common replay costs what it did)
@@ -133,6 +145,8 @@ class Recorded:
             raise _error_kind(error)(f"{self.line_of(kernel)}, replayed: {error}") from error
         for leaf, grad in self.grads:
             leaf._grad = grad
+        for grad, array in self.grad_arrays:
+            grad._data = array  # (the caller may have given it another: p.grad.data = clipped)
         for held, grad in self.other_grads:
             tensor = held()
             if tensor is not None:
@@ -153,6 +167,12 @@ class Recorded:
             tensor = held()
             if position <= failed_at and tensor is not None:  # (set before that kernel ran)
                 tensor._grad = grad
+        for tensor, before, position in self.caller_grads:
+            # A gradient the caller left, which is the recording's own (the last call's), and
+            # which the walk refilled before it failed, before its kernel added what was left.
+            grad = tensor._grad
+            if position >= failed_at and before.value is not None and any(grad is g for _, g in self.grads):
+                grad._data[...] = before.value
         for held, position in self.stamps:
             tensor = held()
             if position <= failed_at and tensor is not None:
@@ -251,6 +271,10 @@ class Replay:
         recorded = self.recordings.get(key)
         if recorded is None or not recorded.holds():
             return self._record(key, args, kwargs)
+        if recorded.provisional:  # (it made a leaf from numbers: recorded once more, see Recorded)
+            result = self._record(key, args, kwargs)
+            self.recordings[key].provisional = False
+            return result
         self.recordings.move_to_end(key)
         self.replayed += 1
         if self.checks_left:

@@ -287,6 +287,8 @@ class Tensor:
         """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
         leaf = Tensor._make(self._data)
         leaf.name = self.name
+        if current().recording is not None:
+            trace.makes_tensor(leaf)
         return leaf
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:

@@ -64,9 +64,14 @@ class Recording:
         # zero_grad() in the step before it: the caller clears it, or lets calls add up, or never
         # clears a parameter no optimiser holds): with what each held when the call began, which
         # a kernel adds to what backward() computes, as the eager step adds to it.
-        self.caller_grads: list[tuple[Any, Before]] = []
-        # ids of the tensors the step makes from numbers (Tensor(...)), made once while recording
+        # (each with the position of the kernel that adds it)
+        self.caller_grads: list[tuple[Any, Before, int]] = []
+        # ids of the tensors the step makes from numbers (Tensor(...), detach()), made once while
+        # recording, and the tensors (kept only while recording, so that their ids stay theirs)
         self.new_tensors: set[int] = set()
+        self.new_kept: list[Any] = []
+        # Leaves the step reads that need no gradient (a frozen layer): unfreezing one records again.
+        self.frozen: dict[int, Any] = {}
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
         """`out` is computed by `kernel`, which does `what` (None: a view of an array that is
@@ -106,6 +111,13 @@ def recorded_op(recording: Recording, op: Any, inputs: tuple[Any, ...], out: np.
                 recording.made_leaves[id(t)] = t
             else:
                 recording.leaves[id(t)] = t
+        elif (
+            t.op is None
+            and t._data.flags.writeable  # (not a number: ops.scalar's arrays are read-only)
+            and not recording.is_made(t._data)
+            and id(t) not in recording.new_tensors
+        ):
+            recording.frozen[id(t)] = t
     if any(out is array for array in arrays) or _is_view_of(out, arrays):
         recording.computed(None, out)  # a view follows its array: nothing to compute again
         return out
@@ -472,7 +484,7 @@ def adds_what_was_left(tensor: Any, previous: Any) -> None:
     _add_before(before, grad)
     rec.kernels.append(partial(_add_before, before, grad))
     rec.lines.append(f"add what {tensor.label}.grad held before the step, if anything (in place)")
-    rec.caller_grads.append((tensor, before))
+    rec.caller_grads.append((tensor, before, len(rec.kernels) - 1))
 
 
 def _add_before(before: Before, grad: np.ndarray) -> None:
@@ -485,7 +497,22 @@ def makes_tensor(tensor: Any) -> None:
     rec = recording()
     if rec is not None:
         rec.new_tensors.add(id(tensor))
-        rec.kept.append(tensor)  # (alive while the recording is, so that its id stays its own)
+        rec.new_kept.append(tensor)  # (alive while the recording is, so that its id stays its own)
+
+
+def expects_no_grad(tensor: Any) -> None:
+    """backward(create_graph=True) sets the .grad of a parameter the caller left one in: that
+    cannot be replayed as a sum, so it is refused when there is one, and the recording holds
+    only while there is none (else the step records again, and is refused then)."""
+    if tensor._grad is not None:
+        adds_to(tensor)
+    rec = recording()
+    if rec is not None:
+        rec.conditions.append((partial(_has_no_grad, tensor), True))
+
+
+def _has_no_grad(tensor: Any) -> bool:
+    return tensor._grad is None
 
 
 def adds_to(tensor: Any) -> None:

@@ -413,9 +413,126 @@ def test_a_tensor_the_step_makes_from_numbers_is_made_once_and_its_gradient_neve
 
         run = mg.replay(step) if replayed else step
         losses.append([run(mg.tensor(X), mg.tensor(Y)).item() for _ in range(10)])
-        if replayed:
-            assert run.recorded == 1  # type: ignore[attr-defined]
+        if replayed:  # (recorded twice: see the next test)
+            assert run.recorded == 2 and run.replayed == 8  # type: ignore[attr-defined]
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-12)
+
+
+def test_a_model_the_step_makes_at_its_first_call_adds_up_what_the_caller_leaves() -> None:
+    # A parameter made from numbers in the first call (a lazy model) and a tensor made anew at
+    # every call (the adversarial delta above) look alike to one recording: the model's
+    # gradients were set, not added to, when the caller let two calls add up. A step that makes
+    # a leaf from numbers is recorded a second time, where the lazy model is made no more.
+    X, Y = problem()
+    outcomes = []
+    for replayed in (False, True):
+        made: list[nn.Module] = []
+
+        def step(X: mg.Tensor, Y: mg.Tensor, made: list = made) -> mg.Tensor:
+            if not made:
+                made.append(nn.mlp([3, 4, 1], seed=0))
+            J = nn.sigmoid_cross_entropy(made[0](X), Y)
+            J.backward()
+            return J
+
+        run = mg.replay(step) if replayed else step
+        for i in range(6):
+            if i % 2 == 0 and made:
+                made[0].zero_grad()
+            run(mg.tensor(X * (1 + 0.1 * i)), mg.tensor(Y))
+        outcomes.append([p.grad.data.copy() for p in made[0].parameters()])  # type: ignore[union-attr]
+    for eager, replayed_grad in zip(*outcomes):
+        np.testing.assert_allclose(replayed_grad, eager, rtol=1e-12)
+
+
+def test_a_leaf_the_step_detaches_is_made_anew_and_a_failed_walk_keeps_what_the_caller_left() -> None:
+    # detach() makes its leaf without Tensor(), so it was taken for a parameter whose gradient
+    # the caller leaves, and added up over calls; and a walk that failed (√0's slope under
+    # np.errstate) after refilling A's gradient, which the caller lets add up, left A this
+    # call's partial gradient, where eager changes no .grad.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 16))
+    Y = (rng.random((1, 16)) > 0.5).astype(float)
+    Xp = rng.random((3, 8)) + 0.5
+    bad = Xp.copy()
+    bad[0, 0] = 0.0
+    outcomes = []
+    for replayed in (False, True):
+        W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+        A, B = mg.tensor(np.ones((1, 3)), requires_grad=True), mg.tensor(np.ones((1, 3)), requires_grad=True)
+
+        def detached(X: mg.Tensor, Y: mg.Tensor, W: mg.Tensor = W) -> mg.Tensor:
+            Wd = W.detach().requires_grad_()
+            J = nn.sigmoid_cross_entropy(Wd @ X, Y)
+            J.backward()
+            with mg.no_grad():
+                W -= 0.1 * Wd.grad  # type: ignore[operator]
+            return J
+
+        def accumulated(X: mg.Tensor, A: mg.Tensor = A, B: mg.Tensor = B) -> mg.Tensor:
+            J = (B.T * X).sqrt().sum() + (A @ X).sum()  # no zero_grad: the caller lets calls add up
+            J.backward()
+            return J
+
+        first, second = (mg.replay(detached), mg.replay(accumulated)) if replayed else (detached, accumulated)
+        losses = [first(mg.tensor(X), mg.tensor(Y)).item() for _ in range(4)]
+        second(mg.tensor(Xp))
+        second(mg.tensor(Xp * 2))
+        with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+            second(mg.tensor(bad))
+        outcomes.append((losses, A.grad.data.copy(), B.grad.data.copy()))  # type: ignore[union-attr]
+    (eager_losses, *eager_grads), (losses, *grads) = outcomes
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-12)
+    for replayed_grad, eager_grad in zip(grads, eager_grads):
+        np.testing.assert_allclose(replayed_grad, eager_grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("change", ["replaced array", "unfreeze", "create_graph"])
+def test_replay_follows_what_the_caller_changes_between_steps_in_the_gradients_and_frozen_layers(
+    change: str,
+) -> None:
+    # A gradient array the caller replaced (p.grad.data = clipped) was handed back at the next
+    # replay; a layer frozen or unfrozen with requires_grad_() went on as recorded; backward with
+    # create_graph=True set a gradient the caller had left instead of adding to it.
+    X, Y = problem()
+    outcomes = []
+    for replayed in (False, True):
+        model = nn.mlp([3, 4, 1], hidden="tanh", seed=0)
+        parameters = list(model.parameters())
+        sgd = optim.SGD(parameters, lr=0.1)
+
+        def step(X: mg.Tensor, Y: mg.Tensor, model: nn.Module = model) -> mg.Tensor:
+            J = nn.sigmoid_cross_entropy(model(X), Y)
+            J.backward(create_graph=change == "create_graph")
+            return J
+
+        run = mg.replay(step) if replayed else step
+        outcome: list[Any] = []
+        for i in range(4):
+            if change == "unfreeze":
+                parameters[0].requires_grad_(i % 2 == 1)
+            if change != "create_graph" or i % 2 == 0:  # (create_graph: two calls add up)
+                sgd.zero_grad()
+            try:
+                outcome.append(run(mg.tensor(X * (1 + 0.1 * i)), mg.tensor(Y)).item())
+            except mg.ReplayError:
+                outcome.append("refused")
+            if change == "replaced array":
+                parameters[0].grad.data = np.clip(parameters[0].grad.data, -0.01, 0.01)  # type: ignore[union-attr]
+            outcome.append([None if p.grad is None else p.grad.data.copy() for p in parameters])
+        outcomes.append(outcome)
+    eager, replayed_outcome = outcomes
+    if change == "create_graph":  # not replayed as a sum: refused when the gradients add up
+        assert "refused" in replayed_outcome
+        return
+    for e, r in zip(eager, replayed_outcome):
+        if isinstance(e, list):
+            for eager_grad, grad in zip(e, r):
+                assert (eager_grad is None) == (grad is None)
+                if eager_grad is not None:
+                    np.testing.assert_allclose(grad, eager_grad, rtol=1e-12)
+        else:
+            assert r == pytest.approx(e, rel=1e-12)
 
 
 def test_an_index_tensor_given_a_new_array_at_every_step_is_replayed() -> None:
