@@ -83,11 +83,14 @@ class Recorded:
         self.caller_grads = recording.caller_grads
         # A parameter the step made from numbers (a model made at its first call) is told from a
         # tensor it makes at every call (an adversarial delta) only by a second recording.
-        self.provisional = any(id(leaf) in recording.new_tensors for leaf in recording.leaves.values())
+        # (ids: a check's eager step makes them anew, so their gradients are not compared)
+        self.new_leaves = {key for key in recording.leaves if key in recording.new_tensors}
+        self.provisional = bool(self.new_leaves)
         recording.new_tensors, recording.new_kept = set(), []
-        # Data the step reads that needs no gradient and outlives it (a frozen layer): a replay
-        # computes no gradient for it, so one unfrozen (requires_grad_()) records the step again.
-        self.frozen = list(recording.frozen.values())
+        # Data the step reads that needs no gradient and outlives it (a frozen layer, a mask the
+        # caller holds), with its array: a replay computes no gradient for it and reads that
+        # array, so one unfrozen (requires_grad_()) or given another (`.data = `) records again.
+        self.frozen = [(leaf, leaf._data) for leaf in recording.frozen.values()]
         recording.frozen = {}
         recording.grads_set = []
         self.checks = recording.checks  # the guards' functions (see trace.guard)
@@ -105,8 +108,8 @@ class Recorded:
         for leaf, array in self.parameters:
             if leaf._data is not array or not leaf.requires_grad:  # (another array, or frozen)
                 return False
-        for leaf in self.frozen:
-            if leaf.requires_grad:
+        for leaf, array in self.frozen:
+            if leaf.requires_grad or leaf._data is not array:
                 return False
         # Tuples of numbers, flags and generators: == compares each by identity first, then by
         # value, and a generator equals only itself.
@@ -322,7 +325,9 @@ class Replay:
         replayed = recorded.run(args, kwargs)
         # (the parameters' gradients: a leaf the step makes is made anew by the eager step too)
         parameter_grads = [
-            (leaf, grad) for leaf, grad in recorded.grads if id(leaf) in recorded.recording.leaves
+            (leaf, grad)
+            for leaf, grad in recorded.grads
+            if id(leaf) in recorded.recording.leaves and id(leaf) not in recorded.new_leaves
         ]
         replayed_grads = [None if grad is None else grad._data.copy() for _, grad in parameter_grads]
         replayed_state = [_snapshot(item) for item in changed]

@@ -487,6 +487,37 @@ def test_a_leaf_the_step_detaches_is_made_anew_and_a_failed_walk_keeps_what_the_
         np.testing.assert_allclose(replayed_grad, eager_grad, rtol=1e-12)
 
 
+def test_a_constant_given_another_array_records_again_and_check_skips_leaves_made_anew() -> None:
+    # A mask the caller holds, given another array (m.data = ...), was read as recorded: the
+    # kernels hold the array. And check=k compared the gradient of a leaf the step makes at
+    # every call with the eager step's new leaf's, and failed at every call.
+    X = np.arange(24.0).reshape(3, 8) / 10
+    mask = mg.tensor(np.ones((3, 8)))
+    make = descent(lambda W, x: ((W @ (x * mask)) ** 2).sum(), np.array([[0.3, -0.2, 0.5]]), lr=0.001)
+
+    def masked(i: int) -> tuple:
+        mask.data = (
+            (np.random.default_rng(i).random((3, 8)) > 0.5).astype(float) if i % 2 else np.ones((3, 8))
+        )
+        return (mg.tensor(X),)
+
+    _replayed_equals_eager(make, masked)
+
+    W = mg.tensor(np.array([[0.3, -0.2, 0.5]]), requires_grad=True)
+
+    def perturbed(x: mg.Tensor) -> mg.Tensor:
+        W.grad = None
+        delta = mg.tensor(np.zeros((3, 8)), requires_grad=True)
+        J = ((W @ (x + delta)) ** 2).sum()
+        J.backward()
+        return J
+
+    checked = mg.replay(perturbed, check=2)
+    for i in range(5):
+        checked(mg.tensor(X * (i + 1)))
+    assert checked.checks_left == 0
+
+
 @pytest.mark.parametrize("change", ["replaced array", "unfreeze", "create_graph"])
 def test_replay_follows_what_the_caller_changes_between_steps_in_the_gradients_and_frozen_layers(
     change: str,
