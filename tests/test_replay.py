@@ -206,6 +206,14 @@ def test_a_check_on_computed_labels_refuses_on_the_step_eager_refuses_and_change
     assert not all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
 
 
+def _same_gradients(replayed: Sequence[Any], eager: Sequence[Any]) -> None:
+    """Arrays (or None) from a replayed and an eager step: None in the same places, equal elsewhere."""
+    assert [g is None for g in replayed] == [g is None for g in eager]
+    for r, e in zip(replayed, eager):
+        if e is not None:
+            np.testing.assert_allclose(r, e, rtol=1e-12)
+
+
 # Where a step fails: labels refused before zero_grad(), after it, once backward() and the update
 # have run (a validation cost after the update), and numpy's overflow under np.errstate.
 FAILURES = ["labels after zero_grad", "labels before zero_grad", "labels after the update", "overflow"]
@@ -272,10 +280,7 @@ def test_a_step_that_fails_leaves_gradients_and_versions_as_the_eager_step_leave
         failure in ("labels after the update", "overflow")
     )
     assert unused_grad is None and eager_unused is None  # (zeroed before the loss in every step)
-    assert [g is None for g in grads] == [g is None for g in eager_grads]
-    for replayed_grad, eager_grad in zip(grads, eager_grads):
-        if eager_grad is not None:
-            np.testing.assert_allclose(replayed_grad, eager_grad, rtol=1e-12)
+    _same_gradients(grads, eager_grads)
 
 
 def test_a_failed_update_marks_as_changed_only_the_parameters_it_changed() -> None:
@@ -383,12 +388,11 @@ def test_gradients_the_caller_leaves_are_added_to_as_the_eager_step_adds_to_them
                 sgd.step()
         if replayed:
             assert run.recorded == 1 and run.replayed == 5  # type: ignore[attr-defined]
-        outcomes.append([(p.data.copy(), None if p.grad is None else p.grad.data.copy()) for p in parameters])
-    for (eager_value, eager_grad), (value, grad) in zip(*outcomes):
-        np.testing.assert_allclose(value, eager_value, rtol=1e-12)
-        assert (grad is None) == (eager_grad is None)
-        if grad is not None:
-            np.testing.assert_allclose(grad, eager_grad, rtol=1e-12)
+        outcomes.append([p.data.copy() for p in parameters])
+        outcomes.append([None if p.grad is None else p.grad.data.copy() for p in parameters])
+    eager_values, eager_grads, values, grads = outcomes
+    _same_gradients(values, eager_values)
+    _same_gradients(grads, eager_grads)
 
 
 def test_a_tensor_the_step_makes_from_numbers_is_made_once_and_its_gradient_never_added_up() -> None:
@@ -558,10 +562,7 @@ def test_replay_follows_what_the_caller_changes_between_steps_in_the_gradients_a
         return
     for e, r in zip(eager, replayed_outcome):
         if isinstance(e, list):
-            for eager_grad, grad in zip(e, r):
-                assert (eager_grad is None) == (grad is None)
-                if eager_grad is not None:
-                    np.testing.assert_allclose(grad, eager_grad, rtol=1e-12)
+            _same_gradients(r, e)
         else:
             assert r == pytest.approx(e, rel=1e-12)
 
