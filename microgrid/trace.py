@@ -70,7 +70,8 @@ class Recording:
         # recording, and the tensors (kept only while recording, so that their ids stay theirs)
         self.new_tensors: set[int] = set()
         self.new_kept: list[Any] = []
-        # Leaves the step reads that need no gradient (a frozen layer): unfreezing one records again.
+        # Leaves the step reads that need no gradient and outlive it (a frozen layer, a mask the
+        # caller holds): unfreezing one, or giving it another array, records the step again.
         self.frozen: dict[int, Any] = {}
 
     def computed(self, kernel: Callable[[], Any] | None, out: Any, what: str = "") -> None:
