@@ -138,6 +138,7 @@ class Recorded:
             raise
         except BaseException as error:
             self.stop_where_eager_stops(kernel)
+            self.forget_what_was_left()
             if (
                 not isinstance(error, (IndexError, ValueError))
                 or getattr(kernel, "func", None) in self.checks
@@ -146,6 +147,7 @@ class Recorded:
             # Numpy's words alone (an index tensor changed in place to a value out of bounds):
             # say which step of the recording failed, as the eager step names its op.
             raise _error_kind(error)(f"{self.line_of(kernel)}, replayed: {error}") from error
+        self.forget_what_was_left()
         for leaf, grad in self.grads:
             leaf._grad = grad
         for grad, array in self.grad_arrays:
@@ -180,6 +182,12 @@ class Recorded:
             tensor = held()
             if position <= failed_at and tensor is not None:
                 tensor._version = next(_creation_counter)
+
+    def forget_what_was_left(self) -> None:
+        """Drop the copies of the gradients the caller left, once added (or put back): they
+        would otherwise hold a copy of each such gradient until the next call."""
+        for _, before, _ in self.caller_grads:
+            before.value = None
 
     def line_of(self, kernel: Callable[[], Any]) -> str:
         """What `kernel` computes, as the listing says it."""

@@ -521,11 +521,13 @@ def adds_to(tensor: Any) -> None:
     from before the step, since every replay would add to the recording's gradient instead."""
     rec = recording()
     if rec is not None and not rec.is_made(tensor._grad._data):
+        given = any(t is tensor for t, _, _ in rec.grads_set)
+        where = "the step gave" if given else "had before the step (with create_graph=True)"
         raise ReplayError(
-            f"backward() adds to the .grad that {tensor.describe()} had before the step, and a replay "
-            "cannot follow a gradient from outside it: clear the gradients in the step "
-            "(optimizer.zero_grad() before backward()), as a training step does, or before each "
-            "call; to add up gradients over several calls, call the step without mg.replay"
+            f"backward() adds to the .grad that {tensor.describe()} {where}, which microgrid's ops "
+            "did not compute in the step, and a replay cannot follow a gradient from outside it: "
+            "clear it (zero_grad()) before backward(), in the step or before each call, or call the "
+            "step without mg.replay"
         )
 
 

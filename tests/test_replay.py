@@ -395,6 +395,23 @@ def test_gradients_the_caller_leaves_are_added_to_as_the_eager_step_adds_to_them
     _same_gradients(grads, eager_grads)
 
 
+def test_a_gradient_the_step_gives_from_outside_is_refused_in_the_steps_words() -> None:
+    # The refusal said the gradient was one the parameter "had before the step", and told the
+    # user to clear gradients, for a step that had set it itself, to an array of its own.
+    X, Y = problem()
+    model, _, _ = plain_training()
+
+    def step(X: mg.Tensor, Y: mg.Tensor) -> mg.Tensor:
+        for p in model.parameters():
+            p.grad = np.zeros(p.shape)
+        J = nn.sigmoid_cross_entropy(model(X), Y)
+        J.backward()
+        return J
+
+    with pytest.raises(mg.ReplayError, match=r"adds to the \.grad that .* the step gave, which"):
+        mg.replay(step)(mg.tensor(X), mg.tensor(Y))
+
+
 def test_a_tensor_the_step_makes_from_numbers_is_made_once_and_its_gradient_never_added_up() -> None:
     # Adversarial training makes delta = zeros(requires_grad=True) in the step and reads its
     # gradient: made once while recording, its gradient must not be taken for one the caller left.
