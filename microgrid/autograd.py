@@ -528,9 +528,7 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
             previous = tensor._grad
             tensor._grad = _own(tensor_grad, handed_out)
             trace.adds_what_was_left(tensor, previous)
-        elif tensor._grad is not None:
-            if recorded and create_graph:
-                trace.adds_to(tensor)
+        elif tensor._grad is not None:  # (while recording, left_by_caller has checked it)
             with set_grad_enabled(create_graph):
                 tensor._grad = tensor._grad + (tensor_grad if create_graph else _own(tensor_grad, handed_out))
         else:

@@ -33,7 +33,7 @@ from microgrid import checks
 from microgrid.errors import LoadError
 from microgrid.modes import no_grad
 from microgrid.tensor import Tensor
-from microgrid.trace import aligned_copy, aligned_empty, creates, depends_on, kernel, recording
+from microgrid.trace import aligned_copy, aligned_empty, creates, depends_on, kernel, recording, stamps
 
 # The most steps or schedule calls a loaded state may count: 2**53, past which a float no longer
 # tells one count from the next, and which no run reaches (at a step a microsecond, 285 years).
@@ -115,6 +115,8 @@ class Optimizer:
                     call()  # (what kernel() does when nothing records, without its call)
             # A graph made before this step holds the old values: its backward must refuse.
             p._stamp_change()
+            if recorded:  # (where, for a replay that fails part-way: trace.Recording.stamps)
+                stamps(p)
 
     # The numbers besides the learning rate that each step sets (Adam's bias corrections).
     numbers: tuple[str, ...] = ()

@@ -496,8 +496,6 @@ class Tensor:
         """Record that the values changed in place (what `w -= ...` and an optimiser's step do):
         a backward through a graph that used the old values is then refused, not computed wrong."""
         self._version = next(_creation_counter)
-        if current().recording is not None:  # (where, for a replay that fails part-way)
-            trace.stamps(self)
 
     def __abs__(self) -> Tensor:
         return F.abs(self)
