@@ -401,49 +401,29 @@ class Tensor:
 
     # --- operators and methods (the functions of microgrid.functional) -----------------------
     # Each method's docstring is its function's, set at the end of functional.py.
-    # + − * / @ and unary − call their primitive's apply directly, bound to a name of this module
-    # (a global is one cached lookup, `ops.Add.apply` two, the class's uncached on Python 3.11),
-    # and an operand that is already a Tensor needs no conversion: they run on every op of every
-    # step (−1 % of a step's instructions against calling the functions of functional).
+    # + − * / @, their reflected forms (`1 - A`) and unary − are each their primitive's apply
+    # itself, made by function.operator and set after the class (ops needs Tensor first): a
+    # Python call fewer on every op of every step than a method calling apply.
 
-    def __add__(self, other: Operand) -> Tensor:
-        return _add(self, other if other.__class__ is Tensor else operand(other, self))
+    if TYPE_CHECKING:  # (what function.operator makes, set at the end of this module)
 
-    def __radd__(self, other: Operand) -> Tensor:
-        return _add(operand(other, self), self)
-
-    def __sub__(self, other: Operand) -> Tensor:
-        return _sub(self, other if other.__class__ is Tensor else operand(other, self))
-
-    def __rsub__(self, other: Operand) -> Tensor:
-        return _sub(operand(other, self), self)
-
-    def __mul__(self, other: Operand) -> Tensor:
-        return _mul(self, other if other.__class__ is Tensor else operand(other, self))
-
-    def __rmul__(self, other: Operand) -> Tensor:
-        return _mul(operand(other, self), self)
-
-    def __truediv__(self, other: Operand) -> Tensor:
-        return _div(self, other if other.__class__ is Tensor else operand(other, self))
-
-    def __rtruediv__(self, other: Operand) -> Tensor:
-        return _div(operand(other, self), self)
+        def __add__(self, other: Operand) -> Tensor: ...
+        def __sub__(self, other: Operand) -> Tensor: ...
+        def __mul__(self, other: Operand) -> Tensor: ...
+        def __truediv__(self, other: Operand) -> Tensor: ...
+        def __matmul__(self, other: Operand) -> Tensor: ...
+        def __radd__(self, other: Operand) -> Tensor: ...
+        def __rsub__(self, other: Operand) -> Tensor: ...
+        def __rmul__(self, other: Operand) -> Tensor: ...
+        def __rtruediv__(self, other: Operand) -> Tensor: ...
+        def __rmatmul__(self, other: Operand) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
 
     def __pow__(self, other: Operand) -> Tensor:
         return F.pow(self, other)
 
     def __rpow__(self, other: Operand) -> Tensor:
         return F.pow(other, self)
-
-    def __matmul__(self, other: Operand) -> Tensor:
-        return _matmul(self, other if other.__class__ is Tensor else operand(other, self))
-
-    def __rmatmul__(self, other: Operand) -> Tensor:
-        return _matmul(operand(other, self), self)
-
-    def __neg__(self) -> Tensor:
-        return _neg(self)
 
     # --- in place: `with mg.no_grad(): W -= lr * W.grad` ------------------------------------
 
@@ -691,7 +671,12 @@ def operand(value: Operand, like: Tensor) -> Tensor:
 # imported once Tensor exists.
 from microgrid import functional as F  # noqa: E402
 from microgrid import ops  # noqa: E402
+from microgrid.function import operator  # noqa: E402
 from microgrid.ops import _scalars as _number_arrays  # noqa: E402
 
-_add, _sub, _mul, _div = ops.Add.apply, ops.Sub.apply, ops.Mul.apply, ops.Div.apply
-_matmul, _neg = ops.MatMul.apply, ops.Neg.apply
+for _method, _op in (
+    ("__add__", ops.Add), ("__sub__", ops.Sub), ("__mul__", ops.Mul), ("__truediv__", ops.Div),
+    ("__matmul__", ops.MatMul), ("__radd__", ops.Add), ("__rsub__", ops.Sub), ("__rmul__", ops.Mul),
+    ("__rtruediv__", ops.Div), ("__rmatmul__", ops.MatMul), ("__neg__", ops.Neg),
+):  # fmt: skip
+    setattr(Tensor, _method, operator(_op, _method))
