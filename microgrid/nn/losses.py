@@ -28,6 +28,8 @@ from microgrid.ops import SigmoidCrossEntropy, SoftmaxCrossEntropy
 from microgrid.tensor import Operand, Tensor, as_array, to_array
 from microgrid.trace import guard
 
+_smallest, _largest = np.minimum.reduce, np.maximum.reduce
+
 
 def _output(loss: str, values: Operand) -> Tensor:
     """The network's output as a Tensor, refused when it holds no example."""
@@ -94,8 +96,9 @@ def _check_unit_interval(loss: str, value: Operand, role: str, *, outside: str, 
     """Raise unless every entry of `value` lies in [0, 1]; `outside` and `nan` say what to do instead."""
     values = as_array(value)
     # One min and one max, no temporary array (about 2 µs for (1, 400)): NaN propagates through
-    # both and fails the comparison, so it needs no pass of its own.
-    if values.size == 0 or (values.min() >= 0 and values.max() <= 1):
+    # both and fails the comparison, so it needs no pass of its own. (The ufuncs' own reductions,
+    # not .min(), which reaches them through a Python function: −0.35 µs, a replay's guard.)
+    if values.size == 0 or (_smallest(values, None) >= 0 and _largest(values, None) <= 1):
         return
     nans = np.count_nonzero(np.isnan(values))
     found, hint = (
