@@ -271,7 +271,7 @@ class Replay:
         self.checks_left = check
         self.recordings: OrderedDict[Hashable, Recorded] = OrderedDict()
         self.recorded = 0  # how many times the step was recorded
-        self.replayed = 0  # how many calls were replays
+        self.replayed = 0  # how many calls were replays that ran to the end
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         mode = current()
@@ -287,12 +287,13 @@ class Replay:
             self.recordings[key].provisional = False
             return result
         self.recordings.move_to_end(key)
-        self.replayed += 1
         if self.checks_left:
-            checked = self._checked(recorded, args, kwargs)
+            result = self._checked(recorded, args, kwargs)
             self.checks_left -= 1  # (after: a refused step is no check)
-            return checked
-        return recorded.run(args, kwargs)
+        else:
+            result = recorded.run(args, kwargs)
+        self.replayed += 1  # (after: a refused or failed replay is not counted)
+        return result
 
     def _record(self, key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run the step eagerly, recording it; keep the recording under `key`."""
