@@ -416,13 +416,17 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
     eager step would, before the kernels after it (the optimiser's update) change anything.
 
     `replay_only`: a check that only a replay can fail, raising ReplayError (a mask that picks
-    another count than recorded), where the eager step would have gone on. Placed after any
-    kernel (one may have changed state, a gradient or a leaf the caller kept), it makes each
-    replay save what the caller can see first, to put it back on refusal."""
+    another count than recorded), where the eager step would have gone on. Placed after a kernel
+    that changes what the caller can see (state such as a parameter or a generator, a gradient
+    backward() set, a leaf the step made from numbers), it makes each replay save that first,
+    to put it back on refusal; after the forward's kernels alone (`out[:, keep]` in a masked
+    loss), which write only the recording's own arrays, there is nothing to save."""
     check(*args)
     rec = recording()
     if rec is not None:
-        if replay_only and rec.kernels:
+        if replay_only and (
+            rec.state or rec.made_leaves or any(grad is not None for _, grad, _ in rec.grads_set)
+        ):
             rec.refuses_after_changes = True
         rec.checks.add(check)
         rec.kernels.append(partial(check, *args))

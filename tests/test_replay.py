@@ -1157,6 +1157,34 @@ def test_a_mask_refused_after_the_update_or_a_random_draw_changes_nothing() -> N
     assert adam.t == state["t"] + 1 and fast.recorded == 1
 
 
+def test_a_mask_read_in_the_forward_pass_needs_no_saved_state_and_its_refusal_changes_nothing() -> None:
+    # A masked loss reads its mask after the forward's kernels, which write only the recording's
+    # own arrays: each replay saved the parameters and Adam's averages first all the same.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    adam = optim.Adam([W], lr=0.1)
+
+    def step(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
+        adam.zero_grad()
+        J = ((W @ X)[:, mask] ** 2).mean()  # the loss over the examples the mask picks
+        J.backward()
+        adam.step()
+        return J
+
+    fast = mg.replay(step)
+    for _ in range(2):
+        fast(mg.tensor(X), np.arange(8) < 3)
+    assert "save the state" not in fast.listing()
+    assert W.grad is not None
+    seen, state = [W.data.copy(), W.grad.data.copy()], adam.state_dict()
+    with pytest.raises(mg.ReplayError, match="selects 4 of its 8 entries"):
+        fast(mg.tensor(X), np.arange(8) < 4)
+    assert all(np.array_equal(a, b) for a, b in zip(seen, [W.data, W.grad.data]))
+    assert adam.t == state["t"] and np.array_equal(
+        adam.state_dict()["parameters"][0]["v"], state["parameters"][0]["v"]
+    )
+
+
 def test_a_mask_refused_after_backward_leaves_the_gradients_and_kept_leaves_as_they_were() -> None:
     # Read after backward() but before any state changed, a refused mask had already refilled
     # W.grad, and a leaf the caller keeps, with the refused step's values.
