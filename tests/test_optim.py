@@ -134,6 +134,23 @@ def test_step_updates_data_in_place_and_never_touches_a_shared_gradient(
     assert first.is_leaf and first.grad is shared  # no graph recorded, the gradient left in place
 
 
+def test_a_subclass_may_give_each_parameter_its_own_learning_rate_in_advance() -> None:
+    # advance() sets the numbers each parameter's update reads: a layer-wise rate is one override.
+    class Layerwise(optim.SGD):
+        def advance(self, states: list[optim.ParameterState]) -> None:
+            super().advance(states)
+            for state, scale in zip(states, (1.0, 0.0)):
+                state.numbers["lr"][()] = self.lr * scale
+
+    A, B = mg.tensor([1.0], requires_grad=True), mg.tensor([1.0], requires_grad=True)
+    sgd = Layerwise([A, B], lr=0.1)
+    for _ in range(2):
+        sgd.zero_grad()
+        (A + B).sum().backward()
+        sgd.step()
+    assert np.allclose(A.data, [0.8]) and np.array_equal(B.data, [1.0])
+
+
 def test_parameters_without_a_gradient_are_left_alone() -> None:
     with_grad, without = parameter([1.0], [1.0]), parameter([1.0])
     optim.SGD([with_grad, without], lr=0.5).step()
