@@ -509,6 +509,9 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
     else:
         outputs, seeds = _seeds(output, gradient, "backward")
     found: Pairs = []
+    recording = current().recording
+    if recording is not None:  # (mg.replay: the kernels from here on refill gradients a caller sees)
+        recording.walked = True
     visits = _walk(outputs, seeds, create_graph, None, for_caller=False, arrays=_plain(create_graph))
     for tensor, tensor_grad, _, _, finished in visits:
         if tensor.retains_grad and tensor.op is not None and tensor_grad is not None:
@@ -516,7 +519,7 @@ def backward(output: Tensor, gradient: Operand | None = None, create_graph: bool
         found += finished
     handed_out = {id(seed._data) for seed in seeds}
     # (mg.replay: each gradient set is noted, and what the caller left in one is added by a kernel)
-    recorded = found and current().recording is not None
+    recorded = found and recording is not None
     left = trace.left_by_caller([t for t, _ in found]) if recorded else ()
     if create_graph and left:  # (a graph of the sum cannot be replayed: hold while there is none)
         for tensor, _ in found:

@@ -49,6 +49,7 @@ class Recording:
         # A refusal only a replay makes (a guard the eager step passes) comes after a kernel that
         # changed state: a replay must then save that state first, to put it back if it refuses.
         self.refuses_after_changes = False
+        self.walked = False  # backward() has begun: kernels refill gradients the caller may hold
         # The functions the guards' kernels call (see guard): a guard's kernel is partial(check,
         # ...), and stays one when its arrays are substituted (reuse_dying_inputs).
         self.checks: set[Callable[..., Any]] = set()
@@ -424,14 +425,26 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
     check(*args)
     rec = recording()
     if rec is not None:
-        if replay_only and (
-            rec.state or rec.made_leaves or any(grad is not None for _, grad, _ in rec.grads_set)
-        ):
+        if replay_only and _changed_what_the_caller_sees(rec):
             rec.refuses_after_changes = True
         rec.checks.add(check)
         rec.kernels.append(partial(check, *args))
         arrays = [getattr(arg, "_data", arg) for arg in args]  # (a Tensor's array: trace cannot import it)
         rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")
+
+
+def _changed_what_the_caller_sees(rec: Recording) -> bool:
+    """Whether a kernel recorded so far may change, at a replay, what the caller can see: state
+    that outlives the step (a parameter, a generator), a gradient (backward() has begun, or the
+    step set one), a leaf needing a gradient that the step made from what it computed (a caller
+    may keep it), even one no op has read yet."""
+    return bool(
+        rec.state
+        or rec.made_leaves
+        or rec.walked
+        or any(grad is not None for _, grad, _ in rec.grads_set)
+        or any(t.requires_grad and rec.is_made(t._data) for t in rec.new_kept)
+    )
 
 
 def stamps(tensor: Any) -> None:

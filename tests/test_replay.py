@@ -1215,6 +1215,54 @@ def test_a_mask_refused_after_backward_leaves_the_gradients_and_kept_leaves_as_t
     assert all(np.array_equal(a, b) for a, b in zip(seen, now))
 
 
+def test_a_mask_refused_before_a_kept_leaf_is_read_or_inside_backward_changes_nothing() -> None:
+    # Two places where a mask check follows a kernel that refills what the caller sees, though no
+    # state changed and no gradient was set yet: a leaf the step makes from its input (kept by the
+    # caller) masked before any op reads it, and a mask inside a hand-written backward, after the
+    # walk had refilled V.grad.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    W, V = mg.tensor(np.ones((1, 3)), requires_grad=True), mg.tensor(np.ones((1, 1)), requires_grad=True)
+    kept: list[mg.Tensor] = []
+
+    class Picked(mg.Op):  # the sum of the entries the mask picks, (1, 1)
+        def __init__(self, mask: np.ndarray) -> None:
+            self.mask = mask
+
+        def forward(self, a: np.ndarray) -> np.ndarray:
+            return a[:, self.mask].sum(keepdims=True)
+
+        def backward(self, grad: mg.Tensor, out: mg.Tensor) -> mg.Tensor:
+            (a,) = self.inputs
+            (a * 0.0)[:, self.mask]  # a tensor indexed with the mask: its count is checked here
+            return (a * 0.0 + grad) * mg.tensor(self.mask.astype(float))
+
+    def leaf_first(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
+        x = mg.tensor(X * 1.0, requires_grad=True)
+        kept.append(x)
+        J = ((W @ x[:, mask]) ** 2).mean()
+        W.grad = None
+        J.backward()
+        return J
+
+    def in_backward(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
+        W.grad = V.grad = None
+        J = Picked.apply(W @ X, mask=mask) * V
+        J.backward()
+        return J
+
+    for step, seen_by_caller in (
+        (leaf_first, lambda: [W.grad, kept[0], kept[0].grad]),
+        (in_backward, lambda: [W.grad, V.grad]),
+    ):
+        fast = mg.replay(step)
+        for i in range(2):
+            fast(mg.tensor(X * (1 + i)), np.arange(8) < 3)
+        seen = [t.data.copy() for t in seen_by_caller()]
+        with pytest.raises(mg.ReplayError, match="selects 4 of its 8 entries"):
+            fast(mg.tensor(X * 7), np.arange(8) < 4)
+        assert all(np.array_equal(a, t.data) for a, t in zip(seen, seen_by_caller())), step.__name__
+
+
 def test_reused_arrays_never_hold_what_a_view_a_mask_index_or_a_guard_reads() -> None:
     # What a kernel reads through a view of data it did not compute, through an op's own
     # attributes (a mask index) or in a guard (a kernel too), must keep its array until then.
