@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import pickle
 import warnings
 
 import numpy as np
@@ -327,3 +329,23 @@ def test_a_zero_keeps_its_sign_whichever_comes_first() -> None:
         assert np.signbit((x * -0.0).data).all()
         assert not np.signbit((x * 0.0).data).any()
         assert not np.signbit((x * 0).data).any()
+
+
+def test_the_operators_are_named_and_called_as_methods() -> None:
+    # Each operator is its op's apply, made as the method it stands for: help(), pickle (a bound
+    # operator is found again by its name) and a call by hand see a method of (self, other).
+    t = mg.tensor([1.0, 2.0])
+    for name in ("__add__", "__rsub__", "__matmul__", "__neg__"):
+        method = getattr(mg.Tensor, name)
+        assert method.__name__ == name and method.__qualname__ == f"Tensor.{name}"
+    assert str(inspect.signature(mg.Tensor.__mul__)) == "(self, other: 'Operand', /) -> 'Tensor'"
+    assert np.array_equal(pickle.loads(pickle.dumps(t.__mul__))(2.0).data, [2.0, 4.0])
+    assert np.array_equal(t.__rsub__(1).data, [0.0, -1.0]) and np.array_equal(t.__add__(t).data, [2.0, 4.0])
+    for call, got in (
+        (lambda: t.__add__(), "got 0 operands"),
+        (lambda: t.__rsub__(1, 2), "got 2 operands"),
+        (lambda: t.__add__(other=1), "got 0 operands and keywords other"),
+        (lambda: t.__matmul__(t, transpose_a=True), "got 1 operand and keywords transpose_a"),
+    ):
+        with pytest.raises(TypeError, match=f"takes one other operand, by position.*{got}"):
+            call()
