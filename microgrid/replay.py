@@ -135,6 +135,7 @@ class Recorded:
         except ReplayError:
             if self.saved is not None:
                 self.saved.restore()
+            self.forget_what_was_left()
             raise
         except BaseException as error:
             self.stop_where_eager_stops(kernel)
@@ -221,6 +222,7 @@ class Recorded:
         items = [
             *self.recording.state.values(),
             *(grad._data for _, grad in self.grads if grad is not None),
+            *(grad._data for _, grad in self.other_grads if grad is not None),  # (set by hand)
             *(leaf._data for leaf in self.recording.made_leaves.values()),
         ]
         self.saved = SavedState(items)

@@ -1215,11 +1215,12 @@ def test_a_mask_refused_after_backward_leaves_the_gradients_and_kept_leaves_as_t
     assert all(np.array_equal(a, b) for a, b in zip(seen, now))
 
 
-def test_a_mask_refused_before_a_kept_leaf_is_read_or_inside_backward_changes_nothing() -> None:
-    # Two places where a mask check follows a kernel that refills what the caller sees, though no
+def test_a_refused_mask_changes_nothing_the_caller_sees_where_no_state_changed_before_it() -> None:
+    # Places where a mask check follows a kernel that refills what the caller sees, though no
     # state changed and no gradient was set yet: a leaf the step makes from its input (kept by the
     # caller) masked before any op reads it, and a mask inside a hand-written backward, after the
-    # walk had refilled V.grad.
+    # walk had refilled V.grad; and a gradient the step sets by hand on a tensor no op reads,
+    # which was not among what a replay saves.
     X = np.random.default_rng(0).standard_normal((3, 8))
     W, V = mg.tensor(np.ones((1, 3)), requires_grad=True), mg.tensor(np.ones((1, 1)), requires_grad=True)
     kept: list[mg.Tensor] = []
@@ -1250,9 +1251,18 @@ def test_a_mask_refused_before_a_kept_leaf_is_read_or_inside_backward_changes_no
         J.backward()
         return J
 
+    def set_by_hand(X: mg.Tensor, mask: np.ndarray) -> tuple[mg.Tensor, mg.Tensor]:
+        W.grad = None
+        h = W @ X
+        V.grad = h.sum(keepdims=True).detach()  # a gradient of a tensor no op of the step reads
+        J = (h**2).mean()
+        J.backward()
+        return J, h[:, mask].mean()
+
     for step, seen_by_caller in (
         (leaf_first, lambda: [W.grad, kept[0], kept[0].grad]),
         (in_backward, lambda: [W.grad, V.grad]),
+        (set_by_hand, lambda: [W.grad, V.grad]),
     ):
         fast = mg.replay(step)
         for i in range(2):
