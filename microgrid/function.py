@@ -244,10 +244,12 @@ def operator(cls: type[Op], name: str) -> Callable[..., Tensor]:
     runs this apply itself, not a method that calls it: a Python call fewer on every operator.
     `a + b` took 12,180 machine instructions, and takes 11,990 (callgrind; numpy's own, 6,129)."""
     binary = _input_counts(cls).start == 2
-    method: Callable[..., Tensor] = _make_apply(cls, operator_name=name if binary else None)
-    # Named as the method it is, for help(), repr and pickle (a bound `t.__mul__` is found again
-    # by its __name__), with the signature of one.
+    method: Callable[..., Tensor] = _make_apply(cls, operator_name=name)
+    # Named as the method it is, for help(), repr, pickle (a bound `t.__mul__` is found again by
+    # its __name__) and tracebacks (which print the code's own name), with the signature of one.
     method.__name__, method.__qualname__, method.__module__ = name, f"Tensor.{name}", "microgrid.tensor"
+    method.__code__ = method.__code__.replace(co_name=name)
+    method.__annotations__ = {"other": "Operand", "return": "Tensor"} if binary else {"return": "Tensor"}
     parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
     if binary:
         parameters.append(inspect.Parameter("other", inspect.Parameter.POSITIONAL_ONLY, annotation="Operand"))
@@ -260,13 +262,15 @@ def operator(cls: type[Op], name: str) -> Callable[..., Tensor]:
 
 
 def _misused(cls: type[Op], name: str, inputs: tuple[Any, ...], params: dict[str, Any]) -> TypeError:
-    """The error for an operator called by hand with other than one operand (`t.__add__()`)."""
-    got = f"{len(inputs) - 1} operand{'s' * (len(inputs) != 2)}"
-    keywords = f" and keywords {', '.join(params)}" if params else ""
-    return TypeError(
-        f"Tensor.{name} takes one other operand, by position, as `a {cls.symbol} b` passes it; "
-        f"got {got}{keywords}"
-    )
+    """The error for an operator called by hand with other arguments than an operator gets
+    (`t.__add__()`, `t.__add__(u, u)`, `t.__neg__(1)`)."""
+    if cls.symbol is None:  # (unary −)
+        takes = f"only self, as `{cls.formula.replace('a', 'x') if cls.formula else name}` passes it"
+    else:
+        takes = f"self and one other operand, by position, as `a {cls.symbol} b` passes them"
+    got = f"{len(inputs)} argument{'s' * (len(inputs) != 1)}"
+    keywords = f" and the keywords {', '.join(params)}" if params else ""
+    return TypeError(f"Tensor.{name} takes {takes}; got {got}{keywords}")
 
 
 def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
@@ -284,7 +288,9 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
     Given `operator_name` ("__add__", "__rsub__"), it makes that Tensor operator instead (see
     `operator`)."""
     ufunc, elementwise, differentiable = cls.ufunc, cls.elementwise, cls.differentiable
-    converts, reflected = operator_name is not None, (operator_name or "").startswith("__r")
+    # A binary operator makes its other operand a Tensor (see `operator`).
+    converts = operator_name is not None and _input_counts(cls).start == 2
+    reflected = (operator_name or "").startswith("__r")
     counts = _input_counts(cls)  # how many inputs forward takes
     # The path for the class's number of inputs is chosen by it, and unpacking the inputs checks
     # that they are as many at no cost: one too many would be taken for forward's `out`
@@ -299,18 +305,21 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
             if params:
                 raise _misused(cls, operator_name or "", inputs, params)
             try:
-                if reflected or inputs[1].__class__ is not Tensor:
-                    if len(inputs) != 2:
-                        raise _misused(cls, operator_name or "", inputs, params)
-                    # (reflected: Python calls A.__rsub__(1) only for a 1 that is no Tensor)
-                    tensor, other = inputs
-                    converted = operand(other, tensor)
-                    inputs = (converted, tensor) if reflected else (tensor, converted)
+                given = not reflected and inputs[1].__class__ is Tensor
             except IndexError:  # (`t.__add__()`)
                 raise _misused(cls, operator_name or "", inputs, params) from None
+            if not given:
+                if len(inputs) != 2:
+                    raise _misused(cls, operator_name or "", inputs, params)
+                # (reflected: Python calls A.__rsub__(1) only for a 1 that is no Tensor)
+                tensor, other = inputs
+                converted = operand(other, tensor)
+                inputs = (converted, tensor) if reflected else (tensor, converted)
         try:
             op = cls(**params) if params else cls()  # (a call without ** is quicker)
         except TypeError:
+            if operator_name is not None:  # (`t.__neg__(x=1)`)
+                raise _misused(cls, operator_name, inputs, params) from None
             refusal = _refusal(cls, inputs)  # `Mul().apply(a, b)`, `Sum.apply(x, 0)`
             if refusal is None:
                 raise
@@ -331,6 +340,8 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
                 needs_grad = tuple([t.requires_grad for t in inputs])
         except (ValueError, IndexError, TypeError) as error:
             if len(inputs) not in counts:  # (unpacked above: too few or too many inputs)
+                if operator_name is not None:  # (`t.__add__(u, u)`)
+                    raise _misused(cls, operator_name, inputs, params) from None
                 raise _refusal(cls, inputs) or _miscount(cls, "apply", len(inputs), counts) from None
             # Say which op and which tensors, keep the kind of error (an IndexError stays one)
             # and chain the original, so a bug inside a custom op's forward still shows its line.
@@ -537,7 +548,12 @@ Op.apply, Op.call = _make_apply(Op), _make_call(Op)  # (the base's own: `mg.Op.a
 
 # The import circle between Tensor and its ops closes here: Op.apply makes Tensors, and Tensor's
 # operators apply ops. Imported last, so whichever of the two is imported first, Op exists.
-from microgrid.tensor import Tensor, _new, operand  # noqa: E402
+from microgrid.tensor import (  # noqa: E402
+    Operand,  # noqa: F401  (what the operators' annotations name)
+    Tensor,
+    _new,
+    operand,
+)
 from microgrid.tensor import _creation_counter as _creations  # noqa: E402
 
 
