@@ -140,6 +140,8 @@ class Recorded:
         except BaseException as error:
             self.stop_where_eager_stops(kernel)
             self.forget_what_was_left()
+            if self.saved is not None:
+                self.saved.forget()
             if (
                 not isinstance(error, (IndexError, ValueError))
                 or getattr(kernel, "func", None) in self.checks
@@ -149,6 +151,8 @@ class Recorded:
             # say which step of the recording failed, as the eager step names its op.
             raise _error_kind(error)(f"{self.line_of(kernel)}, replayed: {error}") from error
         self.forget_what_was_left()
+        if self.saved is not None:
+            self.saved.forget()
         for leaf, grad in self.grads:
             leaf._grad = grad
         for grad, array in self.grad_arrays:
@@ -213,18 +217,17 @@ class Recorded:
         reuse_dying_inputs(self.recording, keep)
 
     def save_before_each_replay(self) -> None:
-        """When a check only a replay can fail comes after other kernels (a mask index read after
-        backward() or optimizer.step()), a refusal must still change nothing: the replay's first
-        kernel saves the state the step changes, the gradients and the leaves the caller sees,
-        to be put back."""
-        if not self.recording.refuses_after_changes:
+        """When a check only a replay can fail comes after kernels that change what the caller
+        sees (a mask index read after backward() or optimizer.step()), a refusal must still change
+        nothing: the replay's first kernel saves what they change (trace.Recording), to be put
+        back."""
+        changed = self.recording.changed_before_refusal
+        if changed is None:
             return
-        items = [
-            *self.recording.state.values(),
-            *(grad._data for _, grad in self.grads if grad is not None),
-            *(grad._data for _, grad in self.other_grads if grad is not None),  # (set by hand)
-            *(leaf._data for leaf in self.recording.made_leaves.values()),
-        ]
+        items = list(changed)
+        if self.recording.gradients_before_refusal:
+            items += [grad._data for _, grad in self.grads if grad is not None]
+            items += [grad._data for _, grad in self.other_grads if grad is not None]  # (set by hand)
         self.saved = SavedState(items)
         self.kernels.insert(0, self.saved.save)
         self.recording.lines.insert(0, "save the state a refusal puts back")
@@ -259,6 +262,11 @@ class SavedState:
     def restore(self) -> None:
         for put_back in self.restores:
             put_back()
+        self.restores = []
+
+    def forget(self) -> None:
+        """Drop the copies once the replay has gone to its end (they can be megabytes)."""
+        self.restores = []
 
 
 class Replay:

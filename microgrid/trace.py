@@ -46,9 +46,13 @@ class Recording:
         # ids of the objects the step creates (an optimiser made inside it): what kernels change in
         # them is the step's own, made anew by every eager step, not state that outlives it.
         self.created: set[int] = set()
-        # A refusal only a replay makes (a guard the eager step passes) comes after a kernel that
-        # changed state: a replay must then save that state first, to put it back if it refuses.
-        self.refuses_after_changes = False
+        # A refusal only a replay makes (a guard the eager step passes) may come after kernels that
+        # change what the caller sees: a replay must then save that first, to put it back if it
+        # refuses. What the kernels before the last such guard change (see guard): state that
+        # outlives the step, and whether gradients and the arrays of tensors made in the step from
+        # what it computes (leaves the caller may keep) had been refilled. None: nothing to save.
+        self.changed_before_refusal: list[Any] | None = None
+        self.gradients_before_refusal = False
         self.walked = False  # backward() has begun: kernels refill gradients the caller may hold
         # The functions the guards' kernels call (see guard): a guard's kernel is partial(check,
         # ...), and stays one when its arrays are substituted (reuse_dying_inputs).
@@ -425,26 +429,26 @@ def guard(check: Callable[..., Any], *args: Any, replay_only: bool = False) -> N
     check(*args)
     rec = recording()
     if rec is not None:
-        if replay_only and _changed_what_the_caller_sees(rec):
-            rec.refuses_after_changes = True
+        if replay_only:
+            _note_what_a_refusal_puts_back(rec)
         rec.checks.add(check)
         rec.kernels.append(partial(check, *args))
         arrays = [getattr(arg, "_data", arg) for arg in args]  # (a Tensor's array: trace cannot import it)
         rec.lines.append(f"{_call_text(check, tuple(arrays), rec.is_made)} (refuses bad values)")
 
 
-def _changed_what_the_caller_sees(rec: Recording) -> bool:
-    """Whether a kernel recorded so far may change, at a replay, what the caller can see: state
-    that outlives the step (a parameter, a generator), a gradient (backward() has begun, or the
-    step set one), a leaf needing a gradient that the step made from what it computed (a caller
-    may keep it), even one no op has read yet."""
-    return bool(
-        rec.state
-        or rec.made_leaves
-        or rec.walked
-        or any(grad is not None for _, grad, _ in rec.grads_set)
-        or any(t.requires_grad and rec.is_made(t._data) for t in rec.new_kept)
-    )
+def _note_what_a_refusal_puts_back(rec: Recording) -> None:
+    """At a check only a replay can fail: note what the kernels so far change that the caller can
+    see, which a replay must save before it runs them, to put back if the check refuses. State
+    that outlives the step (a parameter, a generator), the gradients once backward() has begun or
+    the step has set one, and the arrays of tensors the step made from what it computed (one may
+    become a leaf the caller keeps, even after this check). Only that: a masked loss after dropout
+    saves the generator, not every parameter and moving average."""
+    gradients = rec.walked or any(grad is not None for _, grad, _ in rec.grads_set)
+    made = [t._data for t in [*rec.new_kept, *rec.made_leaves.values()] if rec.is_made(t._data)]
+    if rec.state or gradients or made:
+        rec.changed_before_refusal = [*rec.state.values(), *made]
+        rec.gradients_before_refusal = gradients
 
 
 def stamps(tensor: Any) -> None:

@@ -1185,6 +1185,38 @@ def test_a_mask_read_in_the_forward_pass_needs_no_saved_state_and_its_refusal_ch
     )
 
 
+def test_a_mask_read_after_dropout_saves_the_generator_alone() -> None:
+    # Only the generator had changed when a masked loss after dropout reads its mask: each replay
+    # saved every parameter, gradient and moving average all the same (8.6 MB a replay for a
+    # 784-256-256-10 network with Adam), and held the copies until the next call.
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    mg.manual_seed(0)
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    adam = optim.Adam([W], lr=0.1)
+    drop = nn.Dropout(keep_prob=0.5)
+
+    def step(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
+        adam.zero_grad()
+        J = (drop(W @ X)[:, mask] ** 2).mean()
+        J.backward()
+        adam.step()
+        return J
+
+    fast = mg.replay(step)
+    for _ in range(2):
+        fast(mg.tensor(X), np.arange(8) < 3)
+    (recorded,) = fast.recordings.values()
+    assert recorded.saved is not None and not any(
+        isinstance(item, np.ndarray) for item in recorded.saved.items
+    )
+    assert recorded.saved.restores == []  # (the copies are dropped once a replay has run)
+    draws, W_before, state = mg.creation.generator().bit_generator.state, W.data.copy(), adam.state_dict()
+    with pytest.raises(mg.ReplayError, match="selects 4 of its 8 entries"):
+        fast(mg.tensor(X), np.arange(8) < 4)
+    assert mg.creation.generator().bit_generator.state == draws
+    assert np.array_equal(W.data, W_before) and adam.t == state["t"]
+
+
 def test_a_mask_refused_after_backward_leaves_the_gradients_and_kept_leaves_as_they_were() -> None:
     # Read after backward() but before any state changed, a refused mask had already refilled
     # W.grad, and a leaf the caller keeps, with the refused step's values.
@@ -1259,11 +1291,24 @@ def test_a_refused_mask_changes_nothing_the_caller_sees_where_no_state_changed_b
         J.backward()
         return J, h[:, mask].mean()
 
+    def late_leaf(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
+        x = (X * 2.0).detach()
+        kept.append(x)
+        J = ((W @ x[:, mask]) ** 2).mean()
+        x.requires_grad_()  # (a leaf only after the mask was read)
+        z = (X * 3.0).detach().requires_grad_()  # a leaf the caller keeps and no op reads
+        kept.append(z)
+        W.grad = None
+        J.backward()
+        return J
+
     for step, seen_by_caller in (
+        (late_leaf, lambda: [W.grad, kept[0], kept[1]]),
         (leaf_first, lambda: [W.grad, kept[0], kept[0].grad]),
         (in_backward, lambda: [W.grad, V.grad]),
         (set_by_hand, lambda: [W.grad, V.grad]),
     ):
+        kept.clear()
         fast = mg.replay(step)
         for i in range(2):
             fast(mg.tensor(X * (1 + i)), np.arange(8) < 3)
