@@ -302,23 +302,27 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
         # loops: a list comprehension is itself a function call before Python 3.12 (the general
         # path alone costs 8-11 % more instructions per training step).
         if converts:  # a Tensor's operator (see `operator`): `x * 0.5`, `1 - A` (reflected)
-            if params:
-                raise _misused(cls, operator_name or "", inputs, params)
             try:
-                given = not reflected and inputs[1].__class__ is Tensor
-            except IndexError:  # (`t.__add__()`)
-                raise _misused(cls, operator_name or "", inputs, params) from None
-            if not given:
-                if len(inputs) != 2:
-                    raise _misused(cls, operator_name or "", inputs, params)
-                # (reflected: Python calls A.__rsub__(1) only for a 1 that is no Tensor)
-                tensor, other = inputs
-                converted = operand(other, tensor)
-                inputs = (converted, tensor) if reflected else (tensor, converted)
+                if reflected or inputs[1].__class__ is not Tensor:
+                    if len(inputs) != 2:
+                        raise _misused(cls, operator_name or "", inputs, params)
+                    # (reflected: Python calls A.__rsub__(1) only for a 1 that is no Tensor)
+                    tensor, other = inputs
+                    converted = operand(other, tensor)
+                    inputs = (converted, tensor) if reflected else (tensor, converted)
+            except IndexError:
+                if len(inputs) > 1:
+                    raise  # (converting the other operand failed: its own error)
+                raise _misused(cls, operator_name or "", inputs, params) from None  # (`t.__add__()`)
         try:
-            op = cls(**params) if params else cls()  # (a call without ** is quicker)
+            if not params:
+                op = cls()  # (a call without ** is quicker)
+            elif operator_name is None:
+                op = cls(**params)
+            else:  # (`t.__matmul__(u, transpose_a=True)`: no operator passes keywords)
+                raise _misused(cls, operator_name, inputs, params)
         except TypeError:
-            if operator_name is not None:  # (`t.__neg__(x=1)`)
+            if operator_name is not None:  # (`t.__neg__(x=1)`, and the refusal just above)
                 raise _misused(cls, operator_name, inputs, params) from None
             refusal = _refusal(cls, inputs)  # `Mul().apply(a, b)`, `Sum.apply(x, 0)`
             if refusal is None:
