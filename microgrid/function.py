@@ -408,6 +408,10 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
         "apply",
         "Run forward on the inputs' arrays and, when recording, link the output to a new {}",
     )
+    # A code object of its own, as the function is: Python 3.11 specialises each attribute read
+    # and call in a code object for the types it meets there, and a code object shared by every
+    # class's apply meets them all (−0.3 % of the 2→4→1 step's machine instructions).
+    apply.__code__ = apply.__code__.replace(co_name="apply")
     return apply
 
 
