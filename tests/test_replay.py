@@ -1121,15 +1121,19 @@ def test_an_index_a_replay_cannot_follow_is_refused_as_the_eager_step_refuses_it
         fast(mg.tensor(X), np.arange(6) < 1)
 
 
+def masked_problem() -> tuple[np.ndarray, mg.Tensor, optim.Adam, nn.Dropout]:
+    """Eight examples of three features, a 1×3 W of ones under Adam, and dropout, all seeded."""
+    X = np.random.default_rng(0).standard_normal((3, 8))
+    mg.manual_seed(0)
+    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
+    return X, W, optim.Adam([W], lr=0.1), nn.Dropout(keep_prob=0.5)
+
+
 def test_a_mask_refused_after_the_update_or_a_random_draw_changes_nothing() -> None:
     # Only a replay refuses a mask that picks another count, and the eager step would go on: a
     # mask read after optimizer.step() or dropout's draw was refused after the replay had
     # updated W, counted Adam's step and advanced the generator.
-    X = np.random.default_rng(0).standard_normal((3, 8))
-    mg.manual_seed(0)
-    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
-    adam = optim.Adam([W], lr=0.1)
-    drop = nn.Dropout(keep_prob=0.5)
+    X, W, adam, drop = masked_problem()
 
     def step(X: mg.Tensor, mask: np.ndarray) -> tuple[mg.Tensor, mg.Tensor]:
         h = drop(W @ X)
@@ -1157,47 +1161,18 @@ def test_a_mask_refused_after_the_update_or_a_random_draw_changes_nothing() -> N
     assert adam.t == state["t"] + 1 and fast.recorded == 1
 
 
-def test_a_mask_read_in_the_forward_pass_needs_no_saved_state_and_its_refusal_changes_nothing() -> None:
+@pytest.mark.parametrize("dropout", [False, True])
+def test_a_mask_read_in_the_forward_pass_saves_only_what_changed_before_it(dropout: bool) -> None:
     # A masked loss reads its mask after the forward's kernels, which write only the recording's
-    # own arrays: each replay saved the parameters and Adam's averages first all the same.
-    X = np.random.default_rng(0).standard_normal((3, 8))
-    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
-    adam = optim.Adam([W], lr=0.1)
+    # own arrays, and after dropout's, which advance the generator: each replay saved every
+    # parameter, gradient and moving average all the same (8.6 MB a replay for a 784-256-256-10
+    # network with Adam), and held the copies until the next call.
+    X, W, adam, drop = masked_problem()
 
     def step(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
         adam.zero_grad()
-        J = ((W @ X)[:, mask] ** 2).mean()  # the loss over the examples the mask picks
-        J.backward()
-        adam.step()
-        return J
-
-    fast = mg.replay(step)
-    for _ in range(2):
-        fast(mg.tensor(X), np.arange(8) < 3)
-    assert "save the state" not in fast.listing()
-    assert W.grad is not None
-    seen, state = [W.data.copy(), W.grad.data.copy()], adam.state_dict()
-    with pytest.raises(mg.ReplayError, match="selects 4 of its 8 entries"):
-        fast(mg.tensor(X), np.arange(8) < 4)
-    assert all(np.array_equal(a, b) for a, b in zip(seen, [W.data, W.grad.data]))
-    assert adam.t == state["t"] and np.array_equal(
-        adam.state_dict()["parameters"][0]["v"], state["parameters"][0]["v"]
-    )
-
-
-def test_a_mask_read_after_dropout_saves_the_generator_alone() -> None:
-    # Only the generator had changed when a masked loss after dropout reads its mask: each replay
-    # saved every parameter, gradient and moving average all the same (8.6 MB a replay for a
-    # 784-256-256-10 network with Adam), and held the copies until the next call.
-    X = np.random.default_rng(0).standard_normal((3, 8))
-    mg.manual_seed(0)
-    W = mg.tensor(np.ones((1, 3)), requires_grad=True)
-    adam = optim.Adam([W], lr=0.1)
-    drop = nn.Dropout(keep_prob=0.5)
-
-    def step(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
-        adam.zero_grad()
-        J = (drop(W @ X)[:, mask] ** 2).mean()
+        h = drop(W @ X) if dropout else W @ X
+        J = (h[:, mask] ** 2).mean()  # the loss over the examples the mask picks
         J.backward()
         adam.step()
         return J
@@ -1206,15 +1181,21 @@ def test_a_mask_read_after_dropout_saves_the_generator_alone() -> None:
     for _ in range(2):
         fast(mg.tensor(X), np.arange(8) < 3)
     (recorded,) = fast.recordings.values()
-    assert recorded.saved is not None and not any(
-        isinstance(item, np.ndarray) for item in recorded.saved.items
-    )
-    assert recorded.saved.restores == []  # (the copies are dropped once a replay has run)
-    draws, W_before, state = mg.creation.generator().bit_generator.state, W.data.copy(), adam.state_dict()
+    if dropout:  # the generator alone, and the copy dropped once a replay has run
+        assert recorded.saved is not None and recorded.saved.restores == []
+        assert not any(isinstance(item, np.ndarray) for item in recorded.saved.items)
+    else:
+        assert recorded.saved is None and "save the state" not in fast.listing()
+    assert W.grad is not None
+    seen, state = [W.data.copy(), W.grad.data.copy()], adam.state_dict()
+    draws = mg.creation.generator().bit_generator.state
     with pytest.raises(mg.ReplayError, match="selects 4 of its 8 entries"):
         fast(mg.tensor(X), np.arange(8) < 4)
+    assert all(np.array_equal(a, b) for a, b in zip(seen, [W.data, W.grad.data]))
+    assert adam.t == state["t"] and np.array_equal(
+        adam.state_dict()["parameters"][0]["v"], state["parameters"][0]["v"]
+    )
     assert mg.creation.generator().bit_generator.state == draws
-    assert np.array_equal(W.data, W_before) and adam.t == state["t"]
 
 
 def test_a_mask_refused_after_backward_leaves_the_gradients_and_kept_leaves_as_they_were() -> None:
