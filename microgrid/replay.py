@@ -224,10 +224,12 @@ class Recorded:
         changed = self.recording.changed_before_refusal
         if changed is None:
             return
-        items = list(changed)
+        items = [*changed, *(leaf._data for leaf in self.recording.made_leaves.values())]
         if self.recording.gradients_before_refusal:
             items += [grad._data for _, grad in self.grads if grad is not None]
             items += [grad._data for _, grad in self.other_grads if grad is not None]  # (set by hand)
+        if not items:
+            return  # (the kernels before it write only the recording's own arrays)
         self.saved = SavedState(items)
         self.kernels.insert(0, self.saved.save)
         self.recording.lines.insert(0, "save the state a refusal puts back")

@@ -49,8 +49,9 @@ class Recording:
         # A refusal only a replay makes (a guard the eager step passes) may come after kernels that
         # change what the caller sees: a replay must then save that first, to put it back if it
         # refuses. What the kernels before the last such guard change (see guard): state that
-        # outlives the step, and whether gradients and the arrays of tensors made in the step from
-        # what it computes (leaves the caller may keep) had been refilled. None: nothing to save.
+        # outlives the step, the arrays of tensors the step made from numbers it computed (one may
+        # become a leaf the caller keeps), and whether gradients had been refilled. None: no such
+        # guard comes after a kernel. (The leaves the step makes are added when it has ended.)
         self.changed_before_refusal: list[Any] | None = None
         self.gradients_before_refusal = False
         self.walked = False  # backward() has begun: kernels refill gradients the caller may hold
@@ -441,14 +442,15 @@ def _note_what_a_refusal_puts_back(rec: Recording) -> None:
     """At a check only a replay can fail: note what the kernels so far change that the caller can
     see, which a replay must save before it runs them, to put back if the check refuses. State
     that outlives the step (a parameter, a generator), the gradients once backward() has begun or
-    the step has set one, and the arrays of tensors the step made from what it computed (one may
-    become a leaf the caller keeps, even after this check). Only that: a masked loss after dropout
-    saves the generator, not every parameter and moving average."""
-    gradients = rec.walked or any(grad is not None for _, grad, _ in rec.grads_set)
-    made = [t._data for t in [*rec.new_kept, *rec.made_leaves.values()] if rec.is_made(t._data)]
-    if rec.state or gradients or made:
-        rec.changed_before_refusal = [*rec.state.values(), *made]
-        rec.gradients_before_refusal = gradients
+    the step has set one, and the arrays of tensors the step made from numbers it computed; with
+    the leaves the step makes (Replay adds them at its end: a tensor may become one after the
+    check). Only that: a masked loss after dropout saves the generator, not every parameter and
+    moving average."""
+    if not rec.kernels:
+        return  # (nothing has run yet, so nothing has changed)
+    made = [t._data for t in rec.new_kept if rec.is_made(t._data)]
+    rec.changed_before_refusal = [*rec.state.values(), *made]
+    rec.gradients_before_refusal = rec.walked or any(grad is not None for _, grad, _ in rec.grads_set)
 
 
 def stamps(tensor: Any) -> None:

@@ -1283,8 +1283,19 @@ def test_a_refused_mask_changes_nothing_the_caller_sees_where_no_state_changed_b
         J.backward()
         return J
 
+    def leaf_after_mask(X: mg.Tensor, mask: np.ndarray) -> mg.Tensor:
+        h = X * 2.0
+        J = ((W @ X)[:, mask] ** 2).mean()
+        x = h.detach().requires_grad_()  # a leaf made after the mask was read, from what came before
+        kept.append(x)
+        J = J + ((W @ x) ** 2).mean()
+        W.grad = None
+        J.backward()
+        return J
+
     for step, seen_by_caller in (
         (late_leaf, lambda: [W.grad, kept[0], kept[1]]),
+        (leaf_after_mask, lambda: [W.grad, kept[0], kept[0].grad]),
         (leaf_first, lambda: [W.grad, kept[0], kept[0].grad]),
         (in_backward, lambda: [W.grad, V.grad]),
         (set_by_hand, lambda: [W.grad, V.grad]),
