@@ -249,6 +249,8 @@ def operator(cls: type[Op], name: str) -> Callable[..., Tensor]:
     # its __name__) and tracebacks (which print the code's own name), with the signature of one.
     method.__name__, method.__qualname__, method.__module__ = name, f"Tensor.{name}", "microgrid.tensor"
     method.__code__ = method.__code__.replace(co_name=name)
+    if sys.version_info >= (3, 11):  # (3.11 also names the code by its qualified name)
+        method.__code__ = method.__code__.replace(co_qualname=f"Tensor.{name}")
     method.__annotations__ = {"other": "Operand", "return": "Tensor"} if binary else {"return": "Tensor"}
     parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
     if binary:
@@ -264,6 +266,8 @@ def operator(cls: type[Op], name: str) -> Callable[..., Tensor]:
 def _misused(cls: type[Op], name: str, inputs: tuple[Any, ...], params: dict[str, Any]) -> TypeError:
     """The error for an operator called by hand with other arguments than an operator gets
     (`t.__add__()`, `t.__add__(u, u)`, `t.__neg__(1)`)."""
+    if inputs and not isinstance(inputs[0], Tensor):  # (`Tensor.__add__(1, 2)`)
+        return TypeError(f"Tensor.{name}: self must be a Tensor, got {type(inputs[0]).__name__}")
     if cls.symbol is None:  # (unary −)
         takes = f"only self, as `{cls.formula.replace('a', 'x') if cls.formula else name}` passes it"
     else:
@@ -308,7 +312,12 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
                         raise _misused(cls, operator_name or "", inputs, params)
                     # (reflected: Python calls A.__rsub__(1) only for a 1 that is no Tensor)
                     tensor, other = inputs
-                    converted = operand(other, tensor)
+                    try:
+                        converted = operand(other, tensor)
+                    except AttributeError:  # (`Tensor.__add__(1, 2)`: self is no Tensor)
+                        if isinstance(tensor, Tensor):
+                            raise
+                        raise _misused(cls, operator_name or "", inputs, params) from None
                     inputs = (converted, tensor) if reflected else (tensor, converted)
             except IndexError:
                 if len(inputs) > 1:
@@ -353,6 +362,8 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
         except RuntimeWarning as warning:  # numpy's overflow or 0/0, made an error (errors.py)
             data, needs_grad = op.forward_quietly(inputs, warning)
         except AttributeError:  # an input with no `_data`: not a Tensor
+            if operator_name is not None and not isinstance(inputs[0], Tensor):  # (`Tensor.__neg__(1)`)
+                raise _misused(cls, operator_name, inputs, params) from None
             refusal = _refusal(cls, inputs)
             if refusal is None:
                 raise  # (all are Tensors: a bug inside forward, with its own traceback)
@@ -412,6 +423,8 @@ def _make_apply(cls: type[Op], operator_name: str | None = None) -> Apply:
     # and call in a code object for the types it meets there, and a code object shared by every
     # class's apply meets them all (−0.3 % of the 2→4→1 step's machine instructions).
     apply.__code__ = apply.__code__.replace(co_name="apply")
+    if sys.version_info >= (3, 11):
+        apply.__code__ = apply.__code__.replace(co_qualname=f"{cls.__qualname__}.apply")
     return apply
 
 

@@ -349,6 +349,7 @@ def test_the_operators_are_named_and_called_as_methods() -> None:
         (lambda: t.__add__(other=1), "got 1 argument and the keywords other$"),
         (lambda: t.__matmul__(t, transpose_a=True), "got 2 arguments and the keywords transpose_a$"),
         (lambda: t.__neg__(1), "takes only self.*got 2 arguments$"),
+        (lambda: mg.Tensor.__rsub__(1, 2), "Tensor.__rsub__: self must be a Tensor, got int$"),
     ):
         with pytest.raises(TypeError, match=got):
             call()
