@@ -242,7 +242,7 @@ def operator(cls: type[Op], name: str) -> Callable[..., Tensor]:
     """`Tensor.__add__` (`name`; `__radd__` reflected, `other + self`): `cls.apply` that first makes
     the other operand a Tensor when it is not one (`x * 0.5`, `1 - A`), as `operand` does. `a + b`
     runs this apply itself, not a method that calls it: a Python call fewer on every operator.
-    `a + b` took 12,180 machine instructions, and takes 11,990 (callgrind; numpy's own, 6,129)."""
+    `a + b` took 12,180 machine instructions, and takes about 11,950 (callgrind; numpy's own, 6,129)."""
     binary = _input_counts(cls).start == 2
     method: Callable[..., Tensor] = _make_apply(cls, operator_name=name)
     # Named as the method it is, for help(), repr, pickle (a bound `t.__mul__` is found again by
