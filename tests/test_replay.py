@@ -1230,10 +1230,10 @@ def test_a_mask_refused_after_backward_leaves_the_gradients_and_kept_leaves_as_t
 
 def test_a_refused_mask_changes_nothing_the_caller_sees_where_no_state_changed_before_it() -> None:
     # Places where a mask check follows a kernel that refills what the caller sees, though no
-    # state changed and no gradient was set yet: a leaf the step makes from its input (kept by the
-    # caller) masked before any op reads it, and a mask inside a hand-written backward, after the
-    # walk had refilled V.grad; and a gradient the step sets by hand on a tensor no op reads,
-    # which was not among what a replay saves.
+    # state changed: a leaf the step makes from its input (kept by the caller) masked before any
+    # op reads it; tensors that become leaves the caller keeps only after the mask, or that no op
+    # reads; a mask inside a hand-written backward, after the walk had refilled V.grad; and a
+    # gradient the step sets by hand on a tensor no op reads, which a replay did not save.
     X = np.random.default_rng(0).standard_normal((3, 8))
     W, V = mg.tensor(np.ones((1, 3)), requires_grad=True), mg.tensor(np.ones((1, 1)), requires_grad=True)
     kept: list[mg.Tensor] = []
