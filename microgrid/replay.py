@@ -117,6 +117,8 @@ class Recorded:
 
     def run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The step again: inputs copied in, kernels run (checks among them), gradients set, loss returned."""
+        if self.saved is not None:  # (before the inputs: the step may have made one a leaf you keep)
+            self.saved.save()
         for place, array in self.inputs:
             # The signature matched, so shapes and dtypes are the recorded ones: a plain copy, no
             # broadcasting or casting to decide (0.26 µs against np.copyto's 0.40 for (2, 400)).
@@ -172,7 +174,6 @@ class Recorded:
         before it stamped as changed, as the eager step leaves them. (A replay that goes to the
         end sets gradients and stamps only then.)"""
         failed_at = next((i for i, each in enumerate(self.kernels) if each is kernel), len(self.kernels))
-        failed_at -= self.saved is not None  # (the kernel that saves state comes first, unrecorded)
         for held, grad, position in self.grads_set:
             tensor = held()
             if position <= failed_at and tensor is not None:  # (set before that kernel ran)
@@ -230,9 +231,7 @@ class Recorded:
             items += [grad._data for _, grad in self.other_grads if grad is not None]  # (set by hand)
         if not items:
             return  # (the kernels before it write only the recording's own arrays)
-        self.saved = SavedState(items)
-        self.kernels.insert(0, self.saved.save)
-        self.recording.lines.insert(0, "save the state a refusal puts back")
+        self.saved = SavedState(items)  # (run saves it first, before it copies the inputs in)
 
     def result(self) -> Any:
         """What the step returned, as new tensors holding copies (the arrays are refilled next time)."""
@@ -387,7 +386,10 @@ class Replay:
         """
         if not self.recordings:
             raise ReplayError("replay: nothing is recorded yet; call the step once first")
-        lines = next(reversed(self.recordings.values())).recording.lines
+        recorded = next(reversed(self.recordings.values()))
+        lines = recorded.recording.lines
+        if recorded.saved is not None:  # (what run does first)
+            lines = ["save what a refusal puts back (a mask check comes after other work)", *lines]
         width = len(str(len(lines)))
         return "\n".join(f"{i:>{width}}  {line}" for i, line in enumerate(lines, 1))
 

@@ -1185,7 +1185,7 @@ def test_a_mask_read_in_the_forward_pass_saves_only_what_changed_before_it(dropo
         assert recorded.saved is not None and recorded.saved.restores == []
         assert not any(isinstance(item, np.ndarray) for item in recorded.saved.items)
     else:
-        assert recorded.saved is None and "save the state" not in fast.listing()
+        assert recorded.saved is None and "save what a refusal puts back" not in fast.listing()
     assert W.grad is not None
     seen, state = [W.data.copy(), W.grad.data.copy()], adam.state_dict()
     draws = mg.creation.generator().bit_generator.state
@@ -1232,8 +1232,9 @@ def test_a_refused_mask_changes_nothing_the_caller_sees_where_no_state_changed_b
     # Places where a mask check follows a kernel that refills what the caller sees, though no
     # state changed: a leaf the step makes from its input (kept by the caller) masked before any
     # op reads it; tensors that become leaves the caller keeps only after the mask, or that no op
-    # reads; a mask inside a hand-written backward, after the walk had refilled V.grad; and a
-    # gradient the step sets by hand on a tensor no op reads, which a replay did not save.
+    # reads; the step's own argument made a leaf, whose array a replay refilled with the new
+    # input before it saved anything; a mask inside a hand-written backward, after the walk had
+    # refilled V.grad; and a gradient the step sets by hand on a tensor no op reads.
     X = np.random.default_rng(0).standard_normal((3, 8))
     W, V = mg.tensor(np.ones((1, 3)), requires_grad=True), mg.tensor(np.ones((1, 1)), requires_grad=True)
     kept: list[mg.Tensor] = []
@@ -1293,7 +1294,17 @@ def test_a_refused_mask_changes_nothing_the_caller_sees_where_no_state_changed_b
         J.backward()
         return J
 
+    def argument_leaf(X: mg.Tensor, mask: np.ndarray) -> tuple[mg.Tensor, mg.Tensor]:
+        X.requires_grad_()  # the step's own argument made a leaf (a saliency map), kept
+        kept.append(X)
+        h = W @ X
+        J = (h**2).mean()
+        W.grad = None
+        J.backward()
+        return J, h[:, mask].mean()
+
     for step, seen_by_caller in (
+        (argument_leaf, lambda: [W.grad, kept[0], kept[0].grad]),
         (late_leaf, lambda: [W.grad, kept[0], kept[1]]),
         (leaf_after_mask, lambda: [W.grad, kept[0], kept[0].grad]),
         (leaf_first, lambda: [W.grad, kept[0], kept[0].grad]),
