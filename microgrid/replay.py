@@ -220,7 +220,7 @@ class Recorded:
     def save_before_each_replay(self) -> None:
         """When a check only a replay can fail comes after kernels that change what the caller
         sees (a mask index read after backward() or optimizer.step()), a refusal must still change
-        nothing: the replay's first kernel saves what they change (trace.Recording), to be put
+        nothing: `run` saves what they change (trace.Recording) before anything else, to be put
         back."""
         changed = self.recording.changed_before_refusal
         if changed is None:
